@@ -1,0 +1,50 @@
+"""SequoAlpha: the client document portal (application factory)."""
+import logging
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import cli, errors, security
+from .config import BACKEND_DIR, load_config
+from .extensions import api, db, jwt, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app; `config` overrides the environment (tests)."""
+    app = Flask(__name__, static_folder=None)
+    app.config.from_mapping(load_config(config))
+    Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
+    if not app.debug:
+        app.logger.setLevel(logging.INFO)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BACKEND_DIR / "migrations"), render_as_batch=True)
+    jwt.init_app(app)
+    api.init_app(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
+
+    from . import admin, auth, health, site
+
+    for blueprint in (health.blp, auth.blp, admin.categories_blp, admin.blp):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(site.bp)
+    errors.init_app(app)
+    security.init_app(app)
+    cli.init_app(app)
+    return app
+
+
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "access_token_cookie"},
+}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, _record):
+    """SQLite enforces foreign keys (ON DELETE CASCADE / SET NULL) only when asked."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

@@ -1,0 +1,109 @@
+"""Settings read from the environment (and backend/.env), checked before the app starts."""
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BACKEND_DIR = Path(__file__).resolve().parent.parent
+REPO_ROOT = BACKEND_DIR.parent
+INSTANCE_DIR = BACKEND_DIR / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot run safely; the message is one line for the operator."""
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _dev_secret(name: str) -> str:
+    """A development secret generated once and kept in backend/instance/."""
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / f"{name.lower()}.txt"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def database_url(url: str) -> str:
+    """SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; we ship psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg2://" + url[len(prefix):]
+    return url
+
+
+def load_config(overrides: dict | None = None) -> dict:
+    """Build the Flask config from the environment, then apply `overrides` (tests)."""
+    load_dotenv(BACKEND_DIR / ".env")
+    env = os.environ
+    overrides = overrides or {}
+    mode = overrides.get("ENV_MODE", env.get("SEQUOALPHA_ENV", "development")).strip().lower()
+    production = mode == "production"
+    max_mb = int(env.get("MAX_UPLOAD_MB", "50"))
+    cfg = {
+        "ENV_MODE": mode,
+        "SQLALCHEMY_DATABASE_URI": database_url(
+            env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'sequoalpha.db'}"
+        ),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SECRET_KEY": env.get("SECRET_KEY") or (None if production else _dev_secret("SECRET_KEY")),
+        "JWT_SECRET_KEY": env.get("JWT_SECRET_KEY")
+        or (None if production else _dev_secret("JWT_SECRET_KEY")),
+        "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(BACKEND_DIR / "uploads"),
+        "MAX_UPLOAD_MB": max_mb,
+        # Flask refuses bodies over this; multipart overhead gets a little room.
+        "MAX_CONTENT_LENGTH": max_mb * 1024 * 1024 + 64 * 1024,
+        "S3_BUCKET": env.get("S3_BUCKET") or None,
+        "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
+        "AWS_REGION": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
+        "S3_PRESIGN_SECONDS": min(int(env.get("S3_PRESIGN_SECONDS", "300")), 300),
+        "S3_KEEP_LOCAL_COPY": _bool(env.get("S3_KEEP_LOCAL_COPY"), True),
+        "X_ACCEL_PREFIX": env.get("X_ACCEL_PREFIX") or None,
+        "TRUSTED_PROXIES": [p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()],
+        "BCRYPT_ROUNDS": int(env.get("BCRYPT_ROUNDS", "12")),
+        "STATIC_ROOT": str(REPO_ROOT),
+        # Sessions (flask-jwt-extended)
+        "JWT_TOKEN_LOCATION": ["headers", "cookies"],
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=1),
+        "JWT_COOKIE_SECURE": _bool(env.get("COOKIE_SECURE"), production),
+        "JWT_COOKIE_SAMESITE": "Strict",
+        "JWT_COOKIE_CSRF_PROTECT": True,
+        "JWT_ACCESS_COOKIE_PATH": "/api/",
+        "JWT_REFRESH_COOKIE_PATH": "/api/token/refresh",
+        "JWT_ALGORITHM": "HS256",
+        "JWT_DECODE_ALGORITHMS": ["HS256"],
+        # OpenAPI (flask-smorest)
+        "API_TITLE": "SequoAlpha",
+        "API_VERSION": "1.0",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "JSON_SORT_KEYS": False,
+    }
+    cfg.update(overrides)
+    cfg["SQLALCHEMY_DATABASE_URI"] = database_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    if cfg["ENV_MODE"] == "production":
+        check_production(cfg)
+    return cfg
+
+
+def check_production(cfg: dict) -> None:
+    """Refuse weak or missing secrets in production, with a one-line reason."""
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        value = cfg.get(name)
+        if not value:
+            raise ConfigError(f"{name} is not set (required when SEQUOALPHA_ENV=production)")
+        if len(value.encode()) < 32:
+            raise ConfigError(f"{name} is shorter than 32 bytes")
+    if cfg["SECRET_KEY"] == cfg["JWT_SECRET_KEY"]:
+        raise ConfigError("SECRET_KEY and JWT_SECRET_KEY must differ")
+    if cfg["BCRYPT_ROUNDS"] < 12:
+        raise ConfigError("BCRYPT_ROUNDS must be at least 12 in production")

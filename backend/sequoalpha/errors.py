@@ -1,0 +1,59 @@
+"""One JSON error shape everywhere: {"code", "status", "message", "errors"?}.
+
+After any error, Flask-SQLAlchemy's teardown removes the request's session, which rolls back
+whatever the failed request had not committed.
+"""
+from flask import Flask, current_app
+from flask_smorest import Api as SmorestApi
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException
+from werkzeug.http import HTTP_STATUS_CODES
+
+MESSAGES = {
+    400: "The request could not be understood (malformed body or parameters).",
+    401: "You are not signed in, or your session has ended.",
+    403: "You are not allowed to do this.",
+    404: "Not found.",
+    405: "This method is not allowed on this address.",
+    409: "This conflicts with the current state.",
+    413: "The request is too large.",
+    415: "This type of content is not accepted.",
+    422: "Some fields are invalid.",
+    429: "Too many attempts; wait and try again.",
+    500: "Something went wrong on our side. It has been logged.",
+    503: "A service the portal depends on is unavailable; try again shortly.",
+}
+
+
+def error_body(code: int, message: str | None = None, errors: dict | None = None) -> dict:
+    body = {
+        "code": code,
+        "status": HTTP_STATUS_CODES.get(code, "Error"),
+        "message": message or MESSAGES.get(code, "Error."),
+    }
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+class Api(SmorestApi):
+    """flask-smorest's Api, with a person-readable message on every error."""
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        errors = data.get("errors") or data.get("messages")
+        headers = dict(data.get("headers") or {})
+        if error.code == 405 and error.valid_methods:
+            headers["Allow"] = ", ".join(error.valid_methods)
+        return error_body(error.code, data.get("message"), errors), error.code, headers
+
+
+def handle_database_error(error: OperationalError | InterfaceError):
+    """The database went away (restart, network, locked): a JSON 503, and the session is reset."""
+    current_app.logger.warning("database unavailable: %s", type(error.orig).__name__)
+    return error_body(503, "The database is unavailable; try again shortly."), 503, {"Retry-After": "5"}
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(OperationalError, handle_database_error)
+    app.register_error_handler(InterfaceError, handle_database_error)

@@ -1,0 +1,155 @@
+"""Request and response schemas (marshmallow); they validate input and document the API."""
+from marshmallow import Schema, fields, validate
+
+from .passwords import MAX_LENGTH, MIN_LENGTH
+
+# Printable text: no control characters (they forge log lines and break headers).
+NO_CONTROL = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
+USERNAME = validate.Regexp(
+    r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$",
+    error="3 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
+)
+
+
+class Text(fields.String):
+    """A string with surrounding whitespace removed before it is validated."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+def text(max_len: int, required: bool = False, min_len: int = 0, **kw) -> Text:
+    return Text(
+        required=required,
+        validate=[validate.Length(min=min_len, max=max_len), NO_CONTROL],
+        **kw,
+    )
+
+
+def password_field(**kw) -> fields.String:
+    return fields.String(validate=validate.Length(min=MIN_LENGTH, max=MAX_LENGTH), **kw)
+
+
+def id_list(**kw) -> fields.List:
+    return fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), **kw)
+
+
+class RefSchema(Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+
+
+class UserRefSchema(Schema):
+    id = fields.Integer(required=True)
+    username = fields.String(required=True)
+
+
+# --- pagination --------------------------------------------------------------------------
+
+class PageArgsSchema(Schema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))
+    per_page = fields.Integer(load_default=25, validate=validate.Range(min=1, max=100))
+
+
+class PageSchema(Schema):
+    total = fields.Integer(required=True)
+    page = fields.Integer(required=True)
+    per_page = fields.Integer(required=True)
+
+
+def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
+    """The list envelope {"items", "total", "page", "per_page"} around one item schema."""
+    return type(name, (PageSchema,), {"items": fields.List(fields.Nested(item_schema), required=True)})
+
+
+# --- session -----------------------------------------------------------------------------
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
+
+
+class PasswordChangeSchema(Schema):
+    current_password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
+    new_password = password_field(required=True)
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    email = fields.String()
+    full_name = fields.String()
+    is_admin = fields.Boolean()
+    is_active = fields.Boolean()
+    groups = fields.List(fields.Nested(RefSchema))
+    created_at = fields.DateTime()
+    last_login_at = fields.DateTime(allow_none=True)
+
+
+class LoginResponseSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    user = fields.Nested(UserSchema, required=True)
+
+
+class AccessTokenSchema(Schema):
+    access_token = fields.String(required=True)
+
+
+# --- admin: users, groups, categories, audit ---------------------------------------------
+
+class UserCreateSchema(Schema):
+    username = fields.String(required=True, validate=USERNAME)
+    email = fields.Email(required=True, validate=validate.Length(max=254))
+    full_name = text(200, load_default="")
+    password = password_field(required=True)
+    is_admin = fields.Boolean(load_default=False)
+    group_ids = id_list(load_default=list)
+
+
+class UserUpdateSchema(Schema):
+    email = fields.Email(validate=validate.Length(max=254))
+    full_name = text(200)
+    password = password_field()
+    is_admin = fields.Boolean()
+    is_active = fields.Boolean()
+    group_ids = id_list()
+
+
+class GroupSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = text(100, required=True, min_len=1)
+    user_ids = id_list(load_default=list)
+
+
+class GroupUpdateSchema(Schema):
+    name = text(100, min_len=1)
+    user_ids = id_list()
+
+
+class CategorySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = text(100, required=True, min_len=1)
+
+
+class AuditQuerySchema(PageArgsSchema):
+    action = fields.String(validate=validate.Length(max=40))
+    actor_id = fields.Integer(validate=validate.Range(min=1))
+    document_id = fields.Integer(validate=validate.Range(min=1))
+    target_user_id = fields.Integer(validate=validate.Range(min=1))
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    action = fields.String()
+    actor = fields.Nested(UserRefSchema, allow_none=True)
+    document_id = fields.Integer(allow_none=True)
+    target_user_id = fields.Integer(allow_none=True)
+    ip = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+UserPageSchema = page_of(UserSchema, "UserPageSchema")
+GroupPageSchema = page_of(GroupSchema, "GroupPageSchema")
+AuditPageSchema = page_of(AuditEventSchema, "AuditPageSchema")
