@@ -14,7 +14,7 @@ from sequoalpha.models import Group, User
 from sequoalpha.passwords import hash_password
 
 PASSWORD = "correct horse battery staple"
-SECRETS = {"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40}
+SECRETS = {"SECRET_KEY": "s" * 64, "JWT_SECRET_KEY": "j" * 64}
 
 
 @pytest.fixture(scope="session")

@@ -2,7 +2,7 @@
 from datetime import datetime, timezone
 
 from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Table, TypeDecorator
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from .extensions import db
 
@@ -54,6 +54,11 @@ class User(db.Model):
     groups: Mapped[list["Group"]] = relationship(
         secondary=user_groups, back_populates="members", order_by="Group.name"
     )
+
+    @validates("username", "email")
+    def _lower(self, _key: str, value: str) -> str:
+        """Sign-in is case-insensitive: names and emails are kept in lower case."""
+        return value.lower()
 
 
 class Group(db.Model):
