@@ -1,8 +1,11 @@
 """Database tables (SQLAlchemy 2.0 typed models). Migrations in backend/migrations/ create them."""
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, String, Table, TypeDecorator
-from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
+from sqlalchemy import (
+    JSON, BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, String, Table, Text,
+    TypeDecorator,
+)
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, validates
 
 from .extensions import db
 
@@ -108,3 +111,97 @@ class AuditEvent(db.Model):
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
 
     actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+# --- documents ---------------------------------------------------------------------------
+
+class Document(db.Model):
+    """A PDF held in the stores under `storage_key`, or a link to `external_url`."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint("kind IN ('file', 'link')", name="kind"),
+        Index("ix_documents_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(8))
+    # Files: the original name is metadata only; the stores use the generated storage_key.
+    filename: Mapped[str | None] = mapped_column(String(255))
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    content_type: Mapped[str | None] = mapped_column(String(100))
+    storage_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    in_s3: Mapped[bool] = mapped_column(default=False)
+    in_local: Mapped[bool] = mapped_column(default=False)
+    # Links
+    external_url: Mapped[str | None] = mapped_column(String(2048))
+    # Visibility (admins see everything)
+    everyone: Mapped[bool] = mapped_column(default=False)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    category: Mapped[Category | None] = relationship()
+    uploaded_by: Mapped[User | None] = relationship()
+    group_grants: Mapped[list["DocumentGroupGrant"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="DocumentGroupGrant.group_id"
+    )
+    user_grants: Mapped[list["DocumentUserGrant"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="DocumentUserGrant.user_id"
+    )
+    # Per query: true until the signed-in user has downloaded it (see documents.py).
+    is_new: Mapped[bool] = query_expression()
+
+    @property
+    def visibility(self) -> dict:
+        return {
+            "everyone": self.everyone,
+            "group_ids": [g.group_id for g in self.group_grants],
+            "user_ids": [g.user_id for g in self.user_grants],
+        }
+
+    @property
+    def storage(self) -> dict:
+        return {"s3": self.in_s3, "local": self.in_local}
+
+
+class DocumentGroupGrant(db.Model):
+    """Members of `group_id` may see `document_id`."""
+
+    __tablename__ = "document_group_grants"
+    __table_args__ = (Index("ix_document_group_grants_group_document", "group_id", "document_id"),)
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+
+
+class DocumentUserGrant(db.Model):
+    """`user_id` may see `document_id`."""
+
+    __tablename__ = "document_user_grants"
+    __table_args__ = (Index("ix_document_user_grants_user_document", "user_id", "document_id"),)
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+
+
+class DocumentRead(db.Model):
+    """`user_id` has downloaded `document_id` (last at `read_at`): the document is no longer new."""
+
+    __tablename__ = "document_reads"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
