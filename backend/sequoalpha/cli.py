@@ -4,6 +4,7 @@ import sys
 
 import click
 from flask import Flask
+from flask.cli import with_appcontext
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
@@ -23,6 +24,7 @@ def _prompt_password() -> str:
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
 @click.option("--first-run", is_flag=True,
               help="Only when no admin exists yet; offer to create one (used by ./manage.sh dev).")
+@with_appcontext
 def create_admin(username, email, password_stdin, first_run):
     """Create an administrator account."""
     if first_run:
