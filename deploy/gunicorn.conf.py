@@ -1,0 +1,58 @@
+"""Gunicorn settings for SequoAlpha.
+
+sequoalpha.service runs `backend/venv/bin/gunicorn --config deploy/gunicorn.conf.py`; this file
+names the app itself (backend/main.py: app). Environment overrides, for tests and tuning:
+GUNICORN_BIND (default 127.0.0.1:8000), GUNICORN_WORKERS (default 2 x cores + 1, at most 12).
+"""
+import os
+
+_BACKEND = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "backend"))
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # the CPUs this process may use, not the host's
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+wsgi_app = "main:app"
+chdir = _BACKEND
+
+# Only Nginx on this host talks to Gunicorn.
+bind = [os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")]
+backlog = 512
+
+# Sync workers: Nginx buffers whole requests and answers, and downloads leave through
+# X-Accel-Redirect or S3, so a worker is only ever busy with Python work.
+worker_class = "sync"
+workers = int(os.environ.get("GUNICORN_WORKERS") or min(2 * _cores() + 1, 12))
+timeout = 30            # a worker silent for 30 s is killed and replaced
+graceful_timeout = 30   # on HUP/TERM, old workers get 30 s to finish what they are doing
+keepalive = 2
+max_requests = 1000     # recycle workers now and then (leaks) ...
+max_requests_jitter = 100  # ... but not all at the same moment
+
+# No preload: every worker imports the app itself, so a HUP (./manage.sh reload) loads new code.
+preload_app = False
+
+# X-Forwarded-Proto is believed only from the local Nginx.
+forwarded_allow_ips = "127.0.0.1,::1"
+
+# Logs to stdout/stderr: journald keeps them (journalctl -u sequoalpha).
+accesslog = "-"
+errorlog = "-"
+loglevel = "info"
+access_log_format = '%({x-real-ip}i)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
+capture_output = False
+proc_name = "sequoalpha"
+
+# Worker heartbeat files on tmpfs, not on disk (a blocked fchmod would stall a worker).
+if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+    worker_tmp_dir = "/dev/shm"
+
+# Control socket for `gunicornc` in systemd's RuntimeDirectory (/run/sequoalpha); off elsewhere.
+if os.environ.get("RUNTIME_DIRECTORY"):
+    control_socket = os.path.join(os.environ["RUNTIME_DIRECTORY"].split(":")[0], "gunicorn.ctl")
+else:
+    control_socket_disable = True
