@@ -1,0 +1,81 @@
+// The signed-in header shared by the document center and the admin console: who is signed
+// in, the admin link, "Change password" and "Sign out".
+
+import { api, ApiError, SIGNIN_URL } from './api.js';
+import { $, field, formDialog, toast } from './dom.js';
+
+async function signOut(button) {
+  button.disabled = true;
+  try {
+    // refresh: a logout with an expired access token still ends the session server-side.
+    await api('/api/logout', { method: 'POST' });
+  } catch {
+    // Whatever happened, the person asked to leave: go to sign-in.
+  }
+  location.assign(`${SIGNIN_URL}?signedout=1`);
+}
+
+/** A client-side validation failure, shown like the API's 422s. */
+function invalid(fieldName, message) {
+  return new ApiError(422, { message, errors: { json: { [fieldName]: [message] } } });
+}
+
+function changePassword() {
+  return formDialog({
+    title: 'Change your password',
+    description: 'Other signed-in devices will be signed out.',
+    submitLabel: 'Change password',
+    narrow: true,
+    build(body) {
+      body.append(
+        field({ label: 'Current password', name: 'current_password', type: 'password', required: true, autocomplete: 'current-password' }).wrap,
+        field({ label: 'New password', name: 'new_password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 10 characters. A passphrase of several words works well.' }).wrap,
+        field({ label: 'Repeat the new password', name: 'confirm_password', type: 'password', required: true, autocomplete: 'new-password' }).wrap,
+      );
+    },
+    async onSubmit(form) {
+      const current = form.elements.current_password.value;
+      const next = form.elements.new_password.value;
+      const confirm = form.elements.confirm_password.value;
+      if (!current) throw invalid('current_password', 'Enter your current password.');
+      if (!next) throw invalid('new_password', 'Enter a new password.');
+      if (next !== confirm) throw invalid('confirm_password', 'The two new passwords differ.');
+      // Make sure the session is fresh first, so that a 401 below can only mean a wrong
+      // current password and not an expired token.
+      await api('/api/me');
+      try {
+        await api('/api/me/password', { method: 'POST', json: { current_password: current, new_password: next }, refresh: false });
+      } catch (err) {
+        if (err instanceof ApiError && (err.status === 401 || err.status === 403) && !err.errors) {
+          throw new ApiError(422, {
+            message: 'Your current password is incorrect.',
+            errors: { json: { current_password: ['Your current password is incorrect.'] } },
+          });
+        }
+        throw err;
+      }
+      toast('Your password has been changed.');
+      return true;
+    },
+  });
+}
+
+/**
+ * Load the signed-in user (GET /api/me; sends to sign-in when there is no session) and wire
+ * the header. Returns the user.
+ */
+export async function initAccount() {
+  const me = await api('/api/me');
+  const name = $('#user-name');
+  if (name) {
+    name.textContent = me.full_name || me.username;
+    name.title = `${me.username} · ${me.email}`;
+  }
+  const adminLink = $('#admin-link');
+  if (adminLink) adminLink.closest('li').hidden = !me.is_admin;
+  const signout = $('#signout-btn');
+  signout?.addEventListener('click', () => signOut(signout));
+  $('#change-password-btn')?.addEventListener('click', () => changePassword());
+  document.body.removeAttribute('aria-busy');
+  return me;
+}

@@ -1,0 +1,223 @@
+// Admin: the Users tab. Create accounts, edit them (email, name, admin flag, groups), reset
+// a password, disable or enable, delete after confirmation.
+
+import { api, ApiError } from './api.js';
+import { checkbox, checkList, clearErrors, confirmDialog, field, formDialog, h, pager, reportError, showError, srOnly, stateRow, table, timeEl, toast } from './dom.js';
+import { changed, get, onChange, session } from './admin-data.js';
+
+const PER_PAGE = 25;
+
+function userPayload(form, groups) {
+  const data = {
+    email: form.elements.email.value.trim(),
+    full_name: form.elements.full_name.value.trim(),
+    is_admin: form.elements.is_admin.checked,
+    group_ids: groups.values(),
+  };
+  return data;
+}
+
+export function mountUsers(panel) {
+  let page = 1;
+  let loadSeq = 0;
+
+  /* ----- Create ----- */
+  const createForm = h('form', { novalidate: true, 'aria-labelledby': 'new-user-heading' });
+  const createSection = h('section', { class: 'panel', 'aria-labelledby': 'new-user-heading' },
+    h('div', { class: 'panel__head' }, h('h2', { id: 'new-user-heading' }, 'Add a user')), createForm);
+  let createGroups = null;
+
+  async function renderCreateForm() {
+    const groups = await get('groups');
+    const keep = createGroups ? createGroups.values() : [];
+    const username = field({ label: 'Username', name: 'username', required: true, autocomplete: 'off', hint: '3 to 64 letters, digits, dots, dashes or underscores.', attrs: { autocapitalize: 'none', spellcheck: 'false' } });
+    const email = field({ label: 'Email', name: 'email', type: 'email', required: true, autocomplete: 'off' });
+    const fullName = field({ label: 'Full name (optional)', name: 'full_name', autocomplete: 'off' });
+    const password = field({ label: 'Initial password', name: 'password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 10 characters. Give it to the person by a separate channel.' });
+    const admin = checkbox({ label: 'Administrator (can manage documents, users and settings, and sees every document)', name: 'is_admin' });
+    createGroups = checkList({ legend: 'Groups', name: 'group_ids', items: groups.map((g) => ({ value: g.id, label: g.name })), selected: keep, empty: 'No groups yet.' });
+    createForm.replaceChildren(
+      h('div', { class: 'form-message alert alert--error', role: 'alert', hidden: true }),
+      h('div', { class: 'form-grid' }, username.wrap, email.wrap, fullName.wrap, password.wrap),
+      admin.wrap, createGroups.wrap,
+      h('div', { class: 'form-actions' }, h('button', { type: 'submit', class: 'btn' }, 'Create user')));
+  }
+
+  createForm.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(createForm);
+    const submit = createForm.querySelector('button[type=submit]');
+    const payload = {
+      username: createForm.elements.username.value.trim(),
+      password: createForm.elements.password.value,
+      ...userPayload(createForm, createGroups),
+    };
+    if (!payload.full_name) delete payload.full_name;
+    submit.disabled = true;
+    try {
+      const user = await api('/api/admin/users', { method: 'POST', json: payload });
+      toast(`Created the account “${user.username}”.`);
+      createForm.reset();
+      changed('users');
+      page = 1;
+      await load();
+    } catch (err) {
+      showError(createForm, err);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+
+  /* ----- List ----- */
+  const userTable = table('User accounts', [
+    { label: 'User' }, { label: 'Groups' }, { label: 'Role' }, { label: 'Status' }, { label: 'Last sign-in' }, { label: 'Actions', srOnly: true, class: 'actions' },
+  ]);
+  const userPager = pager('Users pages', (p) => {
+    page = p;
+    load();
+  });
+  const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
+  const listSection = h('section', { class: 'panel', 'aria-labelledby': 'users-heading' },
+    h('div', { class: 'panel__head' }, h('h2', { id: 'users-heading' }, 'Users')), status, userTable.el, userPager.el);
+  panel.append(createSection, listSection);
+
+  function row(user) {
+    const self = session.me && session.me.id === user.id;
+    const edit = h('button', { type: 'button', class: 'btn btn--secondary btn--small' }, 'Edit', srOnly(` ${user.username}`));
+    const reset = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Reset password', srOnly(` for ${user.username}`));
+    const toggle = h('button', { type: 'button', class: 'btn btn--ghost btn--small', disabled: self, title: self ? 'You cannot disable your own account.' : null },
+      user.is_active ? 'Disable' : 'Enable', srOnly(` ${user.username}`));
+    const del = h('button', { type: 'button', class: 'btn btn--danger-outline btn--small', disabled: self, title: self ? 'You cannot delete your own account.' : null },
+      'Delete', srOnly(` ${user.username}`));
+    edit.addEventListener('click', () => editUser(user));
+    reset.addEventListener('click', () => resetPassword(user));
+    toggle.addEventListener('click', () => setActive(user, !user.is_active));
+    del.addEventListener('click', () => deleteUser(user));
+    return h('tr', { 'data-id': user.id, 'data-username': user.username },
+      h('td', { 'data-label': 'User' },
+        h('div', { class: 'doc-title' }, user.full_name || user.username, self ? h('span', { class: 'muted' }, ' (you)') : null),
+        h('div', { class: 'muted' }, user.username, ' · ', user.email)),
+      h('td', { 'data-label': 'Groups' }, user.groups && user.groups.length ? user.groups.map((g) => g.name).join(', ') : h('span', { class: 'muted' }, 'None')),
+      h('td', { 'data-label': 'Role' }, user.is_admin ? h('span', { class: 'badge badge--admin' }, 'Admin') : 'Client'),
+      h('td', { 'data-label': 'Status' }, user.is_active ? h('span', { class: 'badge badge--ok' }, 'Active') : h('span', { class: 'badge badge--danger' }, 'Disabled')),
+      h('td', { 'data-label': 'Last sign-in', class: 'nowrap' }, user.last_login_at ? timeEl(user.last_login_at, true) : h('span', { class: 'muted' }, 'Never')),
+      h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, edit, reset, toggle, del)));
+  }
+
+  async function load() {
+    const seq = ++loadSeq;
+    if (!userTable.body.children.length) userTable.body.append(stateRow(userTable.colspan, 'loading', 'Loading users…'));
+    try {
+      const data = await api('/api/admin/users', { query: { page, per_page: PER_PAGE } });
+      if (seq !== loadSeq) return;
+      if (!data.items.length && data.total > 0 && page > 1) {
+        page = Math.ceil(data.total / data.per_page);
+        load();
+        return;
+      }
+      userTable.body.replaceChildren(...(data.items.length ? data.items.map(row) : [stateRow(userTable.colspan, 'No users yet')]));
+      status.textContent = `${data.total} account${data.total === 1 ? '' : 's'}.`;
+      userPager.update(data);
+    } catch (err) {
+      if (seq !== loadSeq) return;
+      userTable.body.replaceChildren(stateRow(userTable.colspan, 'Users could not be loaded', err.message));
+      reportError(err);
+    }
+  }
+
+  async function editUser(user) {
+    const groups = await get('groups').catch((err) => {
+      reportError(err);
+      return null;
+    });
+    if (!groups) return;
+    let groupList = null;
+    const saved = await formDialog({
+      title: `Edit ${user.username}`,
+      submitLabel: 'Save changes',
+      build: (body) => {
+        const self = session.me && session.me.id === user.id;
+        groupList = checkList({ legend: 'Groups', name: 'group_ids', items: groups.map((g) => ({ value: g.id, label: g.name })), selected: (user.groups || []).map((g) => g.id), empty: 'No groups yet.' });
+        const admin = checkbox({ label: 'Administrator', name: 'is_admin', checked: user.is_admin });
+        const active = checkbox({ label: 'Account active (can sign in)', name: 'is_active', checked: user.is_active });
+        if (self) {
+          admin.control.disabled = true;
+          active.control.disabled = true;
+        }
+        body.append(
+          field({ label: 'Email', name: 'email', type: 'email', value: user.email, required: true }).wrap,
+          field({ label: 'Full name', name: 'full_name', value: user.full_name || '' }).wrap,
+          admin.wrap, active.wrap,
+          self ? h('p', { class: 'hint muted' }, 'You cannot remove your own administrator rights or disable your own account.') : null,
+          groupList.wrap);
+      },
+      onSubmit: (form) => {
+        const payload = { ...userPayload(form, groupList), is_active: form.elements.is_active.checked };
+        if (session.me && session.me.id === user.id) {
+          delete payload.is_admin;
+          delete payload.is_active;
+        }
+        return api(`/api/admin/users/${user.id}`, { method: 'PATCH', json: payload });
+      },
+    });
+    if (saved) {
+      toast(`Saved ${saved.username || user.username}.`);
+      changed('users');
+      load();
+    }
+  }
+
+  async function resetPassword(user) {
+    const saved = await formDialog({
+      title: `Reset the password of ${user.username}`,
+      description: 'They will be signed out everywhere and must use the new password.',
+      submitLabel: 'Set new password',
+      narrow: true,
+      build: (body) => {
+        body.append(
+          field({ label: 'New password', name: 'password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 10 characters.' }).wrap,
+          field({ label: 'Repeat the new password', name: 'confirm', type: 'password', required: true, autocomplete: 'new-password' }).wrap);
+      },
+      onSubmit: (form) => {
+        if (form.elements.password.value !== form.elements.confirm.value) {
+          throw new ApiError(422, { message: 'The two passwords differ.', errors: { json: { confirm: ['The two passwords differ.'] } } });
+        }
+        return api(`/api/admin/users/${user.id}`, { method: 'PATCH', json: { password: form.elements.password.value } });
+      },
+    });
+    if (saved) toast(`New password set for ${user.username}.`);
+  }
+
+  async function setActive(user, active) {
+    try {
+      await api(`/api/admin/users/${user.id}`, { method: 'PATCH', json: { is_active: active } });
+      toast(active ? `${user.username} can sign in again.` : `${user.username} is disabled and signed out.`);
+      changed('users');
+      load();
+    } catch (err) {
+      reportError(err);
+    }
+  }
+
+  async function deleteUser(user) {
+    const done = await confirmDialog({
+      title: `Delete ${user.username}?`,
+      message: `The account “${user.username}” (${user.email}) will be deleted. Its audit history is kept. To block access but keep the account, disable it instead.`,
+      confirmLabel: 'Delete user',
+      action: () => api(`/api/admin/users/${user.id}`, { method: 'DELETE' }),
+    });
+    if (done) {
+      toast(`Deleted ${user.username}.`);
+      changed('users');
+      load();
+    }
+  }
+
+  onChange('groups', () => {
+    renderCreateForm().catch(reportError);
+    load();
+  });
+
+  renderCreateForm().catch(reportError);
+  return { refresh: load };
+}

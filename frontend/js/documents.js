@@ -1,0 +1,166 @@
+// Client document center: the documents visible to me (GET /api/documents), newest first,
+// with search, category filter and pagination; view, download, change password, sign out.
+
+import { api } from './api.js';
+import { initAccount } from './account.js';
+import { $, formatBytes, h, reportError, timeEl } from './dom.js';
+import { documentActions } from './downloads.js';
+
+const PER_PAGE = 20;
+const form = $('#filter-form');
+const rows = $('#doc-rows');
+const region = $('#doc-region');
+const status = $('#result-status');
+const pagination = $('#pagination');
+const categorySelect = $('#category');
+const clearButton = $('#clear-filters');
+
+const state = { q: '', category_id: '', page: 1 };
+let loadSeq = 0;
+
+function readUrl() {
+  const params = new URLSearchParams(location.search);
+  state.q = params.get('q') || '';
+  state.category_id = params.get('category_id') || '';
+  state.page = Math.max(1, Number.parseInt(params.get('page') || '1', 10) || 1);
+  form.elements.q.value = state.q;
+  categorySelect.value = state.category_id;
+}
+
+function writeUrl() {
+  const params = new URLSearchParams();
+  if (state.q) params.set('q', state.q);
+  if (state.category_id) params.set('category_id', state.category_id);
+  if (state.page > 1) params.set('page', String(state.page));
+  const qs = params.toString();
+  history.replaceState(null, '', qs ? `?${qs}` : location.pathname);
+}
+
+function stateRow(title, text, action) {
+  return h('tr', {}, h('td', { colspan: 5, class: 'state' }, h('h3', {}, title), text ? h('p', {}, text) : null, action || null));
+}
+
+function filtersActive() {
+  return Boolean(state.q || state.category_id);
+}
+
+function renderRow(doc) {
+  const newBadge = doc.is_new ? h('span', { class: 'badge badge--new' }, 'New') : null;
+  const row = h('tr', { 'data-id': doc.id },
+    h('td', { 'data-label': 'Document' },
+      h('div', { class: 'doc-title' }, doc.title, ' ', newBadge),
+      doc.description ? h('p', { class: 'doc-desc' }, doc.description) : null,
+      doc.kind === 'link' ? h('p', { class: 'doc-meta' }, h('span', { class: 'badge badge--muted' }, 'External link')) : null),
+    h('td', { 'data-label': 'Category' }, doc.category ? doc.category.name : h('span', { class: 'muted' }, 'Uncategorised')),
+    h('td', { 'data-label': 'Date', class: 'nowrap' }, timeEl(doc.created_at)),
+    h('td', { 'data-label': 'Size', class: 'num' }, doc.kind === 'link' ? h('span', { class: 'muted' }, '—') : formatBytes(doc.size_bytes)),
+    h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, documentActions(doc, {
+      onDownloaded: () => {
+        doc.is_new = false;
+        newBadge?.remove();
+      },
+    }))));
+  return row;
+}
+
+async function load() {
+  const seq = ++loadSeq;
+  region.setAttribute('aria-busy', 'true');
+  status.textContent = 'Loading…';
+  try {
+    const data = await api('/api/documents', {
+      query: { q: state.q, category_id: state.category_id, page: state.page, per_page: PER_PAGE },
+    });
+    if (seq !== loadSeq) return;
+    const pages = Math.max(1, Math.ceil(data.total / data.per_page));
+    if (data.items.length === 0 && data.total > 0 && state.page > 1) {
+      state.page = pages;
+      writeUrl();
+      load();
+      return;
+    }
+    rows.replaceChildren();
+    if (data.items.length === 0) {
+      if (filtersActive()) {
+        rows.append(stateRow('No documents match your search', 'Try other words or another category.',
+          h('button', { type: 'button', class: 'btn btn--secondary', onclick: clearFilters }, 'Clear search')));
+      } else {
+        rows.append(stateRow('No documents yet', 'When we share a report or statement with you, it will appear here.'));
+      }
+    } else {
+      rows.append(...data.items.map(renderRow));
+    }
+    const first = (data.page - 1) * data.per_page + 1;
+    const last = first + data.items.length - 1;
+    status.textContent = data.total === 0 ? 'No documents.'
+      : `Showing ${first}–${last} of ${data.total} document${data.total === 1 ? '' : 's'}${filtersActive() ? ' matching your search' : ''}.`;
+    pagination.hidden = pages <= 1;
+    $('#page-info').textContent = `Page ${data.page} of ${pages}`;
+    $('#prev-page').disabled = data.page <= 1;
+    $('#next-page').disabled = data.page >= pages;
+    clearButton.hidden = !filtersActive();
+  } catch (err) {
+    if (seq !== loadSeq) return;
+    rows.replaceChildren(stateRow('Your documents could not be loaded', err.message,
+      h('button', { type: 'button', class: 'btn btn--secondary', onclick: load }, 'Try again')));
+    status.textContent = '';
+    reportError(err);
+  } finally {
+    if (seq === loadSeq) region.setAttribute('aria-busy', 'false');
+  }
+}
+
+function clearFilters() {
+  state.q = '';
+  state.category_id = '';
+  state.page = 1;
+  form.elements.q.value = '';
+  categorySelect.value = '';
+  writeUrl();
+  load();
+  form.elements.q.focus();
+}
+
+async function loadCategories() {
+  try {
+    const categories = await api('/api/categories');
+    categorySelect.append(...categories.map((c) => h('option', { value: c.id }, c.name)));
+  } catch (err) {
+    reportError(err);
+  }
+}
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  state.q = form.elements.q.value.trim();
+  state.category_id = categorySelect.value;
+  state.page = 1;
+  writeUrl();
+  load();
+});
+categorySelect.addEventListener('change', () => form.requestSubmit());
+clearButton.addEventListener('click', clearFilters);
+$('#prev-page').addEventListener('click', () => {
+  state.page = Math.max(1, state.page - 1);
+  writeUrl();
+  load();
+});
+$('#next-page').addEventListener('click', () => {
+  state.page += 1;
+  writeUrl();
+  load();
+});
+
+async function main() {
+  try {
+    await initAccount();
+  } catch (err) {
+    reportError(err);
+    return;
+  }
+  await loadCategories();
+  readUrl();
+  load();
+}
+
+main();
