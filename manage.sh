@@ -39,7 +39,7 @@ cmd_dev() {
   ensure_venv
   flask_cli db upgrade
   flask_cli create-admin --first-run
-  echo "SequoAlpha is running on http://127.0.0.1:8000 (Ctrl-C stops it)" >&2
+  echo "SequoAlpha is running on http://127.0.0.1:${PORT:-8000} (Ctrl-C stops it)" >&2
   flask_cli run --host 127.0.0.1 --port "${PORT:-8000}"
 }
 
