@@ -1,0 +1,98 @@
+# shellcheck shell=bash
+# Helpers shared by deploy_ec2.sh, update.sh and manage.sh (sourced, never run).
+#
+# Settings of this host, written by deploy_ec2.sh to ${SEQUOALPHA_DEPLOY_CONF}
+# (KEY=value lines, no secrets): APP_DIR, DOMAIN, LETSENCRYPT_EMAIL, TLS (yes|no).
+# Environment overrides (tests, unusual hosts):
+#   SEQUOALPHA_DEPLOY_CONF  the settings file            (default /etc/sequoalpha/deploy.conf)
+#   SEQUOALPHA_ENV_FILE     the app's environment file   (default <repo>/backend/.env)
+#   SEQUOALPHA_URL          where Nginx answers, e.g. http://127.0.0.1:8080 (default: from settings)
+
+# shellcheck disable=SC2034  # used by the scripts that source this file
+SERVICE="sequoalpha"
+SERVICE_USER="sequoalpha"
+SEQUOALPHA_DEPLOY_CONF="${SEQUOALPHA_DEPLOY_CONF:-/etc/sequoalpha/deploy.conf}"
+
+log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
+die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
+
+# Run a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+  if [[ "${EUID}" -eq 0 ]]; then "$@"; else sudo "$@"; fi
+}
+
+# Run a command as the app's system user (for the Flask CLI: it reads backend/.env, which only
+# that user and root may read); as ourselves when that user does not exist (development, tests).
+as_app_user() {
+  if id -u "${SERVICE_USER}" >/dev/null 2>&1 && [[ "$(id -un)" != "${SERVICE_USER}" ]]; then
+    as_root runuser -u "${SERVICE_USER}" -- env PYTHONDONTWRITEBYTECODE=1 "$@"
+  else
+    "$@"
+  fi
+}
+
+# kv_get FILE KEY [DEFAULT]: the value of KEY in a KEY=value file (read as root if need be).
+kv_get() {
+  local file="$1" key="$2" default="${3:-}" line=""
+  if [[ -r "${file}" ]]; then
+    line="$(grep -E "^${key}=" "${file}" | tail -n 1 || true)"
+  elif [[ -e "${file}" ]]; then
+    line="$(as_root grep -E "^${key}=" "${file}" | tail -n 1 || true)"
+  fi
+  if [[ -n "${line}" ]]; then printf '%s\n' "${line#*=}"; else printf '%s\n' "${default}"; fi
+}
+
+# kv_set FILE KEY VALUE: replace KEY's line, or append it; keeps the file's owner and mode.
+kv_set() {
+  local file="$1" key="$2" value="$3" tmp
+  tmp="$(mktemp "${file}.XXXXXX")"
+  KV_KEY="${key}" KV_VALUE="${value}" awk '
+    BEGIN { key = ENVIRON["KV_KEY"]; line = key "=" ENVIRON["KV_VALUE"] }
+    index($0, key "=") == 1 { if (!done) print line; done = 1; next }
+    { print }
+    END { if (!done) print line }
+  ' "${file}" > "${tmp}"
+  chmod --reference="${file}" "${tmp}"
+  chown --reference="${file}" "${tmp}"
+  mv -f "${tmp}" "${file}"
+}
+
+conf_get() { kv_get "${SEQUOALPHA_DEPLOY_CONF}" "$1" "${2:-}"; }
+
+# The base URL of the site as Nginx serves it, and the curl options that reach it on this host.
+site_url() {
+  if [[ -n "${SEQUOALPHA_URL:-}" ]]; then
+    printf '%s\n' "${SEQUOALPHA_URL%/}"
+  elif [[ "$(conf_get TLS no)" == "yes" ]]; then
+    printf 'https://%s\n' "$(conf_get DOMAIN)"
+  else
+    printf 'http://%s\n' "$(conf_get DOMAIN localhost)"
+  fi
+}
+
+# site_curl PATH [CURL ARGS...]: curl through the local Nginx (a domain resolves to 127.0.0.1).
+site_curl() {
+  local path="$1" url domain
+  shift
+  url="$(site_url)"
+  local -a resolve=()
+  if [[ -z "${SEQUOALPHA_URL:-}" ]]; then
+    domain="$(conf_get DOMAIN)"
+    [[ -n "${domain}" ]] && resolve=(--resolve "${domain}:80:127.0.0.1" --resolve "${domain}:443:127.0.0.1")
+  fi
+  curl --silent --show-error --max-time 10 "${resolve[@]}" "$@" "${url}${path}"
+}
+
+# wait_healthy SECONDS: until GET /api/health through Nginx answers 200; prints the last body.
+wait_healthy() {
+  local deadline=$((SECONDS + $1)) body=""
+  while (( SECONDS < deadline )); do
+    if body="$(site_curl /api/health --fail 2>/dev/null)"; then
+      printf '%s\n' "${body}"
+      return 0
+    fi
+    sleep 1
+  done
+  printf '%s\n' "${body}"
+  return 1
+}

@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# SequoAlpha: set up (or bring back in line) one Ubuntu EC2 host from this checkout.
+# Idempotent: a second run changes nothing that is already right and breaks nothing.
+set -euo pipefail
+
+APP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=deploy/lib.sh
+source "${APP_DIR}/deploy/lib.sh"
+
+BACKEND="${APP_DIR}/backend"
+VENV="${BACKEND}/venv"
+ENV_FILE="${BACKEND}/.env"
+NGINX_SITE="/etc/nginx/sites-available/${SERVICE}"
+NGINX_SNIPPET="/etc/nginx/snippets/${SERVICE}-security-headers.conf"
+UNIT_FILE="/etc/systemd/system/${SERVICE}.service"
+ACME_ROOT="/var/www/letsencrypt"
+DB_NAME="sequoalpha"
+DB_ROLE="sequoalpha"
+
+# Options (see usage).
+DOMAIN=""
+LETSENCRYPT_EMAIL=""
+ADMIN_EMAIL=""
+ADMIN_USERNAME=""
+CONFIGS_ONLY=0
+USE_UFW=1
+
+usage() {
+  cat <<USAGE
+Usage: sudo ./deploy_ec2.sh [options]
+
+Sets up SequoAlpha on this Ubuntu host (24.04 LTS) from the checkout it is run from
+(${APP_DIR}): packages, the '${SERVICE_USER}' system user, the PostgreSQL role and database,
+backend/venv, backend/.env with generated secrets, migrations, the first admin, the Nginx site,
+the systemd service, UFW and, with --domain, a Let's Encrypt certificate. Run it again at any
+time: it only changes what is not already right. Settings are kept in ${SEQUOALPHA_DEPLOY_CONF}.
+
+Options
+  --domain NAME          serve the site as NAME (DNS must point here) with a certbot certificate
+  --email ADDRESS        Let's Encrypt account email (with --domain; recommended)
+  --admin-email ADDRESS  create the first admin without prompts; its one-time password is
+                         printed once (otherwise you are prompted when no admin exists)
+  --admin-username NAME  username of that admin (default: the part of --admin-email before @)
+  --no-ufw               leave the firewall alone (the EC2 security group still applies)
+  --configs-only         only re-render and reload the Nginx site and the systemd unit
+  -h, --help             this help
+USAGE
+}
+
+parse_args() {
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --domain) DOMAIN="${2:?--domain needs a name}"; shift 2 ;;
+      --email) LETSENCRYPT_EMAIL="${2:?--email needs an address}"; shift 2 ;;
+      --admin-email) ADMIN_EMAIL="${2:?--admin-email needs an address}"; shift 2 ;;
+      --admin-username) ADMIN_USERNAME="${2:?--admin-username needs a name}"; shift 2 ;;
+      --no-ufw) USE_UFW=0; shift ;;
+      --configs-only) CONFIGS_ONLY=1; shift ;;
+      -h|--help) usage; exit 0 ;;
+      *) usage >&2; exit 2 ;;
+    esac
+  done
+  # Settings of an earlier run apply unless given again.
+  DOMAIN="${DOMAIN:-$(conf_get DOMAIN)}"
+  LETSENCRYPT_EMAIL="${LETSENCRYPT_EMAIL:-$(conf_get LETSENCRYPT_EMAIL)}"
+  if [[ -n "${DOMAIN}" && ! "${DOMAIN}" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]]; then
+    die "--domain: '${DOMAIN}' is not a host name"
+  fi
+}
+
+require_root() {
+  [[ "${EUID}" -eq 0 ]] || die "run me as root: sudo ./deploy_ec2.sh $*"
+  [[ -f "${APP_DIR}/backend/main.py" ]] || die "${APP_DIR} does not look like a SequoAlpha checkout"
+}
+
+# The owner of the checkout runs git and pip; root owns nothing in it.
+repo_owner() { stat -c %U "${APP_DIR}"; }
+as_owner() { sudo -H -u "$(repo_owner)" -- "$@"; }
+
+install_packages() {
+  local -a pkgs=(nginx postgresql python3-venv python3-pip curl acl ufw openssl ca-certificates)
+  [[ -n "${DOMAIN}" ]] && pkgs+=(certbot)
+  local missing=()
+  local pkg
+  for pkg in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q "install ok installed" || missing+=("${pkg}")
+  done
+  if [[ ${#missing[@]} -gt 0 ]]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+  systemctl enable --now postgresql nginx >/dev/null 2>&1 || systemctl start postgresql nginx
+}
+
+create_system_user() {
+  if ! id -u "${SERVICE_USER}" >/dev/null 2>&1; then
+    log "creating system user ${SERVICE_USER}"
+    useradd --system --user-group --home-dir /nonexistent --no-create-home \
+      --shell /usr/sbin/nologin "${SERVICE_USER}"
+  fi
+}
+
+# The service user and Nginx (www-data) must get through the directories above the checkout
+# (Ubuntu's home directories are 0750): grant them search (x) only, with an ACL.
+grant_traverse() {
+  local dir="${APP_DIR}"
+  while [[ "${dir}" != "/" ]]; do
+    dir="$(dirname "${dir}")"
+    if [[ "$(stat -c %A "${dir}")" != *x ]]; then
+      setfacl -m "u:${SERVICE_USER}:--x,u:www-data:--x" "${dir}"
+    fi
+  done
+}
+
+psql_admin() { runuser -u postgres -- psql --quiet --no-psqlrc -v ON_ERROR_STOP=1 "$@"; }
+
+# Role and database; a password is generated only when backend/.env has none yet.
+setup_database() {
+  local password="" url
+  if [[ -f "${ENV_FILE}" ]]; then
+    url="$(kv_get "${ENV_FILE}" DATABASE_URL)"
+    [[ "${url}" =~ ^postgresql[^:]*://[^:]+:([^@]+)@ ]] && password="${BASH_REMATCH[1]}"
+    [[ "${password}" == CHANGE_ME* ]] && password=""
+  fi
+  local role_exists
+  role_exists="$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '${DB_ROLE}'")"
+  if [[ -z "${password}" || -z "${role_exists}" ]]; then
+    [[ -n "${password}" ]] || password="$(openssl rand -hex 24)"
+    log "setting up PostgreSQL role ${DB_ROLE}"
+    psql_admin -v role="${DB_ROLE}" -v pw="${password}" <<'SQL'
+SELECT format('CREATE ROLE %I LOGIN', :'role')
+  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
+ALTER ROLE :"role" WITH LOGIN PASSWORD :'pw';
+SQL
+  fi
+  if [[ -z "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '${DB_NAME}'")" ]]; then
+    log "creating database ${DB_NAME}"
+    runuser -u postgres -- createdb --owner="${DB_ROLE}" --encoding=UTF8 "${DB_NAME}"
+  fi
+  DB_PASSWORD="${password}"
+}
+
+# backend/.env from deploy/env.example, with generated secrets; an existing file is kept.
+write_env_file() {
+  if [[ ! -f "${ENV_FILE}" ]]; then
+    log "writing ${ENV_FILE} (generated secrets, mode 0600)"
+    local tmp
+    tmp="$(mktemp "${ENV_FILE}.XXXXXX")"
+    cp "${APP_DIR}/deploy/env.example" "${tmp}"
+    kv_set "${tmp}" SECRET_KEY "$(openssl rand -base64 48 | tr -d '\n/+=')"
+    kv_set "${tmp}" JWT_SECRET_KEY "$(openssl rand -base64 48 | tr -d '\n/+=')"
+    kv_set "${tmp}" DATABASE_URL "postgresql://${DB_ROLE}:${DB_PASSWORD}@127.0.0.1:5432/${DB_NAME}"
+    kv_set "${tmp}" UPLOAD_FOLDER "${BACKEND}/uploads"
+    mv -f "${tmp}" "${ENV_FILE}"
+  elif [[ "$(kv_get "${ENV_FILE}" DATABASE_URL)" == *CHANGE_ME* ]]; then
+    kv_set "${ENV_FILE}" DATABASE_URL "postgresql://${DB_ROLE}:${DB_PASSWORD}@127.0.0.1:5432/${DB_NAME}"
+  fi
+  # Secure cookies need HTTPS: without a certificate yet, browsers could not sign in.
+  local secure="false"
+  [[ "$(tls_ready)" == "yes" ]] && secure="true"
+  [[ "$(kv_get "${ENV_FILE}" COOKIE_SECURE)" == "${secure}" ]] || kv_set "${ENV_FILE}" COOKIE_SECURE "${secure}"
+  chown "${SERVICE_USER}:${SERVICE_USER}" "${ENV_FILE}"
+  chmod 0600 "${ENV_FILE}"
+}
+
+upload_dir() { kv_get "${ENV_FILE}" UPLOAD_FOLDER "${BACKEND}/uploads"; }
+
+# Owned by the service user, group www-data (setgid) so that Nginx can send X-Accel downloads.
+setup_upload_dir() {
+  local dir
+  dir="$(upload_dir)"
+  install -d -o "${SERVICE_USER}" -g www-data -m 2750 "${dir}"
+  # The checkout's owner may read it too (git status, ./manage.sh status without sudo).
+  setfacl -m "u:$(repo_owner):r-x" -d -m "u:$(repo_owner):r-X" "${dir}"
+  if [[ -n "$(find "${dir}" \( ! -user "${SERVICE_USER}" -o ! -group www-data \) -print -quit)" ]]; then
+    chown -R "${SERVICE_USER}:www-data" "${dir}"
+    find "${dir}" -type d -exec chmod 2750 {} + -o -type f -exec chmod 0640 {} +
+  fi
+}
+
+setup_venv() {
+  if [[ ! -x "${VENV}/bin/python" ]]; then
+    log "creating ${VENV}"
+    as_owner python3 -m venv "${VENV}"
+  fi
+  local want have=""
+  want="$(sha256sum "${APP_DIR}/requirements.txt" | cut -d' ' -f1)"
+  [[ -f "${VENV}/.requirements.sha256" ]] && have="$(cat "${VENV}/.requirements.sha256")"
+  if [[ "${want}" != "${have}" ]]; then
+    log "installing Python requirements"
+    as_owner "${VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${APP_DIR}/requirements.txt"
+    # shellcheck disable=SC2016  # $1 and $2 belong to the inner sh
+    as_owner sh -c 'echo "$1" > "$2"' sh "${want}" "${VENV}/.requirements.sha256"
+  fi
+}
+
+flask_cli() { (cd "${BACKEND}" && as_app_user "${VENV}/bin/flask" --app main "$@"); }
+
+run_migrations() {
+  log "applying database migrations"
+  flask_cli db upgrade
+}
+
+admin_exists() {
+  [[ "$(psql_admin -d "${DB_NAME}" -tAc 'SELECT 1 FROM users WHERE is_admin LIMIT 1' 2>/dev/null)" == "1" ]]
+}
+
+create_first_admin() {
+  if admin_exists; then
+    return 0
+  fi
+  if [[ -n "${ADMIN_EMAIL}" ]]; then
+    local username="${ADMIN_USERNAME:-${ADMIN_EMAIL%%@*}}" password
+    password="$(openssl rand -base64 24 | tr -d '\n/+=')"
+    printf '%s\n' "${password}" | flask_cli create-admin --username "${username}" \
+      --email "${ADMIN_EMAIL}" --password-stdin >&2
+    printf '\n  First admin: %s   one-time password: %s\n  (shown once; change it after signing in)\n\n' \
+      "${username}" "${password}"
+  elif [[ -t 0 ]]; then
+    log "no admin account yet: creating one"
+    flask_cli create-admin
+  else
+    log "no admin account yet: run ./manage.sh create-admin (or deploy_ec2.sh --admin-email ...)"
+  fi
+}
+
+# "yes" when the domain's certificate exists.
+tls_ready() {
+  if [[ -n "${DOMAIN}" && -f "/etc/letsencrypt/live/${DOMAIN}/fullchain.pem" ]]; then
+    echo yes
+  else
+    echo no
+  fi
+}
+
+# install_if_changed SRC DEST MODE: copy only when different; returns 0 when it copied.
+install_if_changed() {
+  if [[ -f "$2" ]] && cmp -s "$1" "$2"; then
+    return 1
+  fi
+  install -m "$3" "$1" "$2"
+}
+
+# Render the site and snippet, check them with nginx -t, and reload; the old files come back
+# if the check fails.
+configure_nginx() {
+  local tls server_name work
+  tls="$(tls_ready)"
+  # Without a domain, the site answers to any IPv4 address (an instance's changes on restart)
+  # and to localhost; with one, to that name only. Other names get the 444 default server.
+  server_name='localhost "~^[0-9.]+$"'
+  [[ -n "${DOMAIN}" ]] && server_name="${DOMAIN}"
+  work="$(mktemp -d)"
+  "${APP_DIR}/deploy/render.sh" "${APP_DIR}/deploy/nginx/security-headers.conf" > "${work}/snippet"
+  "${APP_DIR}/deploy/render.sh" "${APP_DIR}/deploy/nginx/sequoalpha.conf" \
+    APP_DIR="${APP_DIR}" UPLOAD_DIR="$(upload_dir)" SERVER_NAME="${server_name}" \
+    NGINX_SNIPPETS=/etc/nginx/snippets UPSTREAM=127.0.0.1:8000 \
+    MAX_UPLOAD_MB="$(kv_get "${ENV_FILE}" MAX_UPLOAD_MB 50)" \
+    HTTP_LISTEN=80 HTTP_LISTEN6="[::]:80" HTTPS_LISTEN=443 HTTPS_LISTEN6="[::]:443" \
+    TLS="${tls}" SSL_CERT="/etc/letsencrypt/live/${DOMAIN}/fullchain.pem" \
+    SSL_KEY="/etc/letsencrypt/live/${DOMAIN}/privkey.pem" ACME_ROOT="${ACME_ROOT}" \
+    LOG_DIR=/var/log/nginx > "${work}/site"
+  install -d -m 0755 "${ACME_ROOT}"
+  cp -a "${NGINX_SITE}" "${work}/site.old" 2>/dev/null || true
+  cp -a "${NGINX_SNIPPET}" "${work}/snippet.old" 2>/dev/null || true
+  local changed=0
+  install_if_changed "${work}/snippet" "${NGINX_SNIPPET}" 0644 && changed=1
+  install_if_changed "${work}/site" "${NGINX_SITE}" 0644 && changed=1
+  ln -sfn "${NGINX_SITE}" "/etc/nginx/sites-enabled/${SERVICE}"
+  if [[ -L /etc/nginx/sites-enabled/default ]]; then
+    log "disabling Nginx's default site (SequoAlpha has its own default server)"
+    rm -f /etc/nginx/sites-enabled/default
+    changed=1
+  fi
+  if ! nginx -t -q; then
+    [[ -f "${work}/site.old" ]] && cp -a "${work}/site.old" "${NGINX_SITE}"
+    [[ -f "${work}/snippet.old" ]] && cp -a "${work}/snippet.old" "${NGINX_SNIPPET}"
+    rm -rf "${work}"
+    die "nginx -t failed: the previous Nginx configuration is back in place"
+  fi
+  rm -rf "${work}"
+  if (( changed )); then
+    log "reloading Nginx"
+    systemctl reload nginx
+  fi
+}
+
+configure_systemd() {
+  local work changed=0
+  work="$(mktemp)"
+  "${APP_DIR}/deploy/render.sh" "${APP_DIR}/deploy/systemd/sequoalpha.service" \
+    APP_DIR="${APP_DIR}" UPLOAD_DIR="$(upload_dir)" > "${work}"
+  install_if_changed "${work}" "${UNIT_FILE}" 0644 && changed=1
+  rm -f "${work}"
+  systemd-analyze verify "${UNIT_FILE}" || die "systemd-analyze verify ${UNIT_FILE} failed"
+  if (( changed )); then
+    systemctl daemon-reload
+  fi
+  systemctl enable --quiet "${SERVICE}"
+  if ! systemctl is-active --quiet "${SERVICE}"; then
+    log "starting ${SERVICE}"
+    systemctl start "${SERVICE}"
+  elif (( changed )); then
+    log "unit changed: restarting ${SERVICE}"
+    systemctl restart "${SERVICE}"
+  fi
+}
+
+configure_ufw() {
+  (( USE_UFW )) || return 0
+  ufw allow OpenSSH >/dev/null
+  ufw allow 'Nginx Full' >/dev/null
+  if ! ufw status | grep -q '^Status: active'; then
+    log "enabling UFW (SSH, HTTP, HTTPS)"
+    ufw --force enable >/dev/null
+  fi
+}
+
+# With --domain: a certificate through the HTTP-01 webroot challenge, then the TLS site.
+obtain_certificate() {
+  [[ -n "${DOMAIN}" ]] || return 0
+  [[ "$(tls_ready)" == "yes" ]] && return 0
+  log "requesting a Let's Encrypt certificate for ${DOMAIN}"
+  local -a account=(--register-unsafely-without-email)
+  [[ -n "${LETSENCRYPT_EMAIL}" ]] && account=(--email "${LETSENCRYPT_EMAIL}")
+  if ! certbot certonly --webroot -w "${ACME_ROOT}" -d "${DOMAIN}" --agree-tos --non-interactive \
+      "${account[@]}"; then
+    log "certbot failed (does ${DOMAIN} resolve to this host, is port 80 open?): staying on HTTP"
+    return 0
+  fi
+  install -d /etc/letsencrypt/renewal-hooks/deploy
+  printf '#!/bin/sh\nsystemctl reload nginx\n' > /etc/letsencrypt/renewal-hooks/deploy/sequoalpha-nginx
+  chmod 0755 /etc/letsencrypt/renewal-hooks/deploy/sequoalpha-nginx
+  configure_nginx
+  # Secure cookies from now on.
+  write_env_file
+  systemctl reload "${SERVICE}"
+}
+
+save_settings() {
+  install -d -m 0755 "$(dirname "${SEQUOALPHA_DEPLOY_CONF}")"
+  local tmp
+  tmp="$(mktemp)"
+  printf 'APP_DIR=%s\nDOMAIN=%s\nLETSENCRYPT_EMAIL=%s\nTLS=%s\n' \
+    "${APP_DIR}" "${DOMAIN}" "${LETSENCRYPT_EMAIL}" "$(tls_ready)" > "${tmp}"
+  install_if_changed "${tmp}" "${SEQUOALPHA_DEPLOY_CONF}" 0644 || true
+  rm -f "${tmp}"
+}
+
+check_site() {
+  local body
+  if body="$(wait_healthy 30)"; then
+    log "healthy: ${body}"
+    log "SequoAlpha is up at $(site_url)/"
+  else
+    die "no healthy answer from $(site_url)/api/health (${body:-nothing}); see ./manage.sh errors"
+  fi
+}
+
+main() {
+  parse_args "$@"
+  require_root "$@"
+  if (( CONFIGS_ONLY )); then
+    configure_nginx
+    configure_systemd
+    save_settings
+    return 0
+  fi
+  install_packages
+  create_system_user
+  grant_traverse
+  setup_database
+  write_env_file
+  setup_upload_dir
+  setup_venv
+  run_migrations
+  create_first_admin
+  configure_nginx
+  configure_systemd
+  configure_ufw
+  save_settings
+  obtain_certificate
+  save_settings
+  check_site
+}
+
+main "$@"

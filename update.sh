@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# SequoAlpha: deploy the new commits of this checkout with zero downtime, or go back.
+set -euo pipefail
+
+APP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=deploy/lib.sh
+source "${APP_DIR}/deploy/lib.sh"
+
+BACKEND="${APP_DIR}/backend"
+VENV="${BACKEND}/venv"
+
+usage() {
+  cat <<USAGE
+Usage: ./update.sh [--ref REF]
+
+Brings this host to the latest commit of its branch's upstream (or REF, e.g. origin/main),
+fast-forward only:
+  1. git fetch, then fast-forward (refuses local changes and diverged history);
+  2. pip install -r requirements.txt when it changed;
+  3. a trial load of the new code as the service would run it (gunicorn --check-config);
+  4. a backup (./manage.sh backup) when the update brings migrations, then flask db upgrade;
+  5. ./deploy_ec2.sh --configs-only when deploy/ changed;
+  6. a graceful reload (HUP: no request is dropped) and a health check through Nginx.
+If step 3 or 6 fails, the previous commit is checked out again and reloaded, and this script
+says so and exits non-zero. Migrations already applied are not undone (see docs/deploy.md).
+Run it as the checkout's owner (it uses sudo) or with sudo.
+USAGE
+}
+
+repo_owner() { stat -c %U "${APP_DIR}"; }
+
+# git and pip run as the owner of the checkout, never as root.
+as_owner() {
+  if [[ "$(id -un)" == "$(repo_owner)" ]]; then "$@"; else as_root sudo -H -u "$(repo_owner)" -- "$@"; fi
+}
+
+git_() { as_owner git -C "${APP_DIR}" "$@"; }
+
+flask_cli() { (cd "${BACKEND}" && as_app_user "${VENV}/bin/flask" --app main "$@"); }
+
+install_requirements() {
+  local want have=""
+  want="$(sha256sum "${APP_DIR}/requirements.txt" | cut -d' ' -f1)"
+  [[ -f "${VENV}/.requirements.sha256" ]] && have="$(cat "${VENV}/.requirements.sha256")"
+  if [[ "${want}" != "${have}" ]]; then
+    log "installing Python requirements"
+    as_owner "${VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${APP_DIR}/requirements.txt"
+    printf '%s\n' "${want}" | as_owner tee "${VENV}/.requirements.sha256" >/dev/null
+  fi
+}
+
+# Load the app exactly as a new worker would, before any worker is asked to.
+trial_load() {
+  (cd "${BACKEND}" && as_app_user env GUNICORN_WORKERS=1 \
+    "${VENV}/bin/gunicorn" --config "${APP_DIR}/deploy/gunicorn.conf.py" --check-config)
+}
+
+reload_service() {
+  if as_root systemctl is-active --quiet "${SERVICE}"; then
+    as_root systemctl reload "${SERVICE}"
+  else
+    as_root systemctl restart "${SERVICE}"
+  fi
+}
+
+# Wait for the new workers (HUP returns at once), then ask Nginx for /api/health.
+check_health() {
+  sleep 2
+  wait_healthy 30 >/dev/null
+}
+
+changed() { [[ -n "$(git_ diff --name-only "$1" "$2" -- "${@:3}")" ]]; }
+
+roll_back() {
+  local old="$1" reason="$2"
+  log "UPDATE FAILED: ${reason}"
+  log "going back to $(git_ log -1 --format='%h %s' "${old}")"
+  git_ reset --quiet --keep "${old}"
+  install_requirements
+  reload_service
+  if check_health; then
+    log "rolled back: the site runs the previous commit again and answers"
+  else
+    log "rolled back, but the site still does not answer: see ./manage.sh status and errors"
+  fi
+  exit 1
+}
+
+update() {
+  local ref="$1" old new
+  [[ -z "$(git_ status --porcelain --untracked-files=no)" ]] \
+    || die "the checkout has local changes (git status); commit or discard them first"
+  old="$(git_ rev-parse HEAD)"
+  log "fetching"
+  git_ fetch --quiet --prune
+  [[ -n "${ref}" ]] || ref="$(git_ rev-parse --abbrev-ref --symbolic-full-name '@{upstream}')" \
+    || die "this branch has no upstream; give --ref origin/main"
+  git_ merge --quiet --ff-only "${ref}" || die "cannot fast-forward to ${ref} (history diverged?)"
+  new="$(git_ rev-parse HEAD)"
+  if [[ "${old}" == "${new}" ]]; then
+    log "already up to date ($(git_ log -1 --format='%h %s'))"
+    check_health || die "but the site does not answer: see ./manage.sh status"
+    return 0
+  fi
+  log "updating $(git_ rev-parse --short "${old}") -> $(git_ log -1 --format='%h %s')"
+
+  install_requirements
+  trial_load || roll_back "${old}" "the new code does not load (nothing was reloaded)"
+  if changed "${old}" "${new}" backend/migrations; then
+    log "the update brings migrations: backing up first"
+    "${APP_DIR}/manage.sh" backup
+  fi
+  flask_cli db upgrade || roll_back "${old}" "flask db upgrade failed"
+  if changed "${old}" "${new}" deploy/; then
+    log "deploy/ changed: applying the Nginx site and systemd unit"
+    as_root "${APP_DIR}/deploy_ec2.sh" --configs-only
+  fi
+  log "reloading gracefully"
+  reload_service
+  check_health || roll_back "${old}" "no healthy answer through Nginx after the reload"
+  log "done: $(git_ log -1 --format='%h %s') is live"
+}
+
+main() {
+  local ref=""
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --ref) ref="${2:?--ref needs a git ref}"; shift 2 ;;
+      -h|--help) usage; exit 0 ;;
+      *) usage >&2; exit 2 ;;
+    esac
+  done
+  update "${ref}"
+}
+
+main "$@"
