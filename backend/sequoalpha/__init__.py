@@ -22,7 +22,10 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BACKEND_DIR / "migrations"), render_as_batch=True)
     jwt.init_app(app)
-    api.init_app(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
+    api.init_app(app, spec_kwargs={
+        "components": {"securitySchemes": SECURITY_SCHEMES},
+        "security": [{name: []} for name in SECURITY_SCHEMES],  # public routes opt out
+    })
 
     from . import admin, auth, health, site
 

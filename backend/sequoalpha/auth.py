@@ -117,6 +117,7 @@ def _revoke(*jtis: str | None, until: datetime) -> None:
 # --- routes ------------------------------------------------------------------------------
 
 @blp.post("/login")
+@blp.doc(security=[])
 @blp.arguments(LoginSchema)
 @blp.response(200, LoginResponseSchema)
 @blp.alt_response(401, description="Wrong username or password")
