@@ -27,9 +27,11 @@ def create_app(config: dict | None = None) -> Flask:
         "security": [{name: []} for name in SECURITY_SCHEMES],  # public routes opt out
     })
 
-    from . import admin, auth, health, site
+    from . import admin, admin_documents, auth, documents, health, site
 
-    for blueprint in (health.blp, auth.blp, admin.categories_blp, admin.blp):
+    for blueprint in (
+        health.blp, auth.blp, admin.categories_blp, admin.blp, documents.blp, admin_documents.blp,
+    ):
         api.register_blueprint(blueprint)
     app.register_blueprint(site.bp)
     errors.init_app(app)

@@ -1,10 +1,242 @@
-"""Document stores: the local uploads folder (and, with S3_BUCKET, S3)."""
-import os
+"""Document stores behind one small interface: the local uploads folder and S3.
 
+Both hold a document's bytes under its generated storage key and offer `put`, `exists`,
+`sha256`, `delete` and `keys`; failures raise StorageError. S3 also presigns downloads; the
+local store gives the path to serve. The S3 client is created once per process (per Gunicorn
+worker) with short timeouts, so a dead S3 costs seconds, never a worker timeout.
+"""
+import base64
+import hashlib
+import os
+import re
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
+
+KEY_PATTERN = re.compile(r"^[0-9a-f]{32}\.pdf$")
+CHUNK_BYTES = 1024 * 1024
+PROBE_SECONDS = 10.0  # how long an S3 reachability probe is believed
+CONTENT_TYPE = "application/pdf"
+
+
+class StorageError(RuntimeError):
+    """A store could not do what was asked (unreachable, refused, disk error)."""
+
+
+def new_key() -> str:
+    """A generated storage key; the uploader's file name never reaches a path or an S3 key."""
+    return uuid.uuid4().hex + ".pdf"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class LocalStore:
+    """The uploads folder: every upload lands here first; the fallback while S3 is away."""
+
+    name = "local"
+
+    def __init__(self, folder: str):
+        self.folder = Path(folder)
+
+    def path(self, key: str) -> Path:
+        if not KEY_PATTERN.match(key):
+            raise StorageError(f"invalid storage key {key!r}")
+        return self.folder / key
+
+    def put(self, key: str, source: Path, sha256: str) -> None:
+        """Move `source` (a file in the same folder, already hashed) into place."""
+        try:
+            os.replace(source, self.path(key))
+        except OSError as exc:
+            raise StorageError(f"local put of {key} failed: {exc.strerror}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def sha256(self, key: str) -> str | None:
+        """The stored bytes' sha256, or None when the file is missing."""
+        path = self.path(key)
+        try:
+            return file_sha256(path)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"local read of {key} failed: {exc.strerror}") from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self.path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"local delete of {key} failed: {exc.strerror}") from exc
+
+    def keys(self) -> set[str]:
+        """Names of the stored files (dot-files such as .gitkeep and upload temporaries excluded)."""
+        return {p.name for p in self.folder.iterdir() if p.is_file() and not p.name.startswith(".")}
+
+
+_clients: dict[tuple, object] = {}
+_clients_lock = threading.Lock()
+_probes: dict[tuple, tuple[float, bool]] = {}
+
+
+def _s3_client(endpoint: str | None, region: str):
+    """One boto3 client per process and endpoint, created on first use (after Gunicorn forks)."""
+    key = (os.getpid(), endpoint, region)
+    with _clients_lock:
+        if key not in _clients:
+            config = Config(
+                signature_version="s3v4",
+                connect_timeout=2,
+                read_timeout=5,
+                retries={"mode": "standard", "max_attempts": 2},
+                # Custom endpoints (tests, S3-compatible stores) rarely resolve bucket hostnames.
+                s3={"addressing_style": "path" if endpoint else "auto"},
+            )
+            session = boto3.session.Session()
+            _clients[key] = session.client("s3", region_name=region, endpoint_url=endpoint, config=config)
+        return _clients[key]
+
+
+class S3Store:
+    """The S3 bucket: the document store proper; clients download from it by presigned URL."""
+
+    name = "s3"
+
+    def __init__(self, config: dict):
+        self.bucket = config["S3_BUCKET"]
+        self.endpoint = config["S3_ENDPOINT_URL"]
+        self.region = config["AWS_REGION"]
+        self.presign_seconds = min(int(config["S3_PRESIGN_SECONDS"]), 300)
+        self._probe_key = (self.endpoint, self.bucket)
+
+    @property
+    def client(self):
+        return _s3_client(self.endpoint, self.region)
+
+    def _call(self, operation: str, **params) -> dict:
+        """Call S3; fail fast while a recent probe or call found it unreachable."""
+        down_until = _probes.get(self._probe_key, (0.0, True))
+        if not down_until[1] and down_until[0] > time.monotonic():
+            raise StorageError(f"S3 {operation} skipped: S3 was unreachable moments ago")
+        try:
+            return getattr(self.client, operation)(Bucket=self.bucket, **params)
+        except BotoCoreError as exc:  # unreachable, timed out: believe it for a while
+            _probes[self._probe_key] = (time.monotonic() + PROBE_SECONDS, False)
+            raise StorageError(f"S3 {operation} failed: {exc}") from exc
+        except ClientError as exc:
+            raise StorageError(f"S3 {operation} failed: {exc}") from exc
+
+    def put(self, key: str, source: Path, sha256: str) -> None:
+        """Upload with server-side encryption; S3 verifies the body against our sha256."""
+        with open(source, "rb") as body:
+            self._call(
+                "put_object",
+                Key=key,
+                Body=body,
+                ContentType=CONTENT_TYPE,
+                ServerSideEncryption="AES256",
+                ChecksumSHA256=base64.b64encode(bytes.fromhex(sha256)).decode(),
+                Metadata={"sha256": sha256},
+            )
+
+    def _head(self, key: str) -> dict | None:
+        try:
+            return self._call("head_object", Key=key, ChecksumMode="ENABLED")
+        except StorageError as exc:
+            cause = exc.__cause__
+            if isinstance(cause, ClientError) and cause.response["Error"]["Code"] in {"404", "NoSuchKey"}:
+                return None
+            raise
+
+    def exists(self, key: str) -> bool:
+        return self._head(key) is not None
+
+    def sha256(self, key: str) -> str | None:
+        """The object's sha256 as S3 verified it on put, or None when the object is missing."""
+        head = self._head(key)
+        if head is None:
+            return None
+        checksum = head.get("ChecksumSHA256", "")
+        if checksum and "-" not in checksum:  # "-N" marks a multipart composite checksum
+            return base64.b64decode(checksum).hex()
+        return head.get("Metadata", {}).get("sha256", "")
+
+    def delete(self, key: str) -> None:
+        self._call("delete_object", Key=key)
+
+    def keys(self) -> set[str]:
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
+            return {obj["Key"] for page in pages for obj in page.get("Contents", [])}
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 listing failed: {exc}") from exc
+
+    def presign(self, key: str, content_disposition: str) -> str:
+        """A SigV4 GET URL (≤ 300 s) whose response carries our Content-Type/Disposition."""
+        params = {
+            "Bucket": self.bucket,
+            "Key": key,
+            "ResponseContentType": CONTENT_TYPE,
+            "ResponseContentDisposition": content_disposition,
+        }
+        try:
+            return self.client.generate_presigned_url("get_object", Params=params, ExpiresIn=self.presign_seconds)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 presign failed: {exc}") from exc
+
+    def available(self) -> bool:
+        """Is the bucket reachable? Probed at most once per PROBE_SECONDS per worker."""
+        now = time.monotonic()
+        cached = _probes.get(self._probe_key)
+        if cached and cached[0] > now:
+            return cached[1]
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+            ok = True
+        except (BotoCoreError, ClientError) as exc:
+            current_app.logger.warning("S3 bucket %s unavailable: %s", self.bucket, exc)
+            ok = False
+        _probes[self._probe_key] = (time.monotonic() + PROBE_SECONDS, ok)
+        return ok
+
+
+def local_store() -> LocalStore:
+    return LocalStore(current_app.config["UPLOAD_FOLDER"])
+
+
+def s3_store() -> S3Store | None:
+    """The S3 store, or None when S3_BUCKET is unset (S3 off)."""
+    return S3Store(current_app.config) if current_app.config["S3_BUCKET"] else None
 
 
 def storage_health() -> dict:
+    """{"s3": "ok"|"disabled"|"unavailable", "local": "ok"|"unavailable"} for /api/health."""
     folder = current_app.config["UPLOAD_FOLDER"]
     local = "ok" if os.path.isdir(folder) and os.access(folder, os.W_OK) else "unavailable"
-    return {"s3": "disabled", "local": local}
+    s3 = s3_store()
+    if s3 is None:
+        return {"s3": "disabled", "local": local}
+    return {"s3": "ok" if s3.available() else "unavailable", "local": local}
+
+
+def push_to_s3(document, s3: S3Store, local: LocalStore) -> None:
+    """Copy a document's local file to S3 and record it; drop the local copy afterwards only
+    when S3_KEEP_LOCAL_COPY is off (S3 has verified the bytes against the sha256 by then).
+    Raises StorageError; the caller commits."""
+    s3.put(document.storage_key, local.path(document.storage_key), document.sha256)
+    document.in_s3 = True
+    if not current_app.config["S3_KEEP_LOCAL_COPY"]:
+        local.delete(document.storage_key)
+        document.in_local = False

@@ -1,0 +1,124 @@
+"""Schemas of documents: what clients and admins see, and what admins send."""
+import json
+
+from flask_smorest.fields import Upload
+from marshmallow import Schema, ValidationError, fields, validate
+from werkzeug.datastructures import FileStorage
+
+from .schemas import NO_CONTROL, PageArgsSchema, RefSchema, UserRefSchema, id_list, page_of, text
+
+URL = [
+    validate.URL(schemes={"http", "https"}, error="Give an http:// or https:// address."),
+    validate.Length(max=2048),
+    NO_CONTROL,
+]
+
+
+class VisibilitySchema(Schema):
+    """Who may see a document besides admins; none of it means admins only."""
+
+    everyone = fields.Boolean(load_default=False)
+    group_ids = id_list(load_default=list)
+    user_ids = id_list(load_default=list)
+
+
+def admins_only() -> dict:
+    return {"everyone": False, "group_ids": [], "user_ids": []}
+
+
+class FileField(Upload):
+    """A file part of a multipart body (a plain form field of the same name is refused)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ValidationError("Send the file as a multipart file part.")
+        return value
+
+
+class JSONNested(fields.Nested):
+    """A nested object that a multipart form sends as a JSON string."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError as exc:
+                raise ValidationError("Not valid JSON.") from exc
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+# --- what is sent back -------------------------------------------------------------------
+
+class DocumentSchema(Schema):
+    """A document as a client sees it."""
+
+    id = fields.Integer()
+    title = fields.String()
+    description = fields.String()
+    category = fields.Nested(RefSchema, allow_none=True)
+    kind = fields.String(metadata={"enum": ["file", "link"]})
+    filename = fields.String(allow_none=True)
+    size_bytes = fields.Integer(allow_none=True)
+    sha256 = fields.String(allow_none=True)
+    content_type = fields.String(allow_none=True)
+    external_url = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    is_new = fields.Boolean(metadata={"description": "True until this user has downloaded it."})
+
+
+class StorageStateSchema(Schema):
+    s3 = fields.Boolean()
+    local = fields.Boolean()
+
+
+class AdminDocumentSchema(DocumentSchema):
+    """A document as an admin sees it: who may see it, where it is stored, who uploaded it."""
+
+    visibility = fields.Nested(VisibilitySchema)
+    storage = fields.Nested(StorageStateSchema)
+    uploaded_by = fields.Nested(UserRefSchema, allow_none=True)
+
+
+DocumentPageSchema = page_of(DocumentSchema, "DocumentPageSchema")
+AdminDocumentPageSchema = page_of(AdminDocumentSchema, "AdminDocumentPageSchema")
+
+
+# --- what is received --------------------------------------------------------------------
+
+class DocumentQuerySchema(PageArgsSchema):
+    q = text(200, metadata={"description": "Text in the title or description (any case)."})
+    category_id = fields.Integer(validate=validate.Range(min=1))
+
+
+class DownloadArgsSchema(Schema):
+    disposition = fields.String(load_default="attachment", validate=validate.OneOf(["attachment", "inline"]))
+
+
+class UploadSchema(Schema):
+    """The multipart upload: the file and its metadata."""
+
+    file = FileField(required=True, metadata={"description": "The PDF (at most MAX_UPLOAD_MB)."})
+    title = text(200, required=True, min_len=1)
+    description = text(5000, load_default="")
+    category_id = fields.Integer(validate=validate.Range(min=1))
+    visibility = JSONNested(
+        VisibilitySchema, load_default=admins_only,
+        metadata={"description": 'A JSON string: {"everyone": bool, "group_ids": [int], "user_ids": [int]}'},
+    )
+
+
+class LinkCreateSchema(Schema):
+    title = text(200, required=True, min_len=1)
+    external_url = fields.String(required=True, validate=URL)
+    description = text(5000, load_default="")
+    category_id = fields.Integer(validate=validate.Range(min=1))
+    visibility = fields.Nested(VisibilitySchema, load_default=admins_only)
+
+
+class DocumentUpdateSchema(Schema):
+    title = text(200, min_len=1)
+    description = text(5000)
+    category_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    visibility = fields.Nested(VisibilitySchema)
+    external_url = fields.String(validate=URL)
