@@ -1,0 +1,113 @@
+"""Operator commands for the stores: `flask --app main storage sync|check`."""
+import sys
+import time
+
+import click
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Document
+from .storage import LocalStore, S3Store, StorageError, local_store, push_to_s3, s3_store
+from .uploads import TEMP_PREFIX
+
+storage = AppGroup("storage", help="The document stores: push pending files to S3, check consistency.")
+
+STALE_TEMP_SECONDS = 3600
+
+
+@storage.command("sync")
+def sync():
+    """Push every local-only document to S3.
+
+    Idempotent and resumable: each document is committed as soon as it is in S3, so an
+    interrupted run picks up where it stopped. Exit status 1 when some push failed.
+    """
+    s3 = s3_store()
+    if s3 is None:
+        click.echo("error: S3_BUCKET is not set; there is nowhere to sync to.", err=True)
+        sys.exit(2)
+    local = local_store()
+    pending = db.session.scalars(
+        select(Document.id)
+        .where(Document.kind == "file", Document.in_local.is_(True), Document.in_s3.is_(False))
+        .order_by(Document.id)
+    ).all()
+    click.echo(f"{len(pending)} document(s) to push to s3://{s3.bucket}")
+    pushed = failed = 0
+    for number, document_id in enumerate(pending, 1):
+        document = db.session.get(Document, document_id)
+        if document is None or document.in_s3:  # deleted or pushed meanwhile
+            continue
+        prefix = f"[{number}/{len(pending)}] document {document.id} ({document.storage_key})"
+        try:
+            push_to_s3(document, s3, local)
+            pushed += 1
+            click.echo(f"{prefix}: pushed")
+        except StorageError as exc:
+            failed += 1
+            click.echo(f"{prefix}: FAILED: {exc}", err=True)
+        finally:
+            db.session.commit()  # the flags say what really happened, even half-way
+    click.echo(f"sync: {pushed} pushed, {failed} failed, {len(pending) - pushed - failed} skipped")
+    if failed:
+        sys.exit(1)
+
+
+@storage.command("check")
+@click.option("--no-hash", is_flag=True, help="Skip comparing every file's sha256 (faster).")
+def check(no_hash):
+    """Report rows without files, files without rows and sha256 mismatches, in both stores.
+
+    Exit status 1 when anything is wrong.
+    """
+    problems: list[str] = []
+    rows = db.session.execute(
+        select(Document.id, Document.storage_key, Document.sha256, Document.in_local, Document.in_s3)
+        .where(Document.kind == "file")
+        .order_by(Document.id)
+    ).all()
+    for row in rows:
+        if not row.in_local and not row.in_s3:
+            problems.append(f"document {row.id} ({row.storage_key}): no store holds it")
+    local, s3 = local_store(), s3_store()
+    for store in filter(None, (local, s3)):
+        try:
+            problems += _check_store(store, rows, hash_files=not no_hash)
+        except StorageError as exc:
+            problems.append(f"{store.name}: cannot be checked: {exc}")
+    problems += _stale_temporaries(local)
+    for problem in problems:
+        click.echo(problem)
+    click.echo(f"check: {len(rows)} file document(s), {len(problems)} problem(s)")
+    if problems:
+        sys.exit(1)
+
+
+def _check_store(store: LocalStore | S3Store, rows, hash_files: bool) -> list[str]:
+    """Compare one store's contents with what the rows say it holds."""
+    problems = []
+    keys = store.keys()
+    for row in rows:
+        recorded = row.in_local if store.name == "local" else row.in_s3
+        present = row.storage_key in keys
+        label = f"{store.name}: document {row.id} ({row.storage_key})"
+        if recorded and not present:
+            problems.append(f"{label}: file missing")
+        elif present and not recorded:
+            problems.append(f"{label}: file present but not recorded (storage.{store.name} is false)")
+        elif present and hash_files and store.sha256(row.storage_key) != row.sha256:
+            problems.append(f"{label}: sha256 mismatch (the stored bytes changed)")
+    known = {row.storage_key for row in rows}
+    problems += [f"{store.name}: {key}: file without a document row" for key in sorted(keys - known)]
+    return problems
+
+
+def _stale_temporaries(local: LocalStore) -> list[str]:
+    """Upload temporaries left by a killed worker (a live upload's file is younger)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    return [
+        f"local: {path.name}: stale temporary upload"
+        for path in sorted(local.folder.glob(TEMP_PREFIX + "*"))
+        if path.stat().st_mtime < cutoff
+    ]
