@@ -23,7 +23,8 @@ Development
   check [ARGS]    run the whole test suite (ARGS go to pytest)
 
 Operations (on the server set up by deploy_ec2.sh; they use sudo where needed)
-  start | stop    start or stop the ${SERVICE} service (Gunicorn)
+  start           start the ${SERVICE} service (Gunicorn), then check the site answers
+  stop            stop it (Nginx keeps serving the static site; /api/ answers 502)
   restart         restart it (a few seconds without service; prefer reload) and reload Nginx
   reload          graceful reload: new workers with the new code, no request dropped
   status          both services, the health answer, disk use of the uploads folder

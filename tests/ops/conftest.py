@@ -1,0 +1,378 @@
+"""Fixtures of the ops tests: the shipped deploy/ files rendered into a temporary directory, and
+a full stack started from them on loopback ports:
+
+    Nginx (deploy/nginx/*, rendered)  ->  Gunicorn (deploy/gunicorn.conf.py)  ->  Flask
+        -> PostgreSQL (a scratch database on TEST_DATABASE_URL)  and  moto's server as S3.
+
+Everything is started here and stopped at the end of the session; nothing of the machine's own
+Nginx, PostgreSQL or systemd is touched. Tests skip, saying why, when a tool is missing.
+"""
+import io
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parents[2]
+BACKEND = REPO / "backend"
+VENV_BIN = Path(sys.executable).parent
+RENDER = REPO / "deploy" / "render.sh"
+SITE_TEMPLATE = REPO / "deploy" / "nginx" / "sequoalpha.conf"
+HEADERS_TEMPLATE = REPO / "deploy" / "nginx" / "security-headers.conf"
+UNIT_TEMPLATE = REPO / "deploy" / "systemd" / "sequoalpha.service"
+GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
+SHELL_SCRIPTS = [REPO / "manage.sh", REPO / "update.sh", REPO / "deploy_ec2.sh",
+                 REPO / "deploy" / "render.sh", REPO / "deploy" / "lib.sh"]
+
+ADMIN = {"username": "opsadmin", "email": "opsadmin@example.com", "password": "ops-" + secrets.token_urlsafe(16)}
+# The headers every answer must carry exactly once (deploy/nginx/security-headers.conf).
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+# ---- tools ---------------------------------------------------------------------------------
+
+def which(tool: str) -> str | None:
+    """A tool on PATH, or in the sbin directories a non-root PATH may lack."""
+    return shutil.which(tool) or shutil.which(tool, path="/usr/local/sbin:/usr/sbin:/sbin")
+
+
+def require(tool: str, package: str) -> str:
+    path = which(tool)
+    if path is None:
+        pytest.skip(f"{tool} is not installed (apt-get install {package})")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+# ---- rendering -----------------------------------------------------------------------------
+
+def render(template: Path, **values) -> str:
+    """deploy/render.sh TEMPLATE NAME=VALUE ...: the one rendering mechanism of deploy/."""
+    args = [str(RENDER), str(template)] + [f"{name}={value}" for name, value in values.items()]
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+@dataclass
+class NginxSetup:
+    """A rendered site in its own prefix: nginx.conf (ours), site.conf and the snippet."""
+
+    prefix: Path
+    http_port: int
+    https_port: int
+    conf: Path = field(init=False)
+
+    def __post_init__(self):
+        self.conf = self.prefix / "nginx.conf"
+
+    def cmd(self, *args: str) -> list[str]:
+        return [require("nginx", "nginx-light"), "-p", str(self.prefix), "-c", str(self.conf),
+                "-e", str(self.prefix / "logs" / "error.log"), *args]
+
+    def test_config(self) -> subprocess.CompletedProcess:
+        return subprocess.run(self.cmd("-t"), capture_output=True, text=True)
+
+
+def render_nginx(prefix: Path, *, upstream: str, upload_dir: Path, tls: bool = False,
+                 cert: Path | None = None, key: Path | None = None, max_upload_mb: int = 50) -> NginxSetup:
+    """The shipped site and snippet rendered for loopback high ports under `prefix`, plus a
+    main nginx.conf standing in for /etc/nginx/nginx.conf (pid, logs, temp dirs in `prefix`)."""
+    for sub in ("logs", "snippets", "acme", "tmp"):
+        (prefix / sub).mkdir(parents=True, exist_ok=True)
+    setup = NginxSetup(prefix, free_port(), free_port())
+    (prefix / "snippets" / "sequoalpha-security-headers.conf").write_text(render(HEADERS_TEMPLATE))
+    site = render(
+        SITE_TEMPLATE,
+        APP_DIR=REPO, UPLOAD_DIR=upload_dir, SERVER_NAME='127.0.0.1 localhost "~^[0-9.]+$"',
+        NGINX_SNIPPETS=prefix / "snippets", UPSTREAM=upstream, MAX_UPLOAD_MB=max_upload_mb,
+        HTTP_LISTEN=f"127.0.0.1:{setup.http_port}", HTTP_LISTEN6="",
+        HTTPS_LISTEN=f"127.0.0.1:{setup.https_port}", HTTPS_LISTEN6="",
+        TLS="yes" if tls else "no", SSL_CERT=cert or "/nonexistent", SSL_KEY=key or "/nonexistent",
+        ACME_ROOT=prefix / "acme", LOG_DIR=prefix / "logs",
+    )
+    (prefix / "site.conf").write_text(site)
+    # As root, the workers would otherwise run as nobody, who cannot enter pytest's 0700 temp
+    # directories; on a server they run as www-data (Ubuntu's nginx.conf).
+    user = "user root root;\n" if os.geteuid() == 0 else ""
+    tmp = prefix / "tmp"
+    setup.conf.write_text(f"""{user}worker_processes 2;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 512; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    sendfile on;
+    access_log {prefix}/logs/access.log;
+    client_body_temp_path {tmp}/body;
+    proxy_temp_path {tmp}/proxy;
+    fastcgi_temp_path {tmp}/fastcgi;
+    uwsgi_temp_path {tmp}/uwsgi;
+    scgi_temp_path {tmp}/scgi;
+    include {prefix}/site.conf;
+}}
+""")
+    return setup
+
+
+def self_signed_cert(directory: Path) -> tuple[Path, Path]:
+    """A throwaway certificate for localhost (the TLS server's `nginx -t` and HTTPS checks)."""
+    from datetime import datetime, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = directory / "fullchain.pem", directory / "privkey.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    key_path.chmod(0o600)
+    return cert_path, key_path
+
+
+# ---- PostgreSQL and S3 -----------------------------------------------------------------------
+
+def scratch_database() -> tuple[str, callable]:
+    """A new database next to TEST_DATABASE_URL's: (its plain postgresql:// URL, drop())."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        pytest.skip("TEST_DATABASE_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    url = make_url(base)
+    name = f"sequoalpha_ops_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url.set(drivername="postgresql+psycopg2"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    plain = url.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
+    return plain, drop
+
+
+class FakeS3:
+    """moto's server on a loopback port; stop() makes S3 unreachable (connection refused)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.bucket = "sequoalpha-ops"
+        self.server = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        from moto.server import ThreadedMotoServer
+
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+
+    def stop(self):
+        if self.server is not None:
+            self.server.stop()
+            self.server._server.server_close()  # stop() leaves the socket listening
+            self.server = None
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+
+# ---- the stack -------------------------------------------------------------------------------
+
+@dataclass
+class Stack:
+    base: Path
+    url: str                       # Nginx, e.g. http://127.0.0.1:PORT
+    http_port: int
+    gunicorn_bind: str
+    database_url: str
+    upload_dir: Path
+    env: dict
+    s3: FakeS3
+    nginx: NginxSetup
+    gunicorn: subprocess.Popen = None
+    nginx_proc: subprocess.Popen = None
+    _token: str = None
+
+    def get(self, path: str, **kw) -> requests.Response:
+        kw.setdefault("allow_redirects", False)
+        kw.setdefault("timeout", 30)
+        return requests.get(self.url + path, **kw)
+
+    def post(self, path: str, **kw) -> requests.Response:
+        kw.setdefault("allow_redirects", False)
+        kw.setdefault("timeout", 60)
+        return requests.post(self.url + path, **kw)
+
+    def login(self, username=ADMIN["username"], password=ADMIN["password"]) -> str:
+        r = self.post("/api/login", json={"username": username, "password": password})
+        assert r.status_code == 200, (r.status_code, r.text)
+        return r.json()["access_token"]
+
+    @property
+    def token(self) -> str:
+        if self._token is None:
+            self._token = self.login()
+        return self._token
+
+    def auth(self, token: str | None = None) -> dict:
+        return {"Authorization": f"Bearer {token or self.token}"}
+
+    def flask(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([str(VENV_BIN / "flask"), "--app", "main", *args], cwd=BACKEND, env=self.env,
+                              input=input, capture_output=True, text=True, timeout=120)
+
+    def worker_pids(self) -> set[int]:
+        children = Path(f"/proc/{self.gunicorn.pid}/task/{self.gunicorn.pid}/children")
+        return {int(p) for p in children.read_text().split()}
+
+    def gunicorn_log(self) -> str:
+        return (self.base / "gunicorn.log").read_text(errors="replace")
+
+    def manage(self, *args: str, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([str(REPO / "manage.sh"), *args], env={**os.environ, **(env or {})},
+                              input=input, capture_output=True, text=True, timeout=300)
+
+
+def _stop(proc: subprocess.Popen | None, sig=signal.SIGTERM, timeout: float = 30):
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    """Nginx -> Gunicorn -> Flask -> PostgreSQL + moto S3, all from the shipped configs."""
+    require("nginx", "nginx-light")
+    database_url, drop_database = scratch_database()
+    base = tmp_path_factory.mktemp("stack")
+    upload_dir = base / "uploads"
+    upload_dir.mkdir()
+    s3 = FakeS3()
+    s3.start()
+    s3.client().create_bucket(Bucket=s3.bucket)
+    gunicorn_bind = f"127.0.0.1:{free_port()}"
+    env = {
+        **os.environ,
+        "SEQUOALPHA_ENV": "production",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": secrets.token_urlsafe(48),
+        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+        "UPLOAD_FOLDER": str(upload_dir),
+        "MAX_UPLOAD_MB": "50",
+        "S3_BUCKET": s3.bucket,
+        "S3_ENDPOINT_URL": s3.endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "X_ACCEL_PREFIX": "/_protected/",
+        "TRUSTED_PROXIES": "127.0.0.1",
+        "COOKIE_SECURE": "false",
+        "GUNICORN_BIND": gunicorn_bind,
+        "GUNICORN_WORKERS": "3",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+    env.pop("NOTIFY_SOCKET", None)
+    nginx = render_nginx(base / "nginx", upstream=gunicorn_bind, upload_dir=upload_dir)
+    st = Stack(base=base, url=f"http://127.0.0.1:{nginx.http_port}", http_port=nginx.http_port,
+               gunicorn_bind=gunicorn_bind, database_url=database_url, upload_dir=upload_dir,
+               env=env, s3=s3, nginx=nginx)
+    try:
+        migrated = st.flask("db", "upgrade")
+        assert migrated.returncode == 0, migrated.stderr
+        made = st.flask("create-admin", "--username", ADMIN["username"], "--email", ADMIN["email"],
+                        "--password-stdin", input=ADMIN["password"] + "\n")
+        assert made.returncode == 0, made.stderr
+        with open(base / "gunicorn.log", "wb") as log:
+            st.gunicorn = subprocess.Popen([str(VENV_BIN / "gunicorn"), "--config", str(GUNICORN_CONF)],
+                                           cwd=BACKEND, env=env, stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: _answers(f"http://{gunicorn_bind}/api/health") or st.gunicorn.poll() is not None,
+                 30, "Gunicorn")
+        assert st.gunicorn.poll() is None, st.gunicorn_log()
+        checked = nginx.test_config()
+        assert checked.returncode == 0, checked.stderr
+        st.nginx_proc = subprocess.Popen(nginx.cmd("-g", "daemon off;"), stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
+        wait_for(lambda: _answers(st.url + "/api/health") or st.nginx_proc.poll() is not None, 15, "Nginx")
+        assert st.nginx_proc.poll() is None, (nginx.prefix / "logs" / "error.log").read_text()
+        yield st
+    finally:
+        _stop(st.nginx_proc, signal.SIGQUIT)
+        _stop(st.gunicorn)
+        s3.stop()
+        drop_database()
+
+
+def _answers(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.RequestException:
+        return False
+
+
+# ---- documents -----------------------------------------------------------------------------
+
+def make_pdf(label: str) -> bytes:
+    """A small, real PDF whose bytes differ with `label`."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=612, height=792)
+    writer.add_metadata({"/Title": label})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
