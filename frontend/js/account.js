@@ -20,14 +20,19 @@ function invalid(fieldName, message) {
   return new ApiError(422, { message, errors: { json: { [fieldName]: [message] } } });
 }
 
-function changePassword() {
+function changePassword(me) {
   return formDialog({
     title: 'Change your password',
     description: 'Other signed-in devices will be signed out.',
     submitLabel: 'Change password',
     narrow: true,
     build(body) {
+      // For password managers: which account this is (not shown, not sent).
+      const who = document.createElement('input');
+      Object.assign(who, { type: 'text', name: 'username', autocomplete: 'username', value: me.username, hidden: true, tabIndex: -1 });
+      who.setAttribute('aria-hidden', 'true');
       body.append(
+        who,
         field({ label: 'Current password', name: 'current_password', type: 'password', required: true, autocomplete: 'current-password' }).wrap,
         field({ label: 'New password', name: 'new_password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 10 characters. A passphrase of several words works well.' }).wrap,
         field({ label: 'Repeat the new password', name: 'confirm_password', type: 'password', required: true, autocomplete: 'new-password' }).wrap,
@@ -75,7 +80,7 @@ export async function initAccount() {
   if (adminLink) adminLink.closest('li').hidden = !me.is_admin;
   const signout = $('#signout-btn');
   signout?.addEventListener('click', () => signOut(signout));
-  $('#change-password-btn')?.addEventListener('click', () => changePassword());
+  $('#change-password-btn')?.addEventListener('click', () => changePassword(me));
   document.body.removeAttribute('aria-busy');
   return me;
 }

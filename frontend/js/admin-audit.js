@@ -31,7 +31,8 @@ const ACTION_LABELS = new Map(ACTIONS);
 function detailText(detail) {
   if (detail === null || detail === undefined || detail === '') return '';
   if (typeof detail === 'string') return detail;
-  return Object.entries(detail).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join('; ');
+  const show = (v) => (Array.isArray(v) ? v.join(', ') : v && typeof v === 'object' ? JSON.stringify(v) : String(v));
+  return Object.entries(detail).map(([k, v]) => `${k.replace(/_/g, ' ')}: ${show(v)}`).join('; ');
 }
 
 export function mountAudit(panel) {
@@ -80,7 +81,7 @@ export function mountAudit(panel) {
       h('td', { 'data-label': 'Action' }, ACTION_LABELS.get(ev.action) || ev.action),
       h('td', { 'data-label': 'Who' }, ev.actor ? ev.actor.username : h('span', { class: 'muted' }, 'unknown')),
       h('td', { 'data-label': 'Document' }, docCell),
-      h('td', { 'data-label': 'From', class: 'mono' }, ev.ip || '—'),
+      h('td', { 'data-label': 'From', class: 'mono nowrap' }, ev.ip || '—'),
       h('td', { 'data-label': 'Details' }, h('span', { class: 'doc-desc' }, [
         ev.target_user_id ? `user #${ev.target_user_id}` : null,
         detailText(ev.detail),

@@ -72,9 +72,9 @@ export function mountDocuments(panel, { showAudit }) {
     const meta = doc.kind === 'link'
       ? [h('span', { class: 'mono' }, doc.external_url)]
       : [h('span', {}, doc.filename || ''), h('span', {}, `· ${formatBytes(doc.size_bytes)}`)];
-    const edit = h('button', { type: 'button', class: 'btn btn--secondary btn--small' }, 'Edit', srOnly(`: ${doc.title}`));
-    const history = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'History', srOnly(`: ${doc.title}`));
-    const del = h('button', { type: 'button', class: 'btn btn--danger-outline btn--small' }, 'Delete', srOnly(`: ${doc.title}`));
+    const edit = h('button', { type: 'button', class: 'btn btn--secondary btn--small' }, 'Edit', srOnly(` ${doc.title}`));
+    const history = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'History', srOnly(` ${doc.title}`));
+    const del = h('button', { type: 'button', class: 'btn btn--danger-outline btn--small' }, 'Delete', srOnly(` ${doc.title}`));
     const open = viewLink(doc, 'btn btn--ghost btn--small');
     edit.addEventListener('click', () => editDocument(doc));
     history.addEventListener('click', () => showAudit({ document_id: doc.id }));
@@ -131,7 +131,7 @@ export function mountDocuments(panel, { showAudit }) {
       options: [{ value: '', label: 'No category' }, ...categories.map((c) => ({ value: c.id, label: c.name }))],
     });
     const picker = visibilityPicker({ groups, users, value: doc?.visibility });
-    body.append(title.wrap, url ? url.wrap : null, description.wrap, category.wrap, picker.el);
+    body.append(...[title.wrap, url && url.wrap, description.wrap, category.wrap, picker.el].filter(Boolean));
     title.control.focus();
     return (form) => {
       const payload = {

@@ -31,7 +31,7 @@ export function mountUpload(container, { onUploaded }) {
   const summary = h('p', { role: 'status', 'aria-live': 'polite', class: 'muted' });
   const submit = h('button', { type: 'submit', class: 'btn', disabled: true }, 'Upload');
   const clear = h('button', { type: 'button', class: 'btn btn--secondary', hidden: true }, 'Clear list');
-  const settings = h('div', { hidden: true },
+  const settings = h('div', { class: 'upload-settings', hidden: true },
     h('h3', {}, 'For all files in this batch'),
     h('div', { class: 'form-grid' }, categorySlot),
     visibilitySlot);

@@ -144,12 +144,12 @@ export function mountUsers(panel) {
           admin.control.disabled = true;
           active.control.disabled = true;
         }
-        body.append(
+        body.append(...[
           field({ label: 'Email', name: 'email', type: 'email', value: user.email, required: true }).wrap,
           field({ label: 'Full name', name: 'full_name', value: user.full_name || '' }).wrap,
           admin.wrap, active.wrap,
-          self ? h('p', { class: 'hint muted' }, 'You cannot remove your own administrator rights or disable your own account.') : null,
-          groupList.wrap);
+          self && h('p', { class: 'hint muted' }, 'You cannot remove your own administrator rights or disable your own account.'),
+          groupList.wrap].filter(Boolean));
       },
       onSubmit: (form) => {
         const payload = { ...userPayload(form, groupList), is_active: form.elements.is_active.checked };

@@ -257,7 +257,7 @@ export function formDialog({ title, description, submitLabel = 'Save', danger = 
     });
     document.body.append(dialog);
     dialog.showModal();
-    const firstInput = $('input:not([type=hidden]), select, textarea', body);
+    const firstInput = $('input:not([type=hidden]):not([hidden]), select, textarea', body);
     (firstInput || submit).focus();
   });
 }

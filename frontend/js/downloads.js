@@ -45,7 +45,7 @@ async function download(event, url, onDone) {
 export function viewLink(doc, className = 'btn btn--secondary btn--small') {
   const url = downloadUrl(doc, doc.kind !== 'link');
   return h('a', { class: className, href: url, target: '_blank', rel: doc.kind === 'link' ? 'noopener noreferrer' : 'noopener', onclick: (e) => openInNewTab(e, url) },
-    doc.kind === 'link' ? 'Open link' : 'View', srOnly(`: ${doc.title} (opens in a new tab)`));
+    doc.kind === 'link' ? 'Open link' : 'View', srOnly(` ${doc.title} (opens in a new tab)`));
 }
 
 /** Action links for one document: View + Download for files, Open for links. */
@@ -55,6 +55,6 @@ export function documentActions(doc, { onDownloaded } = {}) {
   return [
     viewLink(doc),
     h('a', { class: 'btn btn--small', href: attachment, 'data-action': 'download', onclick: (e) => download(e, attachment, onDownloaded) },
-      'Download', srOnly(`: ${doc.title}`)),
+      'Download', srOnly(` ${doc.title}`)),
   ];
 }
