@@ -21,7 +21,8 @@ def sync():
     """Push every local-only document to S3.
 
     Idempotent and resumable: each document is committed as soon as it is in S3, so an
-    interrupted run picks up where it stopped. Exit status 1 when some push failed.
+    interrupted run picks up where it stopped. A local copy whose sha256 no longer matches is
+    not pushed. Exit status 1 when some push failed.
     """
     s3 = s3_store()
     if s3 is None:
@@ -41,6 +42,8 @@ def sync():
             continue
         prefix = f"[{number}/{len(pending)}] document {document.id} ({document.storage_key})"
         try:
+            if local.sha256(document.storage_key) != document.sha256:
+                raise StorageError("the local copy does not match its sha256; not pushed")
             push_to_s3(document, s3, local)
             pushed += 1
             click.echo(f"{prefix}: pushed")
