@@ -296,7 +296,7 @@ export function field({ label, name, type = 'text', value = '', required = false
     control.value = value ?? '';
   }
   const wrap = h('div', { class: 'field' },
-    h('label', { for: id }, label, required ? srOnly(' (required)') : null),
+    h('label', { for: id }, label),
     control,
     hint ? h('p', { class: 'hint', id: hintId }, hint) : null);
   return { wrap, control };
