@@ -4,6 +4,7 @@ Every read goes through `documents_for()`: one SQL query whose WHERE clause is t
 rule (admins: everything; others: everyone, or a grant to one of their groups, or to them).
 A document that is not visible is a 404, exactly like a missing one.
 """
+import os
 import re
 import unicodedata
 from urllib.parse import quote
@@ -137,13 +138,12 @@ def content_disposition(disposition: str, filename: str | None) -> str:
     """RFC 6266: an ASCII fallback `filename` and the exact name as UTF-8 `filename*`.
 
     Quotes, backslashes, CR/LF and non-ASCII cannot break the header: the fallback keeps only
-    safe ASCII, the exact name is percent-encoded.
+    safe ASCII (and always ends in .pdf), the exact name is percent-encoded.
     """
     name = filename or "document.pdf"
-    fallback = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    fallback = re.sub(r"[^A-Za-z0-9 ._()-]", "_", fallback).strip(" ._")
-    if not re.search(r"[A-Za-z0-9]", fallback.removesuffix(".pdf")):
-        fallback = "document.pdf"
+    stem = unicodedata.normalize("NFKD", os.path.splitext(name)[0]).encode("ascii", "ignore").decode()
+    stem = re.sub(r"[^A-Za-z0-9 ._()-]", "_", stem).strip(" ._")
+    fallback = f"{stem}.pdf" if re.search(r"[A-Za-z0-9]", stem) else "document.pdf"
     return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
