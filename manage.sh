@@ -293,8 +293,9 @@ cmd_restore() {
     [[ "${answer}" == "restore" ]] || die "cancelled; nothing changed"
   fi
   if [[ "${BACKUP_BEFORE_RESTORE:-yes}" != "no" ]]; then
-    log "first, a backup of the current state"
-    "${ROOT}/manage.sh" backup >/dev/null
+    # Kept apart, so that its rotation never removes the backup being restored.
+    log "first, a backup of the current state into ${BACKUP_DIR}/pre-restore"
+    BACKUP_DIR="${BACKUP_DIR}/pre-restore" "${ROOT}/manage.sh" backup >/dev/null
   fi
   local was_active=0
   if service_active; then

@@ -8,6 +8,7 @@ Everything is started here and stopped at the end of the session; nothing of the
 Nginx, PostgreSQL or systemd is touched. Tests skip, saying why, when a tool is missing.
 """
 import io
+import json
 import os
 import secrets
 import shutil
@@ -376,3 +377,31 @@ def make_pdf(label: str) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def upload(stack, label: str, **fields) -> tuple[dict, bytes]:
+    pdf = make_pdf(label)
+    data = {"title": label, "visibility": json.dumps({"everyone": True, "group_ids": [], "user_ids": []}),
+            **fields}
+    r = stack.post("/api/admin/documents/upload", headers=stack.auth(), data=data,
+                   files={"file": (f"{label}.pdf", pdf, "application/pdf")})
+    assert r.status_code == 201, (r.status_code, r.text)
+    return r.json(), pdf
+
+
+@pytest.fixture(scope="session")
+def documents(stack):
+    """One document held only locally (uploaded while S3 was down) and one in S3."""
+    from sequoalpha.storage import PROBE_SECONDS
+
+    stack.s3.stop()
+    try:
+        local_doc, local_pdf = upload(stack, "Held locally Q1 résumé")
+    finally:
+        stack.s3.start()
+    assert local_doc["storage"] == {"s3": False, "local": True}, local_doc
+    # A worker that saw S3 fail believes it down for PROBE_SECONDS; let that pass.
+    time.sleep(PROBE_SECONDS + 0.5)
+    s3_doc, s3_pdf = upload(stack, "In S3 annual report")
+    assert s3_doc["storage"]["s3"] is True, s3_doc
+    return {"local": (local_doc, local_pdf), "s3": (s3_doc, s3_pdf)}

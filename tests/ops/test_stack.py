@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from .conftest import ADMIN, SECURITY_HEADERS, make_pdf, render_nginx, self_signed_cert, wait_for
+from .conftest import ADMIN, SECURITY_HEADERS, render_nginx, self_signed_cert, wait_for
 
 pytestmark = pytest.mark.ops
 
@@ -68,36 +68,6 @@ def login_from(stack, source: str, username: str, password: str) -> tuple[int, d
         return response.status, response, response.read()
     finally:
         conn.close()
-
-
-# ---- documents used by several tests ----------------------------------------------------------
-
-def upload(stack, label: str, **fields) -> tuple[dict, bytes]:
-    pdf = make_pdf(label)
-    data = {"title": label, "visibility": json.dumps({"everyone": True, "group_ids": [], "user_ids": []}),
-            **fields}
-    r = stack.post("/api/admin/documents/upload", headers=stack.auth(), data=data,
-                   files={"file": (f"{label}.pdf", pdf, "application/pdf")})
-    assert r.status_code == 201, (r.status_code, r.text)
-    return r.json(), pdf
-
-
-@pytest.fixture(scope="session")
-def documents(stack):
-    """One document held only locally (uploaded while S3 was down) and one in S3."""
-    from sequoalpha.storage import PROBE_SECONDS
-
-    stack.s3.stop()
-    try:
-        local_doc, local_pdf = upload(stack, "Held locally Q1 résumé")
-    finally:
-        stack.s3.start()
-    assert local_doc["storage"] == {"s3": False, "local": True}, local_doc
-    # A worker that saw S3 fail believes it down for PROBE_SECONDS; let that pass.
-    time.sleep(PROBE_SECONDS + 0.5)
-    s3_doc, s3_pdf = upload(stack, "In S3 annual report")
-    assert s3_doc["storage"]["s3"] is True, s3_doc
-    return {"local": (local_doc, local_pdf), "s3": (s3_doc, s3_pdf)}
 
 
 def download(stack, document_id: int, token: str | None = None) -> requests.Response:
