@@ -21,7 +21,7 @@ export function mountDocuments(panel, { showAudit }) {
   const upload = mountUpload(uploadSection, { onUploaded: () => load() });
 
   /* ----- Add a link ----- */
-  const linkButton = h('button', { type: 'button', class: 'btn btn--secondary' }, 'Add a link to an external document');
+  const linkButton = h('button', { type: 'button', class: 'btn btn--secondary' }, 'Add a link', srOnly(' to an external document'));
   linkButton.addEventListener('click', () => addLink());
 
   /* ----- List ----- */

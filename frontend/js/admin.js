@@ -1,6 +1,7 @@
 // Admin console: tabs for Documents, Users, Groups, Categories and the Audit log. Each tab
 // is mounted the first time it is shown; the URL hash (#users…) remembers the tab.
 
+import { SessionEndedError } from './api.js';
 import { initAccount } from './account.js';
 import { $, $$, reportError } from './dom.js';
 import { loadStorageMode, session } from './admin-data.js';
@@ -77,7 +78,8 @@ async function main() {
   try {
     me = await initAccount();
   } catch (err) {
-    $('#console-loading').hidden = true;
+    const loading = $('#console-loading');
+    if (!(err instanceof SessionEndedError)) loading.textContent = `The admin console could not be loaded: ${err.message} Reload the page to try again.`;
     reportError(err);
     return;
   }

@@ -16,6 +16,7 @@ const categorySelect = $('#category');
 const clearButton = $('#clear-filters');
 
 const state = { q: '', category_id: '', page: 1 };
+let me = null;
 let loadSeq = 0;
 
 function readUrl() {
@@ -85,7 +86,10 @@ async function load() {
         rows.append(stateRow('No documents match your search', 'Try other words or another category.',
           h('button', { type: 'button', class: 'btn btn--secondary', onclick: clearFilters }, 'Clear search')));
       } else {
-        rows.append(stateRow('No documents yet', 'When we share a report or statement with you, it will appear here.'));
+        rows.append(me && me.is_admin
+          ? stateRow('No documents yet', 'Upload PDFs and choose who sees them in the admin console.',
+            h('a', { class: 'btn', href: '/frontend/admin.html' }, 'Open the admin console'))
+          : stateRow('No documents yet', 'When we share a report or statement with you, it will appear here.'));
       }
     } else {
       rows.append(...data.items.map(renderRow));
@@ -153,8 +157,11 @@ $('#next-page').addEventListener('click', () => {
 
 async function main() {
   try {
-    await initAccount();
+    me = await initAccount();
   } catch (err) {
+    region.setAttribute('aria-busy', 'false');
+    rows.replaceChildren(stateRow('Your documents could not be loaded', err.message,
+      h('button', { type: 'button', class: 'btn btn--secondary', onclick: () => location.reload() }, 'Try again')));
     reportError(err);
     return;
   }
