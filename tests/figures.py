@@ -1,0 +1,199 @@
+"""The figures of the adversarial and fault suites, and the log scan behind "secrets in logs".
+
+Tests record what they did and what went wrong into one collector (`add("api_fuzz",
+requests=1)`); the end of the run prints one line per figure (`pytest_terminal_summary`). The
+same module is the pytest plugin: tests/adversarial/conftest.py and tests/faults/conftest.py
+register it once with `register(config)`.
+
+Log hygiene: from registration on, a handler on the root logger keeps every log record of the
+run (app, libraries, and the logs of the Gunicorn processes the fault tests start, added with
+`add_log_text`). At the end of the session they are searched for every password the app hashed
+or checked during the run (collected by wrapping `sequoalpha.passwords._prehash`), for JWTs and
+for presigned-URL signatures; a hit fails the run. A record of the app's own logger whose
+message spans several lines is counted as a forged line (user input must not start a new line).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import Counter
+
+PLUGIN_NAME = "sequoalpha-figures"
+
+# name -> counters; insertion order is not used, LINES fixes the order of the summary.
+_figures: dict[str, Counter] = {}
+_lock = threading.Lock()
+
+# (figure, title, [(counter, label), ...]); a figure is printed when a test recorded it.
+LINES = [
+    ("api_fuzz", "API fuzzing (schemathesis, 3 roles)",
+     [("requests", "requests fuzzed"), ("server_errors", "server errors"),
+      ("schema_violations", "schema violations")]),
+    ("upload_fuzz", "Upload fuzzing",
+     [("malformed", "malformed uploads"), ("accepted", "accepted"), ("server_errors", "server errors"),
+      ("valid", "valid PDFs uploaded"), ("sha256_mismatches", "sha256 mismatches")]),
+    ("authz", "Object-level authorisation",
+     [("cells", "authorisation cells"), ("leaks", "leaks"), ("confirming_403", "403s confirming a hidden id")]),
+    ("logs", "Log hygiene",
+     [("records", "log records scanned"), ("secrets", "secrets found in logs"),
+      ("forged", "forged log lines")]),
+    ("faults", "Fault injection",
+     [("injected", "faults injected"), ("requests", "requests during faults"), ("lost", "requests lost"),
+      ("documents_lost", "documents lost")]),
+    ("concurrency", "Concurrency (20 uploads + 100 downloads)",
+     [("uploads", "uploads"), ("downloads", "downloads"), ("duplicates", "documents stored twice"),
+      ("sha256_mismatches", "sha256 mismatches"), ("failed", "failed requests")]),
+]
+
+
+def add(figure: str, **counts: int) -> None:
+    """Add to the counters of `figure` (thread-safe)."""
+    with _lock:
+        counter = _figures.setdefault(figure, Counter())
+        for name, value in counts.items():
+            counter[name] += int(value)
+
+
+def get(figure: str) -> Counter:
+    with _lock:
+        return Counter(_figures.get(figure, ()))
+
+
+# --- log capture --------------------------------------------------------------------------
+
+JWT = re.compile(r"eyJ[A-Za-z0-9_-]{4,}\.eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*")
+PRESIGNED = re.compile(r"X-Amz-(?:Signature|Credential|Security-Token)=", re.IGNORECASE)
+MIN_SECRET_LENGTH = 8  # shorter "passwords" (tests of bad input) are not worth searching for
+
+_lines: list[tuple[str, str]] = []  # (source, text)
+_secrets: set[str] = set()
+_forged: list[tuple[str, str]] = []
+_capture = {"passwords": True}
+_MAX_LINES = 2_000_000
+
+
+def secret(value: str) -> None:
+    """Something that must never appear in a log (a password, a key)."""
+    if value and len(value) >= MIN_SECRET_LENGTH:
+        with _lock:
+            _secrets.add(value)
+
+
+class pause_password_capture:
+    """While fuzzing, generated "passwords" are noise (a fuzzer may send the same string as
+    username and password); real passwords are registered outside these blocks."""
+
+    def __enter__(self):
+        _capture["passwords"] = False
+
+    def __exit__(self, *exc):
+        _capture["passwords"] = True
+
+
+class _Keeper(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 -- a broken record is not ours to fail on
+            message = str(record.msg)
+        text = message
+        if record.exc_info and record.exc_info[1] is not None:
+            text += "\n" + logging.Formatter().formatException(record.exc_info)
+        with _lock:
+            if len(_lines) < _MAX_LINES:
+                _lines.append((record.name, text))
+            if record.name.split(".")[0] == "sequoalpha" and ("\n" in message or "\r" in message):
+                _forged.append((record.name, message))
+
+
+_handler = _Keeper(level=logging.NOTSET)
+
+
+def add_log_text(source: str, text: str) -> None:
+    """Logs of a process the tests ran (Gunicorn, a CLI command): searched like the records."""
+    with _lock:
+        for line in text.splitlines():
+            if len(_lines) < _MAX_LINES:
+                _lines.append((source, line))
+
+
+def records() -> list[tuple[str, str]]:
+    with _lock:
+        return list(_lines)
+
+
+def scan() -> dict:
+    """Search everything captured so far: {"records", "hits": [(kind, source, excerpt)], "forged"}."""
+    with _lock:
+        lines, secrets, forged = list(_lines), set(_secrets), list(_forged)
+    hits = []
+    passwords = re.compile("|".join(map(re.escape, sorted(secrets, key=len, reverse=True)))) if secrets else None
+    for source, text in lines:
+        found = passwords.search(text) if passwords else None
+        if found:
+            hits.append(("password", source, _excerpt(text, found.start())))
+        for pattern, kind in ((JWT, "JWT"), (PRESIGNED, "presigned signature")):
+            match = pattern.search(text)
+            if match:
+                hits.append((kind, source, _excerpt(text, match.start())))
+    return {"records": len(lines), "hits": hits, "forged": forged}
+
+
+def _excerpt(text: str, at: int) -> str:
+    return text[max(at - 40, 0): at + 12].replace("\n", "\\n") + "…"
+
+
+def _wrap_password_hashing() -> None:
+    """Every password the app hashes or checks becomes a secret to search the logs for."""
+    from sequoalpha import passwords
+
+    original = passwords._prehash
+    if getattr(original, "_figures_wrapped", False):
+        return
+
+    def recording_prehash(password: str) -> bytes:
+        if _capture["passwords"]:
+            secret(password)
+        return original(password)
+
+    recording_prehash._figures_wrapped = True
+    passwords._prehash = recording_prehash
+
+
+# --- the plugin ---------------------------------------------------------------------------
+
+def register(config) -> None:
+    """Register this module as a plugin once, whichever conftest asks first."""
+    if config.pluginmanager.has_plugin(PLUGIN_NAME):
+        return
+    import sys
+
+    config.pluginmanager.register(sys.modules[__name__], PLUGIN_NAME)
+    root = logging.getLogger()
+    if _handler not in root.handlers:
+        root.addHandler(_handler)
+    _wrap_password_hashing()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    result = scan()
+    add("logs", records=result["records"], secrets=len(result["hits"]), forged=len(result["forged"]))
+    if (result["hits"] or result["forged"]) and session.exitstatus == 0:
+        session.exitstatus = 1  # a secret in the logs fails the run, whichever test caused it
+
+
+def pytest_terminal_summary(terminalreporter):
+    tr = terminalreporter
+    tr.section("SequoAlpha reliability and security figures")
+    for figure, title, fields in LINES:
+        counter = get(figure)
+        if not counter and figure != "logs":
+            continue
+        values = ", ".join(f"{label} {counter.get(name, 0)}" for name, label in fields)
+        tr.write_line(f"{title:<44} {values}")
+    result = scan()
+    for kind, source, excerpt in result["hits"][:20]:
+        tr.write_line(f"  SECRET IN LOGS ({kind}) from {source}: {excerpt}", red=True)
+    for source, message in result["forged"][:20]:
+        tr.write_line(f"  FORGED LOG LINE from {source}: {message[:120]!r}", red=True)
