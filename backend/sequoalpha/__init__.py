@@ -5,15 +5,18 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.routing import IntegerConverter
 
 from . import cli, errors, security
 from .config import BACKEND_DIR, load_config
 from .extensions import api, db, jwt, migrate
+from .schemas import MAX_ID
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app; `config` overrides the environment (tests)."""
     app = Flask(__name__, static_folder=None)
+    app.url_map.converters["int"] = IdConverter
     app.config.from_mapping(load_config(config))
     Path(app.config["UPLOAD_FOLDER"]).mkdir(parents=True, exist_ok=True)
     if not app.debug:
@@ -38,6 +41,20 @@ def create_app(config: dict | None = None) -> Flask:
     security.init_app(app)
     cli.init_app(app)
     return app
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…_id>` in routes, documented as at most MAX_ID. A larger number names nothing: it
+    reaches the view as 0 (no row has it), so the answer is the usual 404 after the usual auth
+    checks, instead of a database overflow. (Refusing it in the converter would make Werkzeug
+    answer 405 for some methods.)"""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):
+        super().__init__(url_map, fixed_digits, min, max, signed)
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        return number if number <= self.max else 0
 
 
 SECURITY_SCHEMES = {

@@ -5,7 +5,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.datastructures import FileStorage
 
-from .schemas import NO_CONTROL, PageArgsSchema, RefSchema, UserRefSchema, id_list, page_of, text
+from .schemas import ID, NO_CONTROL, PageArgsSchema, RefSchema, UserRefSchema, id_list, page_of, text
 
 URL = [
     validate.URL(schemes={"http", "https"}, error="Give an http:// or https:// address."),
@@ -88,7 +88,7 @@ AdminDocumentPageSchema = page_of(AdminDocumentSchema, "AdminDocumentPageSchema"
 
 class DocumentQuerySchema(PageArgsSchema):
     q = text(200, metadata={"description": "Text in the title or description (any case)."})
-    category_id = fields.Integer(validate=validate.Range(min=1))
+    category_id = fields.Integer(validate=ID)
 
 
 class DownloadArgsSchema(Schema):
@@ -101,7 +101,7 @@ class UploadSchema(Schema):
     file = FileField(required=True, metadata={"description": "The PDF (at most MAX_UPLOAD_MB)."})
     title = text(200, required=True, min_len=1)
     description = text(5000, load_default="")
-    category_id = fields.Integer(validate=validate.Range(min=1))
+    category_id = fields.Integer(validate=ID)
     visibility = JSONNested(
         VisibilitySchema, load_default=admins_only,
         metadata={"description": 'A JSON string: {"everyone": bool, "group_ids": [int], "user_ids": [int]}'},
@@ -112,13 +112,13 @@ class LinkCreateSchema(Schema):
     title = text(200, required=True, min_len=1)
     external_url = fields.String(required=True, validate=URL)
     description = text(5000, load_default="")
-    category_id = fields.Integer(validate=validate.Range(min=1))
+    category_id = fields.Integer(validate=ID)
     visibility = fields.Nested(VisibilitySchema, load_default=admins_only)
 
 
 class DocumentUpdateSchema(Schema):
     title = text(200, min_len=1)
     description = text(5000)
-    category_id = fields.Integer(allow_none=True, validate=validate.Range(min=1))
+    category_id = fields.Integer(allow_none=True, validate=ID)
     visibility = fields.Nested(VisibilitySchema)
     external_url = fields.String(validate=URL)

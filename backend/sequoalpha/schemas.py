@@ -5,6 +5,9 @@ from .passwords import MAX_LENGTH, MIN_LENGTH
 
 # Printable text: no control characters (they forge log lines and break headers).
 NO_CONTROL = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
+# Ids are PostgreSQL `integer`s; a larger number names nothing (and overflows SQLite past 2**63).
+MAX_ID = 2**31 - 1
+ID = validate.Range(min=1, max=MAX_ID)
 USERNAME = validate.Regexp(
     r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$",
     error="3 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
@@ -31,7 +34,7 @@ def password_field(**kw) -> fields.String:
 
 
 def id_list(**kw) -> fields.List:
-    return fields.List(fields.Integer(strict=True, validate=validate.Range(min=1)), **kw)
+    return fields.List(fields.Integer(strict=True, validate=ID), **kw)
 
 
 class RefSchema(Schema):
@@ -134,9 +137,9 @@ class CategorySchema(Schema):
 
 class AuditQuerySchema(PageArgsSchema):
     action = fields.String(validate=validate.Length(max=40))
-    actor_id = fields.Integer(validate=validate.Range(min=1))
-    document_id = fields.Integer(validate=validate.Range(min=1))
-    target_user_id = fields.Integer(validate=validate.Range(min=1))
+    actor_id = fields.Integer(validate=ID)
+    document_id = fields.Integer(validate=ID)
+    target_user_id = fields.Integer(validate=ID)
 
 
 class AuditEventSchema(Schema):
