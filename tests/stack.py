@@ -1,0 +1,293 @@
+"""Processes a test owns, for the fault suites and any other suite that needs them:
+
+- `PostgresCluster`: a throwaway PostgreSQL cluster (initdb + pg_ctl of the installed server) on a
+  free loopback port, in a temporary directory, stopped and deleted at the end. It can be
+  stopped and started again in the middle of a test. The machine's own server is never used.
+- `Gunicorn`: the app under the shipped deploy/gunicorn.conf.py, bound to a free loopback port,
+  with its log in a file (searched for secrets by tests/figures.py when it stops).
+- `BlackHole`: a TCP port that accepts connections and never answers (a hung S3).
+- `flask_cli`, `wait_for_http`, and, shared with tests/ops/conftest.py, `free_port`, `wait_for`,
+  `FakeS3` (moto's server) and `make_pdf`.
+
+Everything here skips the calling test, saying why, when a tool is missing.
+"""
+from __future__ import annotations
+
+import os
+import pwd
+import secrets as _secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import figures
+from ops.conftest import BACKEND, GUNICORN_CONF, REPO, VENV_BIN, FakeS3, free_port, make_pdf, wait_for
+
+__all__ = [
+    "BACKEND", "REPO", "VENV_BIN", "BlackHole", "FakeS3", "Gunicorn", "PostgresCluster", "app_env",
+    "flask_cli", "free_port", "make_pdf", "wait_for", "wait_for_http",
+]
+
+PG_BIN_DIRS = [Path("/usr/lib/postgresql") / v / "bin" for v in ("17", "16", "15", "14", "13")]
+
+
+def pg_tool(name: str) -> str:
+    """initdb/pg_ctl from the installed PostgreSQL (Debian keeps them off PATH)."""
+    for directory in PG_BIN_DIRS:
+        if (directory / name).is_file():
+            return str(directory / name)
+    found = shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed (apt-get install postgresql)")
+    return found
+
+
+def wait_for_http(url: str, timeout: float = 30, status: int = 200, proc: subprocess.Popen | None = None) -> None:
+    """Poll `url` until it answers `status`; fail early when `proc` died."""
+
+    def answers():
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"the process serving {url} exited with {proc.returncode}")
+        try:
+            return requests.get(url, timeout=2).status_code == status
+        except requests.RequestException:
+            return False
+
+    wait_for(answers, timeout, url)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+class PostgresCluster:
+    """A throwaway cluster. As root, its files belong to the `postgres` user and the server
+    runs as that user (PostgreSQL refuses to run as root)."""
+
+    def __init__(self):
+        self.initdb, self.pg_ctl = pg_tool("initdb"), pg_tool("pg_ctl")
+        self.run_as: list[str] = []
+        owner = None
+        if os.geteuid() == 0:
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                pytest.skip("running as root and there is no postgres user to run PostgreSQL as")
+            self.run_as = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--"]
+        self.base = Path(tempfile.mkdtemp(prefix="sequoalpha-pg-"))
+        self.data = self.base / "data"
+        self.log = self.base / "server.log"
+        self.port = free_port()
+        if owner is not None:
+            os.chown(self.base, owner.pw_uid, owner.pw_gid)
+        self._run([self.initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                   "--no-sync", "--no-instructions"], timeout=120)
+
+    def _run(self, args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
+        done = subprocess.run(self.run_as + args, capture_output=True, text=True, timeout=timeout)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(args[:2])} failed: {done.stderr or done.stdout}")
+        return done
+
+    def start(self) -> None:
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base} "
+                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+        self._run([self.pg_ctl, "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "30",
+                   "start"])
+
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the server (`fast`: disconnect everyone; `immediate`: like a crash)."""
+        self._run([self.pg_ctl, "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop"])
+
+    def running(self) -> bool:
+        done = subprocess.run(self.run_as + [self.pg_ctl, "-D", str(self.data), "status"],
+                              capture_output=True, text=True)
+        return done.returncode == 0
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self, name: str | None = None) -> str:
+        """A new database in this cluster; returns its URL."""
+        from sqlalchemy import create_engine, text
+
+        name = name or f"sequoalpha_{_secrets.token_hex(5)}"
+        engine = create_engine(self.url().replace("postgresql://", "postgresql+psycopg2://"),
+                               isolation_level="AUTOCOMMIT")
+        try:
+            with engine.connect() as conn:
+                conn.execute(text(f'CREATE DATABASE "{name}"'))
+        finally:
+            engine.dispose()
+        return self.url(name)
+
+    def close(self) -> None:
+        if self.data.exists() and self.running():
+            try:
+                self.stop("immediate")
+            except RuntimeError:
+                pass
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    def __enter__(self) -> PostgresCluster:
+        try:
+            self.start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+# --- the app ------------------------------------------------------------------------------
+
+def app_env(database_url: str, upload_dir: Path, **extra: str) -> dict:
+    """The environment of a production-mode app process on `database_url`."""
+    env = {
+        key: value for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "S3_", "GUNICORN_", "SEQUOALPHA_")) and key not in {
+            "DATABASE_URL", "SECRET_KEY", "JWT_SECRET_KEY", "UPLOAD_FOLDER", "X_ACCEL_PREFIX", "NOTIFY_SOCKET",
+            "RUNTIME_DIRECTORY"}
+    }
+    env.update({
+        "SEQUOALPHA_ENV": "production",
+        "DATABASE_URL": database_url,
+        "SECRET_KEY": _secrets.token_urlsafe(48),
+        "JWT_SECRET_KEY": _secrets.token_urlsafe(48),
+        "UPLOAD_FOLDER": str(upload_dir),
+        "COOKIE_SECURE": "false",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_REGION": "us-east-1",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+        "PYTHONDONTWRITEBYTECODE": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def flask_cli(env: dict, *args: str, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+    """`flask --app main ARGS` from backend/, like an operator; its output joins the log scan."""
+    done = subprocess.run([str(VENV_BIN / "flask"), "--app", "main", *args], cwd=BACKEND, env=env,
+                          input=input, capture_output=True, text=True, timeout=timeout)
+    figures.add_log_text(f"flask {' '.join(args[:2])}", done.stdout + done.stderr)
+    return done
+
+
+class Gunicorn:
+    """The app under Gunicorn with the shipped config (bind and workers overridden)."""
+
+    def __init__(self, env: dict, log_dir: Path, workers: int = 2, timeout: int | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = Path(log_dir) / f"gunicorn-{self.port}.log"
+        self.env = {**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}", "GUNICORN_WORKERS": str(workers)}
+        args = [str(VENV_BIN / "gunicorn")]
+        if GUNICORN_CONF.is_file():
+            args += ["--config", str(GUNICORN_CONF)]
+        else:
+            args += ["--chdir", str(BACKEND), "--workers", str(workers), "main:app"]
+        args += ["--bind", f"127.0.0.1:{self.port}"]
+        if timeout is not None:
+            args += ["--timeout", str(timeout)]
+        self.args = args
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, wait: float = 30) -> Gunicorn:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(self.args, cwd=BACKEND, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                         start_new_session=True)
+        try:
+            wait_for_http(self.url + "/api/health", wait, proc=self.proc)
+            wait_for(lambda: len(self.worker_pids()) >= int(self.env["GUNICORN_WORKERS"]), wait, "workers")
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def worker_pids(self) -> set[int]:
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            return {int(pid) for pid in children.read_text().split()}
+        except FileNotFoundError:
+            return set()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)  # master and workers: its own session
+                self.proc.wait()
+        figures.add_log_text(f"gunicorn:{self.port}", self.log())
+        self.proc = None
+
+    def __enter__(self) -> Gunicorn:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+# --- a hung network peer ------------------------------------------------------------------
+
+class BlackHole:
+    """Listens on a loopback port, accepts every connection and never sends a byte."""
+
+    def __init__(self, port: int | None = None):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port or 0))
+        self.port = self.sock.getsockname()[1]
+        self.sock.listen(128)
+        self.sock.settimeout(0.2)
+        self.held: list[socket.socket] = []
+        self.accepted = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, name="black-hole", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, socket.timeout):
+                continue
+            except OSError:
+                return
+            self.accepted += 1
+            self.held.append(conn)  # never read, never answered
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        for conn in self.held:
+            conn.close()
+        self.sock.close()
+
+    def __enter__(self) -> BlackHole:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
