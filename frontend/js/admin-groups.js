@@ -2,7 +2,7 @@
 // with all of them at once; categories file documents (quarterly reports, tax forms…).
 
 import { api } from './api.js';
-import { checkList, clearErrors, confirmDialog, field, formDialog, h, reportError, showError, srOnly, stateRow, table, toast } from './dom.js';
+import { checkList, clearErrors, confirmDialog, conflictOn, field, formDialog, h, reportError, showError, srOnly, stateRow, table, toast } from './dom.js';
 import { changed, fetchAll, get, onChange, userLabel } from './admin-data.js';
 
 function memberItems(users) {
@@ -26,7 +26,7 @@ function nameForm({ headingId, heading, label, button, onCreate, extra }) {
       await onCreate(name.control.value.trim(), form);
       form.reset();
     } catch (err) {
-      showError(form, err);
+      showError(form, conflictOn(err, 'name'));
     } finally {
       submit.disabled = false;
     }
@@ -100,7 +100,7 @@ export function mountGroups(panel) {
       },
       onSubmit: (form) => api(`/api/admin/groups/${group.id}`, {
         method: 'PATCH', json: { name: form.elements.name.value.trim(), user_ids: memberList.values() },
-      }),
+      }).catch((err) => { throw conflictOn(err, 'name'); }),
     });
     if (saved) {
       toast(`Saved the group “${saved.name || group.name}”.`);
@@ -171,7 +171,8 @@ export function mountCategories(panel) {
       submitLabel: 'Rename',
       narrow: true,
       build: (body) => body.append(field({ label: 'Category name', name: 'name', value: category.name, required: true }).wrap),
-      onSubmit: (form) => api(`/api/admin/categories/${category.id}`, { method: 'PATCH', json: { name: form.elements.name.value.trim() } }),
+      onSubmit: (form) => api(`/api/admin/categories/${category.id}`, { method: 'PATCH', json: { name: form.elements.name.value.trim() } })
+        .catch((err) => { throw conflictOn(err, 'name'); }),
     });
     if (saved) {
       toast(`Renamed to “${saved.name}”.`);

@@ -2,7 +2,7 @@
 // a password, disable or enable, delete after confirmation.
 
 import { api, ApiError } from './api.js';
-import { checkbox, checkList, clearErrors, confirmDialog, field, formDialog, h, pager, reportError, showError, srOnly, stateRow, table, timeEl, toast } from './dom.js';
+import { checkbox, checkList, clearErrors, confirmDialog, conflictOn, field, formDialog, h, pager, reportError, showError, srOnly, stateRow, table, timeEl, toast } from './dom.js';
 import { changed, get, onChange, session } from './admin-data.js';
 
 const PER_PAGE = 25;
@@ -62,7 +62,7 @@ export function mountUsers(panel) {
       page = 1;
       await load();
     } catch (err) {
-      showError(createForm, err);
+      showError(createForm, conflictOn(err, /e-?mail/i.test(err.message || '') ? 'email' : 'username'));
     } finally {
       submit.disabled = false;
     }
@@ -157,7 +157,8 @@ export function mountUsers(panel) {
           delete payload.is_admin;
           delete payload.is_active;
         }
-        return api(`/api/admin/users/${user.id}`, { method: 'PATCH', json: payload });
+        return api(`/api/admin/users/${user.id}`, { method: 'PATCH', json: payload })
+          .catch((err) => { throw /e-?mail/i.test(err.message || '') ? conflictOn(err, 'email') : err; });
       },
     });
     if (saved) {

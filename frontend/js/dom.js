@@ -155,6 +155,17 @@ export function setFormMessage(root, text, kind = 'error') {
 }
 
 /**
+ * A 409 (duplicate name, username or email) rewritten as a field error on `field`, so it
+ * shows next to the field that caused it. Other errors pass through unchanged.
+ */
+export function conflictOn(err, field) {
+  if (err instanceof ApiError && err.status === 409 && !err.errors) {
+    return new ApiError(409, { ...(err.body || {}), message: err.message, errors: { json: { [field]: [err.message] } } }, err.headers);
+  }
+  return err;
+}
+
+/**
  * Show an API error inside a form: 422 field messages under their fields, the rest as the
  * form's message. fieldMap renames API fields to control names. Returns true if shown.
  */
@@ -182,7 +193,9 @@ export function showError(root, err, fieldMap = {}) {
     ? ['Please correct the highlighted fields.', ...leftover].join(' ')
     : message;
   if (!setFormMessage(root, summary)) toast(summary, 'error');
-  if (first && typeof first.focus === 'function') first.focus();
+  // Focus the first field in reading order that needs attention.
+  const target = root.querySelector('[aria-invalid="true"]') || first;
+  if (target && typeof target.focus === 'function') target.focus();
   return true;
 }
 
