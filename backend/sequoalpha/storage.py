@@ -2,8 +2,9 @@
 
 Both hold a document's bytes under its generated storage key and offer `put`, `exists`,
 `sha256`, `delete` and `keys`; failures raise StorageError. S3 also presigns downloads; the
-local store gives the path to serve. The S3 client is created once per process (per Gunicorn
-worker) with short timeouts, so a dead S3 costs seconds, never a worker timeout.
+local store gives the path to serve. S3 clients are created once per process (per Gunicorn
+worker) with short timeouts, and a reachability probe is remembered for PROBE_SECONDS, so a
+dead S3 costs seconds, never a worker timeout.
 """
 import base64
 import hashlib
@@ -91,18 +92,23 @@ _clients_lock = threading.Lock()
 _probes: dict[tuple, tuple[float, bool]] = {}
 
 
-def _s3_client(endpoint: str | None, region: str):
-    """One boto3 client per process and endpoint, created on first use (after Gunicorn forks)."""
-    key = (os.getpid(), endpoint, region)
+# Transfers: ≤ 2 attempts of (2 s connect + 5 s read); probes: one short attempt. A silent S3
+# costs a probe (≤ 3 s, then remembered), at worst one transfer (≤ ~13 s): never a worker timeout.
+TRANSFER = {"connect_timeout": 2, "read_timeout": 5, "retries": {"mode": "standard", "total_max_attempts": 2}}
+PROBE = {"connect_timeout": 1, "read_timeout": 2, "retries": {"mode": "standard", "total_max_attempts": 1}}
+
+
+def _s3_client(endpoint: str | None, region: str, probe: bool = False):
+    """One boto3 client per process, endpoint and purpose, created on first use (after Gunicorn
+    forks, so no worker shares a connection pool)."""
+    key = (os.getpid(), endpoint, region, probe)
     with _clients_lock:
         if key not in _clients:
             config = Config(
                 signature_version="s3v4",
-                connect_timeout=2,
-                read_timeout=5,
-                retries={"mode": "standard", "max_attempts": 2},
                 # Custom endpoints (tests, S3-compatible stores) rarely resolve bucket hostnames.
                 s3={"addressing_style": "path" if endpoint else "auto"},
+                **(PROBE if probe else TRANSFER),
             )
             session = boto3.session.Session()
             _clients[key] = session.client("s3", region_name=region, endpoint_url=endpoint, config=config)
@@ -126,10 +132,9 @@ class S3Store:
         return _s3_client(self.endpoint, self.region)
 
     def _call(self, operation: str, **params) -> dict:
-        """Call S3; fail fast while a recent probe or call found it unreachable."""
-        down_until = _probes.get(self._probe_key, (0.0, True))
-        if not down_until[1] and down_until[0] > time.monotonic():
-            raise StorageError(f"S3 {operation} skipped: S3 was unreachable moments ago")
+        """Call S3, unless the (cached) probe says it is unreachable: then fail at once."""
+        if not self.available():
+            raise StorageError(f"S3 {operation} skipped: S3 is unreachable")
         try:
             return getattr(self.client, operation)(Bucket=self.bucket, **params)
         except BotoCoreError as exc:  # unreachable, timed out: believe it for a while
@@ -203,7 +208,7 @@ class S3Store:
         if cached and cached[0] > now:
             return cached[1]
         try:
-            self.client.head_bucket(Bucket=self.bucket)
+            _s3_client(self.endpoint, self.region, probe=True).head_bucket(Bucket=self.bucket)
             ok = True
         except (BotoCoreError, ClientError) as exc:
             current_app.logger.warning("S3 bucket %s unavailable: %s", self.bucket, exc)
