@@ -32,18 +32,19 @@ LINES = [
       ("schema_violations", "schema violations")]),
     ("upload_fuzz", "Upload fuzzing",
      [("malformed", "malformed uploads"), ("accepted", "accepted"), ("server_errors", "server errors"),
-      ("valid", "valid PDFs uploaded"), ("sha256_mismatches", "sha256 mismatches")]),
+      ("damaged", "damaged PDFs"), ("round_trips", "accepted and downloaded"),
+      ("sha256_mismatches", "sha256 mismatches")]),
     ("authz", "Object-level authorisation",
      [("cells", "authorisation cells"), ("leaks", "leaks"), ("confirming_403", "403s confirming a hidden id")]),
-    ("logs", "Log hygiene",
-     [("records", "log records scanned"), ("secrets", "secrets found in logs"),
-      ("forged", "forged log lines")]),
     ("faults", "Fault injection",
      [("injected", "faults injected"), ("requests", "requests during faults"), ("lost", "requests lost"),
       ("documents_lost", "documents lost")]),
     ("concurrency", "Concurrency (20 uploads + 100 downloads)",
      [("uploads", "uploads"), ("downloads", "downloads"), ("duplicates", "documents stored twice"),
       ("sha256_mismatches", "sha256 mismatches"), ("failed", "failed requests")]),
+    ("logs", "Log hygiene",
+     [("records", "log records scanned"), ("secrets", "secrets found in logs"),
+      ("forged", "forged log lines")]),
 ]
 
 
