@@ -7,6 +7,7 @@ a full stack started from them on loopback ports:
 Everything is started here and stopped at the end of the session; nothing of the machine's own
 Nginx, PostgreSQL or systemd is touched. Tests skip, saying why, when a tool is missing.
 """
+import grp
 import io
 import json
 import os
@@ -16,6 +17,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -35,6 +37,7 @@ GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
 SHELL_SCRIPTS = [REPO / "manage.sh", REPO / "update.sh", REPO / "deploy_ec2.sh",
                  REPO / "deploy" / "render.sh", REPO / "deploy" / "lib.sh"]
 
+NGINX_USER = "www-data"
 ADMIN = {"username": "opsadmin", "email": "opsadmin@example.com", "password": "ops-" + secrets.token_urlsafe(16)}
 # The headers every answer must carry exactly once (deploy/nginx/security-headers.conf).
 SECURITY_HEADERS = {
@@ -123,9 +126,9 @@ def render_nginx(prefix: Path, *, upstream: str, upload_dir: Path, tls: bool = F
         ACME_ROOT=prefix / "acme", LOG_DIR=prefix / "logs",
     )
     (prefix / "site.conf").write_text(site)
-    # As root, the workers would otherwise run as nobody, who cannot enter pytest's 0700 temp
-    # directories; on a server they run as www-data (Ubuntu's nginx.conf).
-    user = "user root root;\n" if os.geteuid() == 0 else ""
+    # As root, the workers run as www-data, as on the server (Ubuntu's nginx.conf): they must
+    # be able to read the static files and, through the uploads folder's group, the uploads.
+    user = f"user {NGINX_USER} {NGINX_USER};\n" if os.geteuid() == 0 else ""
     tmp = prefix / "tmp"
     setup.conf.write_text(f"""{user}worker_processes 2;
 pid {prefix}/nginx.pid;
@@ -295,14 +298,30 @@ def _stop(proc: subprocess.Popen | None, sig=signal.SIGTERM, timeout: float = 30
         proc.wait()
 
 
+def production_like_dirs() -> tuple[Path, Path]:
+    """(base, uploads): as on the server, Nginx's workers (www-data) can reach the uploads
+    folder only through its group: sequoalpha:www-data 2750 there, root:www-data here (the
+    test runs Gunicorn as itself). pytest's own temp directories (0700) would hide them."""
+    base = Path(tempfile.mkdtemp(prefix="sequoalpha-ops-"))
+    base.chmod(0o711)
+    uploads = base / "uploads"
+    uploads.mkdir()
+    if os.geteuid() == 0:
+        try:
+            gid = grp.getgrnam(NGINX_USER).gr_gid
+        except KeyError:
+            pytest.skip(f"no {NGINX_USER} group (it comes with the nginx package)")
+        os.chown(uploads, 0, gid)
+    uploads.chmod(0o2750)
+    return base, uploads
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory):
+def stack():
     """Nginx -> Gunicorn -> Flask -> PostgreSQL + moto S3, all from the shipped configs."""
     require("nginx", "nginx-light")
     database_url, drop_database = scratch_database()
-    base = tmp_path_factory.mktemp("stack")
-    upload_dir = base / "uploads"
-    upload_dir.mkdir()
+    base, upload_dir = production_like_dirs()
     s3 = FakeS3()
     s3.start()
     s3.client().create_bucket(Bucket=s3.bucket)
@@ -339,8 +358,10 @@ def stack(tmp_path_factory):
                         "--password-stdin", input=ADMIN["password"] + "\n")
         assert made.returncode == 0, made.stderr
         with open(base / "gunicorn.log", "wb") as log:
+            # umask 0027: sequoalpha.service's UMask=.
             st.gunicorn = subprocess.Popen([str(VENV_BIN / "gunicorn"), "--config", str(GUNICORN_CONF)],
-                                           cwd=BACKEND, env=env, stdout=log, stderr=subprocess.STDOUT)
+                                           cwd=BACKEND, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                           umask=0o027)
         wait_for(lambda: _answers(f"http://{gunicorn_bind}/api/health") or st.gunicorn.poll() is not None,
                  30, "Gunicorn")
         assert st.gunicorn.poll() is None, st.gunicorn_log()
@@ -356,6 +377,7 @@ def stack(tmp_path_factory):
         _stop(st.gunicorn)
         s3.stop()
         drop_database()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def _answers(url: str) -> bool:

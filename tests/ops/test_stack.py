@@ -207,10 +207,23 @@ def test_upload_and_presigned_download(stack, documents):
     assert fetched.headers["Content-Disposition"].startswith("attachment;")
 
 
+def stored_file_modes(stack) -> dict:
+    return {p.name: oct(p.stat().st_mode & 0o777) for p in stack.upload_dir.iterdir() if p.is_file()}
+
+
+def test_uploads_are_readable_by_nginx_through_the_group(stack, documents):
+    """Nginx's workers (www-data) read uploads through the folder's group: files must be 0640
+    (umask 0027). A file created 0600 (tempfile.mkstemp) breaks every local download."""
+    modes = stored_file_modes(stack)
+    assert modes and all(int(mode, 8) & 0o040 for mode in modes.values()), (
+        f"stored files not group-readable: {modes}; the app should fchmod its upload temp file "
+        "(mkstemp makes it 0600), e.g. os.fchmod(fd, 0o640) in uploads.received_file")
+
+
 def test_local_download_is_sent_by_nginx(stack, documents):
     document, pdf = documents["local"]
     r = download(stack, document["id"])
-    assert r.status_code == 200, (r.status_code, r.text[:200])
+    assert r.status_code == 200, (r.status_code, r.text[:200], stored_file_modes(stack))
     assert r.content == pdf
     assert r.headers["Content-Type"] == "application/pdf"
     assert r.headers["Content-Disposition"].startswith("attachment;")
