@@ -100,22 +100,20 @@ def upload(data):
     """Upload a PDF (multipart). Stored locally at once and in S3 when reachable."""
     filename = clean_filename(data["file"].filename)
     check_pdf_name(filename)
-    max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
     local, key = local_store(), new_key()
+    document = Document(kind="file", title=data["title"], description=data["description"], filename=filename,
+                        content_type=CONTENT_TYPE, storage_key=key, in_local=True, uploaded_by_id=current_user.id)
+    _set_category(document, data.get("category_id"), "files")
+    _set_visibility(document, data["visibility"], "files")
+    max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
     with received_file(data["file"], str(local.folder), max_bytes) as received:
         check_pdf(received)
-        document = Document(
-            kind="file", title=data["title"], description=data["description"], filename=filename,
-            size_bytes=received.size, sha256=received.sha256, content_type=CONTENT_TYPE,
-            storage_key=key, in_local=True, uploaded_by_id=current_user.id,
-        )
-        _set_category(document, data.get("category_id"), "files")
-        _set_visibility(document, data["visibility"], "files")
+        document.size_bytes, document.sha256 = received.size, received.sha256
         db.session.add(document)
         db.session.flush()
         audit.record("document_uploaded", current_user, document_id=document.id,
                      detail={"title": document.title, "filename": filename, "size_bytes": received.size})
-        try:
+        try:  # the file takes its place only now that its row exists, and leaves with it
             local.put(key, received.path, received.sha256)
             db.session.commit()
         except BaseException:
