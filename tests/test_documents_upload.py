@@ -1,6 +1,7 @@
 """Uploads: only real PDFs get in, sizes are enforced, names are sanitised, nothing is orphaned."""
 import gzip
 import io
+import os
 import zipfile
 
 from pypdf import PdfWriter
@@ -144,6 +145,7 @@ def test_valid_pdfs_of_1kb_and_20mb_are_accepted(client, admin_headers, app):
         assert (app.config["UPLOAD_FOLDER"] + "/" + key).endswith(".pdf")
         with open(f"{app.config['UPLOAD_FOLDER']}/{key}", "rb") as stored:
             assert sha256(stored.read()) == doc["sha256"]
+            assert os.fstat(stored.fileno()).st_mode & 0o777 == 0o640  # Nginx reads through the group
     assert len(stored_files(app)) == 2  # the two generated keys, no temporaries
 
 

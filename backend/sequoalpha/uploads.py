@@ -21,6 +21,7 @@ from werkzeug.datastructures import FileStorage
 TEMP_PREFIX = ".upload-"
 CHUNK_BYTES = 1024 * 1024
 MAX_FILENAME = 200
+STORED_MODE = 0o640  # Nginx (X-Accel-Redirect) reads uploads through the folder's group
 EOF_WINDOW = 1024  # %%EOF must appear within the last bytes: a truncated file has lost it
 
 
@@ -42,6 +43,7 @@ def received_file(upload: FileStorage, folder: str, max_bytes: int) -> Iterator[
     try:
         digest, size = hashlib.sha256(), 0
         with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), STORED_MODE)  # mkstemp's 0600 would hide it from Nginx's group
             while chunk := upload.stream.read(CHUNK_BYTES):
                 size += len(chunk)
                 if size > max_bytes:
