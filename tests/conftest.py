@@ -13,8 +13,8 @@ from sequoalpha.extensions import db as _db
 from sequoalpha.models import Group, User
 from sequoalpha.passwords import hash_password
 
-PASSWORD = "correct horse battery staple"
-SECRETS = {"SECRET_KEY": "s" * 64, "JWT_SECRET_KEY": "j" * 64}
+from api_helpers import PASSWORD, login, make_config
+
 
 
 @pytest.fixture(scope="session")
@@ -38,19 +38,6 @@ def database_url(request, tmp_path):
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
     return request.getfixturevalue("postgres_url")
-
-
-def make_config(database_url: str, tmp_path, **overrides) -> dict:
-    return {
-        "TESTING": True,
-        "ENV_MODE": "testing",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
-        "BCRYPT_ROUNDS": 4,  # production uses 12; tests only
-        "S3_BUCKET": None,
-        **SECRETS,
-        **overrides,
-    }
 
 
 @pytest.fixture
@@ -100,13 +87,6 @@ def make_user(app):
             return user.id
 
     return factory
-
-
-def login(client, username, password=PASSWORD) -> dict:
-    """Sign in with a Bearer token; returns the Authorization header."""
-    response = client.post("/api/login", json={"username": username, "password": password})
-    assert response.status_code == 200, response.get_json()
-    return {"Authorization": f"Bearer {response.get_json()['access_token']}"}
 
 
 @pytest.fixture

@@ -1,5 +1,5 @@
 """Admin of users, groups, categories and the audit log."""
-from conftest import login
+from api_helpers import login
 
 
 def test_user_crud_and_duplicates(client, admin_headers):

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from conftest import login
+from api_helpers import login
 
 PUBLIC = {"/api/health", "/api/openapi.json", "/api/login"}
 

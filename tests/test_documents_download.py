@@ -6,7 +6,7 @@ from urllib.parse import unquote
 
 from werkzeug.http import parse_options_header
 
-from conftest import login
+from api_helpers import login
 from documents_support import make_pdf, sha256, stored_files, upload
 from sequoalpha.documents import content_disposition
 

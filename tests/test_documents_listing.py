@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import event, insert, select
 
-from conftest import login
+from api_helpers import login
 from documents_support import upload
 from sequoalpha.extensions import db
 from sequoalpha.models import (

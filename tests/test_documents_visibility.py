@@ -1,7 +1,7 @@
 """The visibility matrix: who sees which document, through every route that can reveal one."""
 import pytest
 
-from conftest import login
+from api_helpers import login
 from documents_support import upload
 
 USERS = ["admin", "in_group", "granted", "other", "anonymous"]

@@ -5,7 +5,7 @@ from datetime import timedelta
 import jwt as pyjwt
 import pytest
 
-from conftest import PASSWORD, SECRETS, login
+from api_helpers import PASSWORD, SECRETS, login
 from sequoalpha import create_app
 from sequoalpha.extensions import db
 from sequoalpha.models import User, utcnow

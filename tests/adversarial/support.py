@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from conftest import login
+from api_helpers import login
 from documents_support import make_pdf, upload
 from sequoalpha.auth import issue_tokens
 from sequoalpha.extensions import db

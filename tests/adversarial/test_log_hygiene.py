@@ -15,7 +15,7 @@ import pytest
 
 import figures
 import stack
-from conftest import login
+from api_helpers import login
 from documents_support import make_pdf, s3, aws_env, moto_endpoint, upload  # noqa: F401 -- fixtures
 
 LONG_SECRET = "Hygiene-check password 7f3a9c1e, never logged"

@@ -21,7 +21,7 @@ import random
 import pytest
 
 import figures
-from conftest import login
+from api_helpers import login
 from sequoalpha.extensions import db
 from sequoalpha.models import Category, Document, Group, User
 

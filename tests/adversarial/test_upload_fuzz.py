@@ -27,7 +27,7 @@ from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, TextStringObject
 
 import figures
-from conftest import login
+from api_helpers import login
 from documents_support import stored_files, upload
 
 SCALE = float(os.environ.get("SEQUOALPHA_FUZZ_SCALE", "1"))
