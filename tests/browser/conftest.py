@@ -149,11 +149,13 @@ class PageWatch:
         self.console_errors = []
         self.page_errors = []
         self.foreign_requests = []
+        self.responses = []  # "METHOD url status" of every API call, for tests to inspect
         self.allowed_statuses = set()
         context = page.context  # every tab of the context: "View" opens new ones
         context.on("console", self._on_console)
         context.on("weberror", lambda web_error: self.page_errors.append(str(web_error.error)))
         context.on("request", self._on_request)
+        context.on("response", self._on_response)
 
     def _on_console(self, message):
         if message.type in ("error", "assert"):
@@ -161,12 +163,17 @@ class PageWatch:
 
     def _on_request(self, request):
         parts = urlsplit(request.url)
-        # data:/blob:/about: are not network requests; chrome-extension: is the browser's
-        # own built-in PDF viewer showing a document "View" opened.
-        if parts.scheme in ("data", "blob", "about", "chrome-extension"):
+        # Only the network counts: data:, blob:, about: and the browser's own chrome: and
+        # chrome-extension: pages (its built-in PDF viewer, behind "View") are not requests
+        # to anybody.
+        if parts.scheme not in ("http", "https", "ws", "wss"):
             return
         if f"{parts.scheme}://{parts.netloc}" != self.origin:
             self.foreign_requests.append(request.url)
+
+    def _on_response(self, response):
+        if "/api/" in response.url:
+            self.responses.append(f"{response.request.method} {response.url} {response.status}")
 
     def allow_status(self, *statuses):
         """Let "Failed to load resource: … status of N" pass for these N (expected answers)."""
@@ -215,7 +222,7 @@ def open_page(playwright_browser, live_server):
             locale="en-GB",
             timezone_id="UTC",
         )
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(20_000)  # generous: CI machines are small and busy
         context.add_init_script(WATCH_CSP)
         page = context.new_page()
         watch = PageWatch(page, live_server)

@@ -13,12 +13,12 @@ def test_upload_two_pdfs_restrict_one_to_a_group(open_page, admin_api, make_user
     files = []
     for name in ("Fund_II_Q2_2026_report.pdf", "Market_outlook_2026.pdf"):
         path = tmp_path / name
-        path.write_bytes(ui.make_pdf(name, padding=400_000))  # big enough for several progress events
+        path.write_bytes(ui.make_pdf(name, padding=200_000))  # big enough for several progress events
         files.append(path)
 
     page, _watch = open_page()
     ui.sign_in(page, "boss")
-    page.get_by_role("link", name="Admin console").click()
+    page.get_by_role("link", name="Admin console", exact=True).click()
     page.wait_for_url("**/frontend/admin.html*")
     assert page.get_by_role("tab", name="Documents").get_attribute("aria-selected") == "true"
 
