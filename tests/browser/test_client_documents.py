@@ -106,3 +106,29 @@ def test_another_clients_document_is_a_404_even_by_its_url(open_page, library, u
     ann_doc = library["Ann tax statement 2025"]
     assert page.request.get(f"/api/documents/{ann_doc['id']}/download").status == 404
     assert page.request.get(f"/api/documents/{library['Internal board memo']['id']}").status == 404
+
+
+def test_pages_of_twenty_with_previous_and_next(open_page, admin_api, make_user, ui):
+    make_user("zoe")
+    for n in range(1, 24):
+        admin_api.call("POST", "/api/admin/documents/link", json={
+            "title": f"Market note {n:02d}", "external_url": f"https://research.example/notes/{n}",
+            "visibility": {"everyone": True},
+        })
+    page, _watch = open_page(width=375)
+    ui.sign_in(page, "zoe")
+    ui.wait_for_documents(page)
+    status = page.locator("#result-status")
+    assert "Showing 1–20 of 23 documents" in status.inner_text()
+    assert page.locator("#doc-rows tr[data-id]").count() == 20
+    assert page.get_by_text("Page 1 of 2").is_visible()
+    page.get_by_role("button", name="Next page").click()
+    page.get_by_text("Page 2 of 2").wait_for()
+    ui.wait_for_documents(page)
+    assert "Showing 21–23 of 23 documents" in status.inner_text()
+    assert listed_titles(page) == ["Market note 03", "Market note 02", "Market note 01"]
+    assert page.get_by_role("button", name="Next page").is_disabled()
+    page.reload()  # the page number lives in the address
+    page.get_by_text("Page 2 of 2").wait_for()
+    page.get_by_role("button", name="Previous page").click()
+    page.get_by_text("Page 1 of 2").wait_for()
