@@ -248,9 +248,11 @@ export function mountUpload(container, { onUploaded }) {
     dropzone.classList.remove('is-dragover');
     addFiles(Array.from((e.dataTransfer && e.dataTransfer.files) || []));
   });
-  // A file dropped next to the zone must not make the browser navigate away to it.
-  window.addEventListener('dragover', (e) => e.preventDefault());
-  window.addEventListener('drop', (e) => e.preventDefault());
+  // A file dropped next to the zone must not make the browser navigate away to it
+  // (text dragged into a field still works: only file drags are stopped).
+  const isFileDrag = (e) => Boolean(e.dataTransfer) && Array.from(e.dataTransfer.types || []).includes('Files');
+  window.addEventListener('dragover', (e) => { if (isFileDrag(e)) e.preventDefault(); });
+  window.addEventListener('drop', (e) => { if (isFileDrag(e)) e.preventDefault(); });
 
   return {
     refreshChoices: () => (picker ? renderSettings().catch(() => {}) : null),

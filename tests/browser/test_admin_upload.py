@@ -1,5 +1,8 @@
 """An admin uploads two PDFs in one go (a progress bar per file reaching 100%), restricts one
 to a group, and the group's member sees it while a non-member does not."""
+import base64
+import hashlib
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -76,3 +79,34 @@ def test_upload_two_pdfs_restrict_one_to_a_group(open_page, admin_api, make_user
 
     progress = page.evaluate("window.__progress")
     assert len(progress) == 2 and all(values[-1] == 100 for values in progress.values()), progress
+
+
+def test_drag_and_drop_onto_the_drop_zone(open_page, admin_api, ui):
+    pdf = ui.make_pdf("dropped")
+    page, _watch = open_page()
+    ui.sign_in(page, "boss")
+    page.goto("/frontend/admin.html")
+    zone = page.locator(".dropzone")
+    zone.wait_for()
+    transfer = page.evaluate_handle(
+        """([b64, name]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const dt = new DataTransfer();
+            dt.items.add(new File([bytes], name, {type: 'application/pdf'}));
+            dt.items.add(new File(['not a pdf'], 'notes.txt', {type: 'text/plain'}));
+            return dt;
+        }""",
+        [base64.b64encode(pdf).decode(), "Dropped_letter.pdf"],
+    )
+    zone.dispatch_event("dragenter", {"dataTransfer": transfer})
+    assert "is-dragover" in zone.get_attribute("class")
+    zone.dispatch_event("drop", {"dataTransfer": transfer})
+    items = page.locator(".upload-item")
+    assert items.count() == 2
+    assert "Not a PDF" in items.nth(1).inner_text()  # refused before any upload
+    page.get_by_role("button", name="Upload", exact=True).click()
+    page.get_by_text("1 file uploaded.").wait_for()
+    assert items.nth(0).locator("progress").evaluate("p => p.value") == 100
+    docs = admin_api.call("GET", "/api/admin/documents")["items"]
+    assert [(d["title"], d["filename"], d["sha256"]) for d in docs] == [
+        ("Dropped letter", "Dropped_letter.pdf", hashlib.sha256(pdf).hexdigest())]
