@@ -203,12 +203,13 @@ class Gunicorn:
         self.args = args
         self.proc: subprocess.Popen | None = None
 
-    def start(self, wait: float = 30) -> Gunicorn:
+    def start(self, wait: float = 30, ready_path: str = "/api/health") -> Gunicorn:
+        """Start and wait until `ready_path` answers 200 and every worker is up."""
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.args, cwd=BACKEND, env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                          start_new_session=True)
         try:
-            wait_for_http(self.url + "/api/health", wait, proc=self.proc)
+            wait_for_http(self.url + ready_path, wait, proc=self.proc)
             wait_for(lambda: len(self.worker_pids()) >= int(self.env["GUNICORN_WORKERS"]), wait, "workers")
         except BaseException:
             self.stop()
@@ -239,7 +240,7 @@ class Gunicorn:
         self.proc = None
 
     def __enter__(self) -> Gunicorn:
-        return self.start()
+        return self if self.proc is not None else self.start()
 
     def __exit__(self, *exc) -> None:
         self.stop()
