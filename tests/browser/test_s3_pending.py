@@ -14,15 +14,11 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def app_config(app_config):
+def app_config(app_config, monkeypatch):
     """S3 configured, but its endpoint refuses connections (nothing listens there)."""
-    return {
-        **app_config,
-        "S3_BUCKET": "sequoalpha-test",
-        "S3_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}",
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-    }
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")  # boto3 reads its credentials from the environment
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    return {**app_config, "S3_BUCKET": "sequoalpha-test", "S3_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}"}
 
 
 def test_upload_while_s3_is_down_is_marked_waiting_for_s3(open_page, admin_api, ui, tmp_path):
