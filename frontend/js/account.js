@@ -7,8 +7,9 @@ import { $, field, formDialog, toast } from './dom.js';
 async function signOut(button) {
   button.disabled = true;
   try {
-    // refresh: a logout with an expired access token still ends the session server-side.
-    await api('/api/logout', { method: 'POST' });
+    // An expired access token is refreshed first, so that the logout still revokes the
+    // refresh token server-side; if the session is already over there is nothing to end.
+    await api('/api/logout', { method: 'POST', redirect: false });
   } catch {
     // Whatever happened, the person asked to leave: go to sign-in.
   }

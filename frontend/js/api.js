@@ -10,7 +10,7 @@ export const SIGNIN_URL = '/frontend/signin.html';
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 // Endpoints where a 401 means "wrong credentials", not "token expired".
-const NO_REFRESH = new Set(['/api/login', '/api/token/refresh', '/api/logout']);
+const NO_REFRESH = new Set(['/api/login', '/api/token/refresh']);
 
 const DEFAULT_MESSAGES = {
   0: 'The server could not be reached. Check your connection and try again.',
@@ -149,11 +149,13 @@ async function readBody(res) {
 /**
  * Call the API. Options: method, query (object), json (body sent as JSON), body (FormData…),
  * refresh (default true: on a 401 refresh the session once and retry; if that fails go to
- * sign-in and throw SessionEndedError).
+ * sign-in and throw SessionEndedError), redirect (default true: false throws
+ * SessionEndedError without leaving the page).
  * Resolves to the parsed JSON (null for 204); rejects with ApiError.
  */
 export async function api(path, options = {}) {
-  const { method = 'GET', query, json, body, refresh = true } = options;
+  const { method = 'GET', query, json, body, refresh = true, redirect = true } = options;
+  const ended = () => (redirect ? endSession() : new SessionEndedError());
   const upper = method.toUpperCase();
   const headers = { Accept: 'application/json' };
   let payload = body;
@@ -171,9 +173,9 @@ export async function api(path, options = {}) {
   try {
     res = await send();
     if (res.status === 401 && refresh && !NO_REFRESH.has(path)) {
-      if (!(await refreshSession())) throw endSession();
+      if (!(await refreshSession())) throw ended();
       res = await send();
-      if (res.status === 401) throw endSession();
+      if (res.status === 401) throw ended();
     }
   } catch (err) {
     if (err instanceof SessionEndedError) throw err;

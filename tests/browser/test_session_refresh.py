@@ -46,3 +46,14 @@ def test_an_expired_access_token_is_refreshed_silently(open_page, make_user, adm
     assert page.url.endswith("/frontend/documents.html?q=annual")
     refreshes = [r for r in watch.responses if r.endswith("/api/token/refresh 200")]
     assert len(refreshes) == 2, watch.responses
+
+    # Signing out with an expired access token still ends the session server-side: the
+    # page refreshes first, then logs out, and the refresh token dies with it.
+    expire_access_token(app, page, "ann")
+    jar = page.context.cookies()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url("**/frontend/signin.html?signedout=1")
+    assert any(r.endswith("/api/logout 204") for r in watch.responses), watch.responses
+    page.context.add_cookies(jar)  # replay the old cookies
+    csrf = next(c["value"] for c in jar if c["name"] == "csrf_refresh_token")
+    assert page.request.post("/api/token/refresh", headers={"X-CSRF-TOKEN": csrf}).status == 401
