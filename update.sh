@@ -20,7 +20,8 @@ fast-forward only:
   3. a trial load of the new code as the service would run it (gunicorn --check-config);
   4. a backup (./manage.sh backup) when the update brings migrations, then flask db upgrade;
   5. ./deploy_ec2.sh --configs-only when deploy/ changed;
-  6. a graceful reload (HUP: no request is dropped) and a health check through Nginx.
+  6. a graceful reload (HUP: no request is dropped) and a health check through Nginx; when
+     requirements.txt changed, a restart instead (a few seconds without service).
 If step 3 or 6 fails, the previous commit is checked out again and reloaded, and this script
 says so and exits non-zero. Migrations already applied are not undone (see docs/deploy.md).
 Run it as the checkout's owner (it uses sudo) or with sudo.
@@ -38,6 +39,9 @@ git_() { as_owner git -C "${APP_DIR}" "$@"; }
 
 flask_cli() { (cd "${BACKEND}" && as_app_user "${VENV}/bin/flask" --app main "$@"); }
 
+# pip install when requirements.txt changed; then the service needs a restart, not a reload:
+# Gunicorn's master holds the libraries (deploy/gunicorn.conf.py, SHARED_LIBRARIES).
+RESTART_NEEDED=0
 install_requirements() {
   local want have=""
   want="$(sha256sum "${APP_DIR}/requirements.txt" | cut -d' ' -f1)"
@@ -46,6 +50,7 @@ install_requirements() {
     log "installing Python requirements"
     as_owner "${VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${APP_DIR}/requirements.txt"
     printf '%s\n' "${want}" | as_owner tee "${VENV}/.requirements.sha256" >/dev/null
+    RESTART_NEEDED=1
   fi
 }
 
@@ -56,7 +61,11 @@ trial_load() {
 }
 
 reload_service() {
-  if as_root systemctl is-active --quiet "${SERVICE}"; then
+  if (( RESTART_NEEDED )); then
+    log "new library versions: restarting ${SERVICE} (a few seconds without service)"
+    as_root systemctl restart "${SERVICE}"
+    RESTART_NEEDED=0
+  elif as_root systemctl is-active --quiet "${SERVICE}"; then
     as_root systemctl reload "${SERVICE}"
   else
     as_root systemctl restart "${SERVICE}"
