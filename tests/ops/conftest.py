@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -377,6 +378,13 @@ def stack():
         _stop(st.gunicorn)
         s3.stop()
         drop_database()
+        # Keep the logs for a look after a failure (CI keeps test-artifacts/).
+        logs = REPO / "test-artifacts" / "ops-stack-logs"
+        shutil.rmtree(logs, ignore_errors=True)
+        logs.mkdir(parents=True)
+        for log in [base / "gunicorn.log", *(base / "nginx" / "logs").glob("*.log")]:
+            if log.exists():
+                shutil.copy(log, logs / log.name)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -427,3 +435,70 @@ def documents(stack):
     s3_doc, s3_pdf = upload(stack, "In S3 annual report")
     assert s3_doc["storage"]["s3"] is True, s3_doc
     return {"local": (local_doc, local_pdf), "s3": (s3_doc, s3_pdf)}
+
+
+# ---- traffic -------------------------------------------------------------------------------
+
+class Traffic:
+    """Clients sending requests through Nginx until stopped; counts what did not answer 200.
+
+    Their timeout (90 s) is above Nginx's proxy_read_timeout (60 s): a request kept waiting too
+    long shows as Nginx's 504, a failure."""
+
+    PATHS = ["/api/health", "/api/documents?per_page=5", "/api/me", "/"]
+
+    def __init__(self, stack, clients: int = 4):
+        self.stack, self.clients = stack, clients
+        self.ok = 0
+        self.failures: list = []
+        self.slowest = 0.0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(clients)]
+
+    @property
+    def total(self) -> int:
+        return self.ok + len(self.failures)
+
+    def _run(self, n: int):
+        session = requests.Session()
+        headers = self.stack.auth()
+        i = n
+        while not self._stop.is_set():
+            path = self.PATHS[i % len(self.PATHS)]
+            i += 1
+            started = time.monotonic()
+            try:
+                result = session.get(self.stack.url + path, headers=headers, timeout=90).status_code
+            except requests.RequestException as exc:
+                result = type(exc).__name__
+            with self._lock:
+                self.slowest = max(self.slowest, time.monotonic() - started)
+                if result == 200:
+                    self.ok += 1
+                else:
+                    self.failures.append((path, result))
+
+    def __enter__(self):
+        self.stack.token  # sign in before the clients start
+        for thread in self._threads:
+            thread.start()
+        time.sleep(1)
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(100)
+
+    def summary(self) -> str:
+        return (f"{self.total} requests by {self.clients} clients, {len(self.failures)} failed, "
+                f"slowest {self.slowest:.1f} s")
+
+
+def record_measurement(line: str) -> None:
+    """Figures worth reporting go to test-artifacts/ops-measurements.txt (and the output)."""
+    (REPO / "test-artifacts").mkdir(exist_ok=True)
+    with open(REPO / "test-artifacts" / "ops-measurements.txt", "a") as fh:
+        fh.write(line.rstrip("\n") + "\n")
+    print(line)

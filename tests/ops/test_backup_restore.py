@@ -10,7 +10,7 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from .conftest import REPO, require
+from .conftest import record_measurement, require
 
 pytestmark = pytest.mark.ops
 
@@ -79,7 +79,5 @@ def test_backup_wipe_restore_round_trip(stack, documents, tmp_path):
     assert {item["id"] for item in listed["items"]} >= set(expected)
     for document_id, sha256 in expected.items():
         assert hashlib.sha256(fetch(stack, document_id, token)).hexdigest() == sha256
-    (REPO / "test-artifacts").mkdir(exist_ok=True)
-    with open(REPO / "test-artifacts" / "ops-measurements.txt", "a") as fh:
-        fh.write(f"backup/restore: {len(expected)} documents, {len(stored)} stored files, "
-                 f"backup {newest.stat().st_size} bytes, all sha256 equal after restore\n")
+    record_measurement(f"backup/restore: {len(expected)} documents, {len(stored)} stored files, "
+                       f"backup {newest.stat().st_size} bytes, all sha256 equal after restore")
