@@ -65,7 +65,6 @@ def test_upload_two_pdfs_restrict_one_to_a_group(open_page, admin_api, make_user
     report_row = table.locator("tr", has_text="Fund II Q2 2026 report")
     report_row.get_by_text("Group: Fund II investors").wait_for()
     assert "All clients" in table.locator("tr", has_text="Market outlook 2026").inner_text()
-    ui.screenshot(page, "admin-after-upload")
 
     # The member sees both documents; the non-member only the one shared with everyone.
     for username, expected in (("carol", ["Market outlook 2026", "Fund II Q2 2026 report"]), ("dave", ["Market outlook 2026"])):

@@ -74,7 +74,8 @@ def test_document_center(open_page, portal, ui, width):
     dialog.get_by_role("button", name="Change password").click()
     dialog.locator(".field-error").first.wait_for()
     assert "current password is wrong" in dialog.locator(".field-error").first.inner_text().lower()
-    ui.check_accessibility(page)
+    if width == 1280:  # dialogs are laid out alike at both widths: one check is enough
+        ui.check_accessibility(page)
     page.keyboard.press("Escape")
     dialog.wait_for(state="detached")
 
@@ -108,7 +109,8 @@ def test_admin_console(open_page, portal, ui, width, tmp_path):
     page.locator(".upload-item").wait_for()
     page.get_by_role("button", name="Edit Tax statement 2025").click()
     page.get_by_role("dialog").get_by_label("Title").wait_for()
-    ui.check_accessibility(page)
+    if width == 1280:
+        ui.check_accessibility(page)
     page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
 
     # Every other tab, reached with the keyboard (arrow keys move along the tab list).
@@ -119,8 +121,8 @@ def test_admin_console(open_page, portal, ui, width, tmp_path):
         assert page.get_by_role("tab", name=tab).get_attribute("aria-selected") == "true"
         page.locator(ready).first.wait_for()
         no_horizontal_scroll(page)
-        if tab in ("Users", "Audit log"):
-            ui.screenshot(page, f"admin-{tab.lower().replace(' ', '-')}")
+        if tab == "Users":
+            ui.screenshot(page, "admin-users")
     # One accessibility check over every section at once (axe skips hidden panels).
     page.evaluate("document.querySelectorAll('[role=tabpanel]').forEach(p => { p.hidden = false; })")
     ui.check_accessibility(page)
