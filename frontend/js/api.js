@@ -222,7 +222,9 @@ export function uploadForm(path, formData, { onProgress } = {}) {
         const headers = { get: (name) => xhr.getResponseHeader(name) };
         resolve({ status: xhr.status, data, headers });
       });
-      xhr.addEventListener('error', () => reject(new ApiError(0, null)));
+      xhr.addEventListener('error', () => reject(new ApiError(0, {
+        message: 'The upload was interrupted before the server answered: the connection dropped, or the file is over the size limit.',
+      })));
       xhr.addEventListener('abort', () => reject(new ApiError(0, { message: 'The upload was cancelled.' })));
       xhr.send(formData);
     });
