@@ -113,7 +113,7 @@ grant_traverse() {
   done
 }
 
-psql_admin() { runuser -u postgres -- psql --quiet --no-psqlrc -v ON_ERROR_STOP=1 "$@"; }
+psql_admin() { (cd / && runuser -u postgres -- psql --quiet --no-psqlrc -v ON_ERROR_STOP=1 "$@"); }
 
 # Role and database; a password is generated only when backend/.env has none yet.
 setup_database() {
@@ -136,7 +136,7 @@ SQL
   fi
   if [[ -z "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '${DB_NAME}'")" ]]; then
     log "creating database ${DB_NAME}"
-    runuser -u postgres -- createdb --owner="${DB_ROLE}" --encoding=UTF8 "${DB_NAME}"
+    (cd / && runuser -u postgres -- createdb --owner="${DB_ROLE}" --encoding=UTF8 "${DB_NAME}")
   fi
   DB_PASSWORD="${password}"
 }
@@ -333,9 +333,9 @@ obtain_certificate() {
   printf '#!/bin/sh\nsystemctl reload nginx\n' > /etc/letsencrypt/renewal-hooks/deploy/sequoalpha-nginx
   chmod 0755 /etc/letsencrypt/renewal-hooks/deploy/sequoalpha-nginx
   configure_nginx
-  # Secure cookies from now on.
+  # Secure cookies from now on; systemd reads backend/.env only when it starts the service.
   write_env_file
-  systemctl reload "${SERVICE}"
+  systemctl restart "${SERVICE}"
 }
 
 save_settings() {

@@ -283,3 +283,18 @@ def test_tls_site_redirects_and_sends_hsts(stack, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+# ---- operator smoke test -------------------------------------------------------------------
+
+def test_manage_test_smoke_tests_the_running_site(stack):
+    """`./manage.sh test` against this stack (SEQUOALPHA_URL, GUNICORN_BIND say where it is)."""
+    from .conftest import require
+
+    require("curl", "curl")
+    result = stack.manage("test", env={"SEQUOALPHA_URL": stack.url, "GUNICORN_BIND": stack.gunicorn_bind,
+                                       "SEQUOALPHA_DEPLOY_CONF": "/nonexistent"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAIL" not in result.stdout and "All good." in result.stdout
+    stopped = stack.manage("test", env={"SEQUOALPHA_URL": "http://127.0.0.1:9", "GUNICORN_BIND": "127.0.0.1:9"})
+    assert stopped.returncode == 1 and "FAIL" in stopped.stdout
