@@ -107,7 +107,7 @@ grant_traverse() {
   local dir="${APP_DIR}"
   while [[ "${dir}" != "/" ]]; do
     dir="$(dirname "${dir}")"
-    if [[ "$(stat -c %A "${dir}")" != *x ]]; then
+    if [[ ! "$(stat -c %a "${dir}")" =~ [1357]$ ]]; then  # others may not search it
       setfacl -m "u:${SERVICE_USER}:--x,u:www-data:--x" "${dir}"
     fi
   done
@@ -171,12 +171,14 @@ setup_upload_dir() {
   local dir
   dir="$(upload_dir)"
   install -d -o "${SERVICE_USER}" -g www-data -m 2750 "${dir}"
-  # The checkout's owner may read it too (git status, ./manage.sh status without sudo).
-  setfacl -m "u:$(repo_owner):r-x" -d -m "u:$(repo_owner):r-X" "${dir}"
   if [[ -n "$(find "${dir}" \( ! -user "${SERVICE_USER}" -o ! -group www-data \) -print -quit)" ]]; then
     chown -R "${SERVICE_USER}:www-data" "${dir}"
     find "${dir}" -type d -exec chmod 2750 {} + -o -type f -exec chmod 0640 {} +
   fi
+  # The checkout's owner may read it too (git status sees backend/uploads/.gitkeep; ./manage.sh
+  # status without sudo), now and for the files to come.
+  setfacl -R -m "u:$(repo_owner):rX" "${dir}"
+  setfacl -m "d:u:$(repo_owner):rX" "${dir}"
 }
 
 setup_venv() {
