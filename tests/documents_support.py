@@ -5,6 +5,7 @@ Test modules import the fixtures they need from here (`from documents_support im
 import hashlib
 import io
 import json
+import logging
 import socket
 import uuid
 from pathlib import Path
@@ -80,12 +81,19 @@ def closed_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_endpoint():
-    """moto's S3 as a real HTTP server on a free port, for the whole run."""
+    """moto's S3 as a real HTTP server on a free port, for the whole run.
+
+    Its access log (Werkzeug's logger) would carry presigned URLs, signatures included, into
+    the log records the suite scans for secrets: it is silenced while the server runs."""
+    werkzeug_logger = logging.getLogger("werkzeug")
+    level = werkzeug_logger.level
+    werkzeug_logger.setLevel(logging.ERROR)
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+    werkzeug_logger.setLevel(level)
 
 
 @pytest.fixture
