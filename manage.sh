@@ -21,6 +21,9 @@ Usage: ./manage.sh <command> [args]
 Development
   dev             set up backend/venv, migrate, and serve the site on http://127.0.0.1:8000
   check [ARGS]    run the whole test suite (ARGS go to pytest)
+  bench [ARGS]    benchmark the production stack on loopback ports (Nginx, Gunicorn, a throwaway
+                  PostgreSQL, moto as S3) with wrk; prints ratios against same-run baselines
+                  (--smoke: a tiny run of under a minute; --help: the options)
 
 Operations (on the server set up by deploy_ec2.sh; they use sudo where needed)
   start           start the ${SERVICE} service (Gunicorn), then check the site answers
@@ -77,6 +80,12 @@ cmd_check() {
   ensure_venv
   cd "${ROOT}"
   "${VENV}/bin/python" -m pytest "$@"
+}
+
+cmd_bench() {
+  ensure_venv
+  cd "${ROOT}"
+  "${VENV}/bin/python" -m tests.bench "$@"
 }
 
 # ---- Operations --------------------------------------------------------------------------
@@ -327,6 +336,7 @@ main() {
   case "${cmd}" in
     dev) cmd_dev "$@" ;;
     check) cmd_check "$@" ;;
+    bench) cmd_bench "$@" ;;
     start) cmd_start ;;
     stop) cmd_stop ;;
     restart) cmd_restart ;;

@@ -1,0 +1,322 @@
+"""The figures of issue 7, each against a baseline measured in the same run.
+
+Every throughput figure alternates with its baseline for `rounds` rounds (so slow drifts of the
+machine's load hit both) and reports medians; the spread column is (max - min) / median over the
+rounds of the figure, an honest measure of the noise.
+"""
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import bcrypt
+import requests
+
+from .dataset import MB, sized_pdf
+from .loadgen import Downloaders, Result, Wrk, lua_script
+from .stack import BenchError, memory_of
+
+
+@dataclass
+class Row:
+    key: str
+    figure: str
+    value: float
+    unit: str
+    baseline: str
+    baseline_value: float
+    ratio: float
+    goal: str                  # e.g. ">= 0.40", "<= 2.00", "<= +10 MB"
+    passed: bool | None        # None: informational, no goal
+    spread: str = ""
+    notes: list[str] = field(default_factory=list)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def ratio(value: float, baseline: float) -> float:
+    return value / baseline if baseline else float("nan")
+
+
+def spread(values: list[float]) -> str:
+    if len(values) < 2 or not median(values):
+        return "1 round"
+    return f"±{(max(values) - min(values)) / median(values) / 2 * 100:.0f}%"
+
+
+def check(condition: bool, message: str) -> None:
+    if not condition:
+        raise BenchError(message)
+
+
+def errors_note(name: str, results: list[Result]) -> list[str]:
+    total: dict[str, int] = {}
+    for result in results:
+        for kind, count in result.errors.items():
+            total[kind] = total.get(kind, 0) + count
+    return [f"{name}: {count} {kind} errors" for kind, count in total.items()]
+
+
+class Figures:
+    def __init__(self, bench):
+        self.b = bench
+        self.rows: list[Row] = []
+
+    # ---- plumbing ------------------------------------------------------------------------
+
+    def wrk(self, url: str, script: str, connections: int | None = None, seconds: float | None = None,
+            name: str = "wrk") -> Wrk:
+        return Wrk(self.b.workdir, url, script, seconds=seconds or self.b.seconds,
+                   connections=connections or self.b.connections, name=name)
+
+    def alternate(self, scenarios: dict) -> dict[str, list[Result]]:
+        """Run each scenario (a callable taking seconds) once per round, in turn; a short
+        warm-up of each before its first round."""
+        results = {name: [] for name in scenarios}
+        for round_no in range(self.b.rounds):
+            for name, scenario in scenarios.items():
+                if round_no == 0 and self.b.warmup:
+                    self.b.settle()
+                    scenario(self.b.warmup)
+                self.b.settle()
+                results[name].append(scenario(self.b.seconds))
+        return results
+
+    def plain(self, url: str, script: str, connections: int | None = None):
+        return lambda seconds: self.wrk(url, script, connections, seconds).run()
+
+    def auth(self, who: str) -> dict:
+        return {"Authorization": f"Bearer {self.b.token(who)}"}
+
+    def listing(self, who: str = "bench_client", connections: int | None = None):
+        return self.plain(self.b.app_url + "/api/documents?page=1&per_page=25",
+                          lua_script(headers=self.auth(who)), connections)
+
+    def add(self, row: Row, *result_lists: tuple[str, list[Result]]) -> Row:
+        for name, results in result_lists:
+            row.notes += errors_note(name, results)
+        if any("errors" in note for note in row.notes):
+            row.passed = False if row.passed is not None else None
+        self.rows.append(row)
+        return row
+
+    # ---- 1, 2: the API against the hello app --------------------------------------------
+
+    def api_against_hello(self) -> None:
+        b = self.b
+        r = requests.get(b.app_url + "/api/documents?page=1&per_page=25", headers=self.auth("bench_client"), timeout=30)
+        check(r.status_code == 200 and len(r.json()["items"]) == 25, f"listing: {r.status_code} {r.text[:200]}")
+        ids = b.client_s3_ids
+        r = requests.get(f"{b.app_url}/api/documents/{ids[0]}/download", headers=self.auth("bench_client"),
+                         allow_redirects=False, timeout=30)
+        check(r.status_code == 302 and r.headers["Location"].startswith(b.s3.endpoint),
+              f"download of an S3 document: {r.status_code} {r.headers.get('Location')}")
+        fetched = requests.get(r.headers["Location"], timeout=30)
+        check(fetched.status_code == 200 and fetched.content == b.dataset.small_pdf.read_bytes(),
+              f"the presigned URL gave {fetched.status_code}")
+        check(requests.get(b.hello_url + "/api/hello", timeout=10).json() == {"hello": "world"}, "hello app")
+
+        paths = [f"/api/documents/{i}/download" for i in ids]
+        results = self.alternate({
+            "hello": self.plain(b.hello_url + "/api/hello", lua_script()),
+            "listing": self.listing(),
+            "presign": self.plain(b.app_url + paths[0], lua_script(paths=paths, headers=self.auth("bench_client"))),
+        })
+        hello = median([x.rps for x in results["hello"]])
+        for key, figure, goal in (
+            ("listing", f"GET /api/documents (page of 25 of {b.visible['bench_client']:,} visible), req/s", 0.40),
+            ("presign", "GET /api/documents/<id>/download -> 302 presigned S3 URL, req/s", 0.50),
+        ):
+            value = median([x.rps for x in results[key]])
+            self.add(Row(key, figure, value, "req/s", "hello app (bare Flask, same Gunicorn + Nginx)", hello,
+                         ratio(value, hello), f">= {goal:.2f}", ratio(value, hello) >= goal,
+                         spread([x.rps for x in results[key]]) + f" (hello {spread([x.rps for x in results['hello']])})"),
+                     (key, results[key]), ("hello", results["hello"]))
+
+    # ---- 3: X-Accel-Redirect against Nginx serving the same file ------------------------
+
+    def xaccel_download(self) -> None:
+        b = self.b
+        doc_id, key = b.dataset.big_ids[0], b.dataset.big_keys[0]
+        expected = hashlib.sha256(b.dataset.big_pdf.read_bytes()).hexdigest()
+        url = f"{b.app_url}/api/documents/{doc_id}/download"
+        r = requests.get(url, headers=self.auth("bench_client"), allow_redirects=False, timeout=60)
+        check(r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == expected,
+              f"X-Accel download: {r.status_code}, {len(r.content)} bytes")
+        r = requests.get(f"{b.static_url}/{key}", timeout=60)
+        check(r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == expected, f"static file: {r.status_code}")
+        connections = 4
+        results = self.alternate({
+            "static": self.plain(f"{b.static_url}/{key}", lua_script(), connections),
+            "xaccel": self.plain(url, lua_script(headers=self.auth("bench_client")), connections),
+        })
+        static = median([x.mb_per_s for x in results["static"]])
+        value = median([x.mb_per_s for x in results["xaccel"]])
+        self.add(Row("xaccel", f"10 MB local-only download via X-Accel-Redirect ({connections} clients), MB/s",
+                     value, "MB/s", "Nginx serving the same file", static, ratio(value, static), ">= 0.90",
+                     ratio(value, static) >= 0.90, spread([x.mb_per_s for x in results["xaccel"]])),
+                 ("xaccel", results["xaccel"]), ("static", results["static"]))
+
+    # ---- 4: the listing while 10 clients download 10 MB files ---------------------------
+
+    def listing_during_downloads(self) -> None:
+        b = self.b
+        urls = [f"{b.app_url}/api/documents/{i}/download" for i in b.dataset.big_ids]
+        counts = {"ok": 0, "bad": 0}
+        token = b.token("bench_client")
+
+        def loaded(seconds):
+            clients = Downloaders(b.cleanup, b.workdir, urls, token, b.download_rate)
+            try:
+                time.sleep(1.0)  # all ten transfers in flight
+                return self.listing()(seconds)
+            finally:
+                ok, bad = clients.stop()
+                counts["ok"] += ok
+                counts["bad"] += bad
+
+        results = self.alternate({"idle": self.listing(), "loaded": loaded})
+        idle = median([x.rps for x in results["idle"]])
+        value = median([x.rps for x in results["loaded"]])
+        rate = f"{b.download_rate / MB:.0f} MB/s each" if b.download_rate else "full loopback speed"
+        row = Row("downloads", f"GET /api/documents while 10 clients download 10 MB files ({rate}), req/s",
+                  value, "req/s", "the same listing, idle", idle, ratio(value, idle), ">= 0.40", ratio(value, idle) >= 0.40,
+                  spread([x.rps for x in results["loaded"]]))
+        row.notes.append(f"downloads completed meanwhile: {counts['ok']}" + (f", {counts['bad']} failed" if counts["bad"] else ""))
+        if counts["bad"]:
+            row.passed = False
+        self.add(row, ("loaded", results["loaded"]), ("idle", results["idle"]))
+
+    # ---- 5: logins against the bcrypt ceiling; the listing while logins saturate --------
+
+    def bcrypt_ceiling(self) -> tuple[float, float, int]:
+        """cores / one checkpw at the app's cost, timed here (median of several)."""
+        stored = self.b.password_hash.encode()
+        password = self.b.prehashed_password
+        times = []
+        for _ in range(3 if self.b.smoke else 7):
+            start = time.perf_counter()
+            bcrypt.checkpw(password, stored)
+            times.append(time.perf_counter() - start)
+        cores = len(os.sched_getaffinity(0))
+        one = statistics.median(times)
+        return cores / one, one, cores
+
+    def logins(self) -> None:
+        """Logins are long requests (bcrypt), so they are counted by the server in a window of
+        steady load (audit events of action `login`), not by wrk (which drops those in flight)."""
+        b = self.b
+        users = b.login_users
+        bodies = [json.dumps({"username": u, "password": b.password}) for u in users]
+        r = requests.post(f"{b.gunicorn_url}/api/login", json={"username": users[0], "password": b.password}, timeout=30)
+        check(r.status_code == 200, f"login: {r.status_code} {r.text[:200]}")
+        script = lua_script(method="POST", headers={"Content-Type": "application/json"}, paths=["/api/login"], bodies=bodies)
+        connections = b.workers
+        ramp = 2.0
+        ceiling, one, cores = self.bcrypt_ceiling()
+
+        def under_logins(name, measure):
+            def scenario(seconds):
+                seconds = max(seconds, 2)  # a login takes most of a second under load
+                background = self.wrk(b.gunicorn_url + "/api/login", script, connections, seconds + ramp + 2, "login").start()
+                try:
+                    time.sleep(ramp)
+                    before, start = b.logins_done(), time.monotonic()
+                    result = measure(seconds)
+                    done, elapsed = b.logins_done() - before, time.monotonic() - start
+                finally:
+                    background_result = background.result()
+                seen[name].append(Result(requests=done, seconds=elapsed, bytes=0, errors=background_result.errors))
+                return result
+            return scenario
+
+        seen: dict[str, list[Result]] = {"logins": [], "loaded": []}
+        results = self.alternate({
+            "logins": under_logins("logins", time.sleep),
+            "idle": self.listing(),
+            "loaded": under_logins("loaded", self.listing()),
+        })
+        alone, meanwhile = seen["logins"][-b.rounds:], seen["loaded"][-b.rounds:]  # not the warm-ups
+        value = median([x.rps for x in alone])
+        row = Row("logins", f"POST /api/login ({connections} clients, direct to Gunicorn), logins/s", value, "logins/s",
+                  f"bcrypt ceiling: {cores} cores / checkpw {one * 1000:.0f} ms", ceiling, ratio(value, ceiling), ">= 0.80",
+                  ratio(value, ceiling) >= 0.80, spread([x.rps for x in alone]))
+        row.notes.append("logins go straight to Gunicorn: Nginx throttles /api/login to 20/min per address by design; "
+                         "counted by the server over a window of steady load")
+        self.add(row, ("logins", alone))
+        idle = median([x.rps for x in results["idle"]])
+        value = median([x.rps for x in results["loaded"]])
+        row = Row("login-load", "GET /api/documents while logins saturate the CPU, req/s", value, "req/s",
+                  "the same listing, idle", idle, ratio(value, idle), ">= 0.50", ratio(value, idle) >= 0.50,
+                  spread([x.rps for x in results["loaded"]]))
+        row.notes.append(f"logins/s meanwhile: {median([x.rps for x in meanwhile]):.1f}")
+        self.add(row, ("loaded", results["loaded"]), ("idle", results["idle"]), ("background logins", meanwhile))
+
+    # ---- 6: listing latency with 10,000 visible against 10 visible ----------------------
+
+    def latency_scaling(self) -> None:
+        b = self.b
+        results = self.alternate({"ten": self.listing("bench_ten", 1), "all": self.listing("bench_all", 1)})
+        ten = median([x.p50_ms for x in results["ten"]])
+        value = median([x.p50_ms for x in results["all"]])
+        self.add(Row("p50-scale", f"GET /api/documents p50 with {b.visible['bench_all']:,} visible (1 client), ms",
+                     value, "ms", f"p50 with {b.visible['bench_ten']} visible", ten, ratio(value, ten), "<= 2.00",
+                     ratio(value, ten) <= 2.0, spread([x.p50_ms for x in results["all"]])),
+                 ("all", results["all"]), ("ten", results["ten"]))
+
+    # ---- 7: a 50 MB upload through Nginx: the worker's peak RSS --------------------------
+
+    def upload_memory(self) -> None:
+        b = self.b
+        size = b.max_upload_bytes - 64 * 1024  # the multipart envelope must fit Nginx's limit too
+        big = sized_pdf(b.workdir / "upload-50mb.pdf", size)
+        small = sized_pdf(b.workdir / "upload-2mb.pdf", 2 * MB)
+        token = b.token("benchadmin")
+
+        def upload(path: Path) -> int:
+            done = subprocess.run(
+                ["curl", "--silent", "--show-error", "--output", "/dev/null", "--write-out", "%{http_code}",
+                 "--header", f"Authorization: Bearer {token}", "--form", f"file=@{path};type=application/pdf",
+                 "--form", f"title=Benchmark upload {path.name}", f"{b.app_url}/api/admin/documents/upload"],
+                capture_output=True, text=True, timeout=300)
+            return int(done.stdout or 0)
+
+        growths, peaks, idles = [], [], []
+        for _ in range(max(1, b.rounds)):
+            # Warm every worker on the upload path first (lazy imports, first S3 put).
+            with ThreadPoolExecutor(b.workers) as pool:
+                for _ in range(2):
+                    codes = list(pool.map(upload, [small] * b.workers))
+                    check(all(c == 201 for c in codes), f"warm-up uploads answered {codes}")
+            before = {}
+            for pid in b.app.worker_pids():
+                try:
+                    Path(f"/proc/{pid}/clear_refs").write_text("5")  # VmHWM := VmRSS
+                except OSError as exc:
+                    raise BenchError(f"cannot reset the peak RSS of worker {pid}: {exc}") from exc
+                before[pid] = memory_of(pid)
+            code = upload(big)
+            check(code == 201, f"50 MB upload answered {code}")
+            deltas = {}
+            for pid, mem in before.items():
+                after = memory_of(pid)
+                if mem and after:
+                    deltas[pid] = (after["VmHWM"] - mem["VmRSS"], after["VmHWM"], mem["VmRSS"])
+            check(deltas, "no worker survived the upload to be measured")
+            growth, peak, idle = max(deltas.values())
+            growths.append(growth / 1024)
+            peaks.append(peak / 1024)
+            idles.append(idle / 1024)
+        worst = max(range(len(growths)), key=lambda i: growths[i])
+        row = Row("upload-rss", f"{size / MB:.1f} MiB PDF upload through Nginx: worker peak RSS, MB", peaks[worst], "MB",
+                  "the same worker's RSS just before", idles[worst], growths[worst], "<= +10 MB",
+                  growths[worst] <= 10, f"growth {min(growths):.1f}-{max(growths):.1f} MB" if len(growths) > 1 else "1 round")
+        row.notes.append("peak = VmHWM after the upload (reset to VmRSS just before via clear_refs)")
+        self.add(row)
