@@ -113,8 +113,8 @@ class PostgresCluster:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
 
-    def create_database(self, name: str | None = None) -> str:
-        """A new database in this cluster; returns its URL."""
+    def create_database(self, name: str | None = None, template: str | None = None) -> str:
+        """A new database in this cluster (a copy of `template` if given); returns its URL."""
         from sqlalchemy import create_engine, text
 
         name = name or f"sequoalpha_{_secrets.token_hex(5)}"
@@ -122,7 +122,7 @@ class PostgresCluster:
                                isolation_level="AUTOCOMMIT")
         try:
             with engine.connect() as conn:
-                conn.execute(text(f'CREATE DATABASE "{name}"'))
+                conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
         finally:
             engine.dispose()
         return self.url(name)

@@ -5,6 +5,8 @@ import pytest
 import figures
 import stack
 
+from .support import install
+
 
 def pytest_configure(config):
     figures.register(config)
@@ -16,3 +18,18 @@ def pg_cluster():
     makes its own database in it (`pg_cluster.create_database()`)."""
     with stack.PostgresCluster() as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def portal_database(pg_cluster, tmp_path_factory):
+    """Factory of installed databases: `portal_database()` -> (URL, admin password). The first
+    is migrated with `flask db upgrade` and given its admin by `flask create-admin`; the others
+    are copies of it (CREATE DATABASE … TEMPLATE), which saves a migration per test."""
+    template = "sequoalpha_installed"
+    url = pg_cluster.create_database(template)
+    password = install(stack.app_env(url, tmp_path_factory.mktemp("installed")))
+
+    def new() -> tuple[str, str]:
+        return pg_cluster.create_database(template=template), password
+
+    return new

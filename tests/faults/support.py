@@ -61,11 +61,9 @@ class Portal:
         return response.content
 
 
-def deploy(tmp_path: Path, database_url: str, **env_extra: str) -> Portal:
-    """Migrate a fresh database and create the admin, as deploy_ec2.sh would."""
-    upload_dir = tmp_path / "uploads"
-    upload_dir.mkdir(exist_ok=True)
-    env = stack.app_env(database_url, upload_dir, **env_extra)
+def install(env: dict) -> str:
+    """Migrate the database of `env` and create the admin, as deploy_ec2.sh would; returns the
+    admin's password."""
     password = "fault-" + secrets.token_urlsafe(18)
     figures.secret(password)
     migrated = stack.flask_cli(env, "db", "upgrade")
@@ -73,7 +71,16 @@ def deploy(tmp_path: Path, database_url: str, **env_extra: str) -> Portal:
     made = stack.flask_cli(env, "create-admin", "--username", ADMIN, "--email", f"{ADMIN}@example.com",
                            "--password-stdin", input=password + "\n")
     assert made.returncode == 0, made.stderr
-    return Portal(env=env, upload_dir=upload_dir, password=password)
+    return password
+
+
+def deploy(tmp_path: Path, database: tuple[str, str], **env_extra: str) -> Portal:
+    """A portal on `database` = (URL, admin password) of an installed database (the faults
+    conftest's `portal_database()`), with its own uploads folder and settings."""
+    url, password = database
+    upload_dir = tmp_path / "uploads"
+    upload_dir.mkdir(exist_ok=True)
+    return Portal(env=stack.app_env(url, upload_dir, **env_extra), upload_dir=upload_dir, password=password)
 
 
 def sha256(data: bytes) -> str:

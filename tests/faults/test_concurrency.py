@@ -23,16 +23,16 @@ UPLOADS, DOWNLOADS = 20, 100
 
 
 @pytest.mark.slow
-def test_20_concurrent_uploads_and_100_concurrent_downloads(tmp_path, pg_cluster):
+def test_20_concurrent_uploads_and_100_concurrent_downloads(tmp_path, portal_database):
     s3 = stack.FakeS3()
     s3.bucket = BUCKET
     s3.start()
     try:
         s3.client().create_bucket(Bucket=BUCKET)
-        portal = deploy(tmp_path, pg_cluster.create_database(), S3_BUCKET=BUCKET, S3_ENDPOINT_URL=s3.endpoint)
+        portal = deploy(tmp_path, portal_database(), S3_BUCKET=BUCKET, S3_ENDPOINT_URL=s3.endpoint)
         with stack.Gunicorn(portal.env, tmp_path, workers=3) as server:
             portal.sign_in(server.url)
-            files = {f"concurrent-{n:02}.pdf": make_pdf(96 * 1024 + n * 997) for n in range(UPLOADS)}
+            files = {f"concurrent-{n:02}.pdf": make_pdf(48 * 1024 + n * 997) for n in range(UPLOADS)}
             assert len({sha256(c) for c in files.values()}) == UPLOADS
             start = threading.Barrier(UPLOADS)
 

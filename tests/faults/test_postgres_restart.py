@@ -1,4 +1,5 @@
-"""PostgreSQL restarted under load: the real Gunicorn (shipped config) on a throwaway cluster.
+"""PostgreSQL restarted under load: the real Gunicorn (shipped config) on the fault suite's
+throwaway cluster (never the machine's server).
 
 Three threads keep asking for the document list and the health page while the cluster is
 stopped (`pg_ctl stop -m fast`: every connection is cut) for three seconds and started again.
@@ -54,9 +55,10 @@ def _ask(url: str, path: str, headers: dict) -> Answer:
 
 
 @pytest.mark.slow
-def test_postgres_restart_under_load(tmp_path):
-    with stack.PostgresCluster() as cluster:
-        portal = deploy(tmp_path, cluster.create_database())
+def test_postgres_restart_under_load(tmp_path, pg_cluster, portal_database):
+    cluster = pg_cluster
+    portal = deploy(tmp_path, portal_database())
+    try:
         with stack.Gunicorn(portal.env, tmp_path, workers=2) as server:
             portal.sign_in(server.url)
             master = server.proc.pid
@@ -87,6 +89,9 @@ def test_postgres_restart_under_load(tmp_path):
                     thread.join(20)
             assert server.proc.poll() is None and server.proc.pid == master, "Gunicorn was restarted"
             assert len(server.worker_pids()) == 2
+    finally:
+        if not cluster.running():  # the cluster is shared with the other fault tests
+            cluster.start()
 
     before = [a for a in answers if a.ended < down_at]
     outage = [a for a in answers if a.started > stopped_at and a.ended < up_at]

@@ -23,12 +23,12 @@ BUCKET = "sequoalpha-blackhole"
 
 
 @pytest.mark.slow
-def test_uploads_and_downloads_survive_an_s3_black_hole(tmp_path, pg_cluster):
+def test_uploads_and_downloads_survive_an_s3_black_hole(tmp_path, portal_database):
     hole = stack.BlackHole()
     s3 = stack.FakeS3()
     lost = 0
     try:
-        portal = deploy(tmp_path, pg_cluster.create_database(), S3_BUCKET=BUCKET, S3_ENDPOINT_URL=hole.url)
+        portal = deploy(tmp_path, portal_database(), S3_BUCKET=BUCKET, S3_ENDPOINT_URL=hole.url)
         with stack.Gunicorn(portal.env, tmp_path, workers=2).start(ready_path="/api/openapi.json") as server:
             portal.sign_in(server.url)
             files = {f"blackhole-{n}.pdf": pdf(f"black hole {n}") for n in range(2)}

@@ -97,18 +97,18 @@ def _kill_mid_upload(server, token, content, name, upload_dir: Path, when: str) 
 
 
 @pytest.mark.slow
-def test_worker_killed_mid_upload_leaves_nothing_half_done(tmp_path, pg_cluster):
+def test_worker_killed_mid_upload_leaves_nothing_half_done(tmp_path, portal_database):
     s3 = stack.FakeS3()
     s3.bucket = BUCKET
     s3.start()
     try:
         s3.client().create_bucket(Bucket=BUCKET)
-        portal = deploy(tmp_path, pg_cluster.create_database(), S3_BUCKET=BUCKET, S3_ENDPOINT_URL=s3.endpoint)
+        portal = deploy(tmp_path, portal_database(), S3_BUCKET=BUCKET, S3_ENDPOINT_URL=s3.endpoint)
         with stack.Gunicorn(portal.env, tmp_path, workers=2) as server:
             portal.sign_in(server.url)
             master = server.proc.pid
             killed = []
-            for when, size in (("body", 3 * 1024 * 1024), ("storing", 24 * 1024 * 1024)):
+            for when, size in (("body", 3 * 1024 * 1024), ("storing", 12 * 1024 * 1024)):
                 before = server.worker_pids()
                 worker = _kill_mid_upload(server, portal.token, make_pdf(size), f"killed-{when}.pdf",
                                           portal.upload_dir, when)
