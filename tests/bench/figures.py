@@ -19,7 +19,7 @@ import requests
 
 from .dataset import MB, sized_pdf
 from .loadgen import Downloaders, Result, Wrk, lua_script
-from .stack import BenchError, memory_of
+from .services import BenchError, memory_of
 
 
 @dataclass

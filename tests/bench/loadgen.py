@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .stack import BenchError, Cleanup, spawn, stop_process
+from .services import BenchError, Cleanup, spawn, stop_process
 
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 

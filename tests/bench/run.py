@@ -11,7 +11,6 @@ import secrets
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 import traceback
 from datetime import datetime, timezone
@@ -22,8 +21,8 @@ import requests
 
 from . import dataset
 from .figures import Figures, Row
-from .stack import (REPO, BenchError, Cleanup, Gunicorn, Nginx, app_env, cluster_possible, flask_cli,
-                    scratch_database, start_cluster, start_s3)
+from .services import (REPO, BenchError, Cleanup, Nginx, app_env, cluster_possible, flask_cli, ready,
+                       start_cluster, start_gunicorn, start_s3, start_scratch_database, work_directory)
 
 FIGURES = ("api_against_hello", "xaccel_download", "listing_during_downloads", "logins", "latency_scaling",
            "upload_memory")
@@ -85,20 +84,18 @@ class Bench:
             if not cluster_possible():
                 raise BenchError("no usable initdb/pg_ctl (apt-get install postgresql), or no postgres user")
             self.meta["database"] = "throwaway PostgreSQL cluster (initdb) on a loopback port"
-            return start_cluster(self.cleanup, self.workdir)
-        base = os.environ.get("TEST_DATABASE_URL")
-        if not base:
+            return start_cluster(self.cleanup)
+        if not os.environ.get("TEST_DATABASE_URL"):
             raise BenchError("no PostgreSQL: install the server (initdb) or set TEST_DATABASE_URL")
         self.meta["database"] = "scratch database on TEST_DATABASE_URL's server (dropped after)"
-        return scratch_database(self.cleanup, base)
+        return start_scratch_database(self.cleanup)
 
     def start(self) -> None:
         for tool in ("wrk", "curl"):
             if shutil.which(tool) is None:
                 raise BenchError(f"{tool} is not installed (apt-get install {tool})")
         started = time.monotonic()
-        self.upload_dir = self.workdir / "uploads"
-        self.upload_dir.mkdir()
+        self.upload_dir = self.workdir / "uploads"  # made by work_directory()
         database_url = self.database_url = self.database()
         self.s3 = start_s3(self.cleanup)
         env = self.env = app_env(database_url, self.upload_dir, self.s3)
@@ -107,8 +104,9 @@ class Bench:
         self.log(f"database ready ({time.monotonic() - started:.1f} s); migrating")
         flask_cli(env, "db", "upgrade")
         # Gunicorn and Nginx boot while the admin is made (bcrypt, cost 12) and the data set inserted.
-        self.app = Gunicorn(self.cleanup, self.workdir, "app", env)
-        self.hello = Gunicorn(self.cleanup, self.workdir, "hello", env, app="hello:app", chdir=REPO / "tests" / "bench")
+        self.app, app_booting = start_gunicorn(self.cleanup, env, self.workdir, "/api/health")
+        self.hello, hello_booting = start_gunicorn(self.cleanup, env, self.workdir, "/api/hello", app="hello:app",
+                                                   chdir=REPO / "tests" / "bench")
         app_nginx = Nginx(self.cleanup, self.workdir / "nginx-app", self.app.bind, self.upload_dir,
                           static_dir=self.upload_dir)
         hello_nginx = Nginx(self.cleanup, self.workdir / "nginx-hello", self.hello.bind, self.upload_dir)
@@ -128,11 +126,11 @@ class Bench:
             cur.execute("SELECT username FROM users WHERE username LIKE 'user%%' ORDER BY id")
             self.login_users = [row[0] for row in cur.fetchall()]
         conn.close()
-        self.app.wait("/api/health")
-        self.hello.wait("/api/hello")
+        ready(self.cleanup, self.app, app_booting)
+        ready(self.cleanup, self.hello, hello_booting)
         app_nginx.wait("/api/health")
         hello_nginx.wait("/api/hello")
-        self.workers = self.app.wait_workers()
+        self.workers = len(self.app.worker_pids())
         self.connections = 2 * self.workers
         self.max_upload_bytes = int(env["MAX_UPLOAD_MB"]) * 1024 * 1024
 
@@ -277,10 +275,11 @@ def report(bench: Bench, rows: list[Row], failures: list[str], meta: dict) -> st
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server runs in this process
-    workdir = Path(tempfile.mkdtemp(prefix="sequoalpha-bench-"))
     rows: list[Row] = []
     failures: list[str] = []
+    workdir = None
     try:
+        workdir = work_directory()
         with Cleanup() as cleanup:
             bench = Bench(args, cleanup, workdir)
             meta = {"workdir": str(workdir), "machine": machine(), "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
@@ -316,9 +315,9 @@ def main(argv=None) -> int:
         traceback.print_exc()
         return 2
     finally:
-        if args.keep:
+        if workdir is not None and args.keep:
             print(f"bench: work directory kept: {workdir}", file=sys.stderr)
-        else:
+        elif workdir is not None:
             shutil.rmtree(workdir, ignore_errors=True)
     if failures:
         return 2

@@ -1,0 +1,305 @@
+"""The processes of a benchmark run, built on the test suites' helpers rather than twins of them:
+
+- tests/stack.py (fault suite): the throwaway PostgreSQL cluster, the Gunicorn runner, the app's
+  production environment and the Flask CLI;
+- tests/ops/conftest.py (ops suite): the shipped Nginx site rendered on loopback ports, free
+  ports, moto's S3 server and the scratch database next to TEST_DATABASE_URL.
+
+What a benchmark adds: production durability for PostgreSQL (the suites turn fsync off), Gunicorn
+running any app module (the hello baseline) with the worker count deploy/gunicorn.conf.py
+computes, a static-file baseline server beside the site, and one cleanup list that stops every
+process the run started whatever happens (an exception, Ctrl-C, SIGTERM).
+"""
+import os
+import runpy
+import signal
+import subprocess
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
+from pathlib import Path
+
+import pytest
+import requests
+
+TESTS = Path(__file__).resolve().parents[1]
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))  # tests/stack.py and tests/ops are imported as the suites do
+
+import stack  # noqa: E402  (tests/stack.py)
+from ops.conftest import (FakeS3, production_like_dirs, render_nginx, scratch_database, wait_for,  # noqa: E402
+                          which)
+
+REPO = stack.REPO
+GUNICORN_CONF = stack.GUNICORN_CONF
+
+
+class BenchError(RuntimeError):
+    """The benchmark cannot run here (a missing tool, a process that would not start)."""
+
+
+def skips_as_errors(fn, *args, **kwargs):
+    """The suites' helpers skip the calling test when a tool is missing; here that is an error."""
+    try:
+        return fn(*args, **kwargs)
+    except pytest.skip.Exception as exc:
+        raise BenchError(str(exc)) from None
+
+
+# ---- cleanup -------------------------------------------------------------------------------
+
+class Cleanup:
+    """Stop actions, run last-in first-out exactly once; SIGTERM/SIGHUP unwind like Ctrl-C."""
+
+    def __init__(self):
+        self._actions: list[tuple[str, callable]] = []
+        self.pids: list[int] = []  # every process started (the smoke test checks they are gone)
+
+    def push(self, what: str, action) -> None:
+        self._actions.append((what, action))
+
+    def run(self) -> None:
+        while self._actions:
+            what, action = self._actions.pop()
+            try:
+                action()
+            except Exception as exc:  # noqa: BLE001 -- keep stopping the others
+                print(f"bench: stopping {what} failed: {exc}", file=sys.stderr)
+
+    def __enter__(self):
+        def unwind(signum, _frame):
+            raise KeyboardInterrupt(f"signal {signum}")
+
+        self._previous = {sig: signal.signal(sig, unwind) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        return self
+
+    def __exit__(self, *exc):
+        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip a stop
+        try:
+            self.run()
+        finally:
+            signal.signal(signal.SIGINT, previous_int)
+            for sig, handler in self._previous.items():
+                signal.signal(sig, handler)
+        return False
+
+
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+    """Stop one child we started (it leads its own session): `sig`, then SIGKILL to its group."""
+    if proc.poll() is None:
+        try:
+            proc.send_signal(sig)
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # stragglers of its own process group only
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(5)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def spawn(cleanup: Cleanup, what: str, cmd: list[str], log: Path, sig: int = signal.SIGTERM, **kw) -> subprocess.Popen:
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, **kw)
+    cleanup.push(what, lambda: stop_process(proc, sig))
+    cleanup.pids.append(proc.pid)
+    return proc
+
+
+def answers(url: str, status: int = 200) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == status
+    except requests.RequestException:
+        return False
+
+
+def tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def work_directory() -> Path:
+    """The run's directory, laid out as tests/ops lays out the server's: Nginx's workers (www-data)
+    reach uploads/ only through its group; everything else in it is the run's own."""
+    base, _uploads = skips_as_errors(production_like_dirs)
+    return base
+
+
+# ---- PostgreSQL ----------------------------------------------------------------------------
+
+class DurableCluster(stack.PostgresCluster):
+    """tests/stack.py's throwaway cluster with the server's default durability (fsync and
+    synchronous commit on, as on the EC2 host): every download commits, and that is measured."""
+
+    def start(self) -> None:
+        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base}"
+        self._run([self.pg_ctl, "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start"])
+
+
+def cluster_possible() -> bool:
+    try:
+        stack.pg_tool("initdb")
+        stack.pg_tool("pg_ctl")
+    except pytest.skip.Exception:
+        return False
+    if os.geteuid() == 0:
+        import pwd
+
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            return False
+    return True
+
+
+def start_cluster(cleanup: Cleanup) -> str:
+    """A throwaway PostgreSQL cluster on a loopback port (the machine's server is not touched)."""
+    cluster = skips_as_errors(DurableCluster)
+    cleanup.push("PostgreSQL", cluster.close)
+    cluster.start()
+    return cluster.url()
+
+
+def start_scratch_database(cleanup: Cleanup) -> str:
+    """A database created next to TEST_DATABASE_URL's (dropped at the end)."""
+    url, drop = skips_as_errors(scratch_database)
+    cleanup.push("scratch database", drop)
+    return url
+
+
+# ---- S3 and the app ------------------------------------------------------------------------
+
+def start_s3(cleanup: Cleanup) -> FakeS3:
+    s3 = FakeS3()
+    s3.bucket = "sequoalpha-bench"
+    s3.start()
+    cleanup.push("moto S3", s3.stop)
+    s3.client().create_bucket(Bucket=s3.bucket)
+    return s3
+
+
+def app_env(database_url: str, upload_dir: Path, s3: FakeS3) -> dict:
+    """The production environment (deploy/env.example) pointed at this stack."""
+    return stack.app_env(
+        database_url, upload_dir,
+        MAX_UPLOAD_MB="50", S3_BUCKET=s3.bucket, S3_ENDPOINT_URL=s3.endpoint, S3_PRESIGN_SECONDS="300",
+        X_ACCEL_PREFIX="/_protected/", TRUSTED_PROXIES="127.0.0.1",
+    )
+
+
+def flask_cli(env: dict, *args: str, input: str | None = None) -> str:
+    done = stack.flask_cli(env, *args, input=input, timeout=300)
+    if done.returncode != 0:
+        raise BenchError(f"flask {' '.join(args)} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def configured_workers(env: dict) -> int:
+    """`workers` as deploy/gunicorn.conf.py computes it (2 x cores + 1, or GUNICORN_WORKERS)."""
+    saved = os.environ.get("GUNICORN_WORKERS")
+    try:
+        if env.get("GUNICORN_WORKERS"):
+            os.environ["GUNICORN_WORKERS"] = env["GUNICORN_WORKERS"]
+        else:
+            os.environ.pop("GUNICORN_WORKERS", None)
+        return int(runpy.run_path(str(GUNICORN_CONF))["workers"])
+    finally:
+        if saved is None:
+            os.environ.pop("GUNICORN_WORKERS", None)
+        else:
+            os.environ["GUNICORN_WORKERS"] = saved
+
+
+def start_gunicorn(cleanup: Cleanup, env: dict, log_dir: Path, ready_path: str, app: str | None = None,
+                   chdir: Path | None = None) -> tuple[stack.Gunicorn, Future]:
+    """tests/stack.py's Gunicorn (the shipped config) with its configured number of workers;
+    `app`/`chdir` run another module (the hello baseline) under the same config. It boots in
+    the background (the caller inserts the data set meanwhile): `ready()` waits for it."""
+    gunicorn = stack.Gunicorn(env, log_dir, workers=configured_workers(env))
+    if app:
+        gunicorn.args += ["--chdir", str(chdir), app]
+    gunicorn.bind = f"127.0.0.1:{gunicorn.port}"
+    cleanup.push(f"Gunicorn ({app or 'main:app'})", gunicorn.stop)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="gunicorn-boot")
+    booting = pool.submit(gunicorn.start, 120, ready_path)
+    cleanup.push("a Gunicorn boot", lambda: (futures_wait([booting]), pool.shutdown()))  # before its stop
+    return gunicorn, booting
+
+
+def ready(cleanup: Cleanup, gunicorn: stack.Gunicorn, booting: Future) -> stack.Gunicorn:
+    try:
+        booting.result()
+    except pytest.skip.Exception as exc:
+        raise BenchError(str(exc)) from None
+    except Exception as exc:
+        raise BenchError(f"Gunicorn did not start: {exc}\n{gunicorn.log()[-3000:]}") from None
+    cleanup.pids.append(gunicorn.proc.pid)
+    return gunicorn
+
+
+# ---- Nginx ---------------------------------------------------------------------------------
+
+class Nginx:
+    """The shipped site rendered for `upstream` (tests/ops' render_nginx), plus, when `static_dir`
+    is given, a baseline server on its own port serving that directory under /static/."""
+
+    def __init__(self, cleanup: Cleanup, prefix: Path, upstream: str, upload_dir: Path,
+                 static_dir: Path | None = None):
+        if which("nginx") is None:
+            raise BenchError("nginx is not installed (apt-get install nginx-light)")
+        self.setup = render_nginx(prefix, upstream=upstream, upload_dir=upload_dir)
+        self.url = f"http://127.0.0.1:{self.setup.http_port}"
+        self.static_url = None
+        if static_dir is not None:
+            port = stack.free_port()
+            self.static_url = f"http://127.0.0.1:{port}/static"
+            snippet = prefix / "snippets" / "sequoalpha-security-headers.conf"
+            (prefix / "baseline.conf").write_text(f"""# Benchmark baseline: Nginx serving a file, nothing else.
+server {{
+    listen 127.0.0.1:{port};
+    server_name _;
+    server_tokens off;
+    access_log {prefix}/logs/baseline_access.log;
+    location /static/ {{
+        alias {static_dir}/;
+        add_header Cache-Control "no-store" always;
+        include {snippet};
+    }}
+}}
+""")
+            conf = self.setup.conf.read_text()
+            site_include = f"include {prefix}/site.conf;"
+            if site_include not in conf:
+                raise BenchError("tests/ops/conftest.py's nginx.conf changed shape; update tests/bench/services.py")
+            self.setup.conf.write_text(conf.replace(site_include, f"{site_include}\n    include {prefix}/baseline.conf;"))
+        checked = self.setup.test_config()
+        if checked.returncode != 0:
+            raise BenchError(f"nginx -t failed:\n{checked.stderr}")
+        self.proc = spawn(cleanup, f"Nginx ({prefix.name})", self.setup.cmd("-g", "daemon off;"),
+                          prefix / "logs" / "stdout.log", sig=signal.SIGQUIT)
+
+    def wait(self, path: str, timeout: float = 30) -> None:
+        wait_for(lambda: answers(self.url + path) or self.proc.poll() is not None, timeout, "Nginx")
+        if self.proc.poll() is not None:
+            raise BenchError(f"Nginx exited:\n{tail(self.setup.prefix / 'logs' / 'error.log')}")
+
+
+def memory_of(pid: int) -> dict[str, int] | None:
+    """VmRSS and VmHWM (peak RSS) of a process, in kB; None when it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    values = {}
+    for line in status.splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    return values
