@@ -13,6 +13,7 @@ def test_user_crud_and_duplicates(client, admin_headers):
     assert client.post("/api/admin/users", headers=admin_headers, json=body).status_code == 409
     r = client.post("/api/admin/users", headers=admin_headers, json={**body, "username": "ann2"})
     assert r.status_code == 409 and "email" in r.get_json()["message"]
+    assert list(r.get_json()["errors"]["json"]) == ["email"]
     r = client.patch(f"/api/admin/users/{user['id']}", headers=admin_headers,
                      json={"email": "admin@example.com"})
     assert r.status_code == 409

@@ -48,9 +48,10 @@ def _commit_or_conflict(message: str) -> None:
 
 
 def _unique(model, column, value, current_id: int | None, message: str) -> None:
+    """409 when another row already has this value; `errors` names the field."""
     existing = db.session.scalar(select(model.id).where(column == value))
     if existing is not None and existing != current_id:
-        abort(409, message=message)
+        abort(409, message=message, errors={"json": {column.key: [message]}})
 
 
 # --- users -------------------------------------------------------------------------------

@@ -42,10 +42,13 @@ class Api(SmorestApi):
     def handle_http_exception(self, error: HTTPException):
         data = getattr(error, "data", None) or {}
         errors = data.get("errors") or data.get("messages")
+        message = data.get("message")
+        if error.code == 413 and message is None:
+            message = f"The request is larger than the upload limit of {current_app.config['MAX_UPLOAD_MB']} MB."
         headers = dict(data.get("headers") or {})
         if error.code == 405 and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
-        return error_body(error.code, data.get("message"), errors), error.code, headers
+        return error_body(error.code, message, errors), error.code, headers
 
 
 def handle_database_error(error: OperationalError | InterfaceError):
