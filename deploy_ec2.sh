@@ -73,10 +73,6 @@ require_root() {
   [[ -f "${APP_DIR}/backend/main.py" ]] || die "${APP_DIR} does not look like a SequoAlpha checkout"
 }
 
-# The owner of the checkout runs git and pip; root owns nothing in it.
-repo_owner() { stat -c %U "${APP_DIR}"; }
-as_owner() { sudo -H -u "$(repo_owner)" -- "$@"; }
-
 install_packages() {
   local -a pkgs=(nginx postgresql python3-venv python3-pip curl acl ufw openssl ca-certificates)
   [[ -n "${DOMAIN}" ]] && pkgs+=(certbot)
@@ -186,18 +182,8 @@ setup_venv() {
     log "creating ${VENV}"
     as_owner python3 -m venv "${VENV}"
   fi
-  local want have=""
-  want="$(sha256sum "${APP_DIR}/requirements.txt" | cut -d' ' -f1)"
-  [[ -f "${VENV}/.requirements.sha256" ]] && have="$(cat "${VENV}/.requirements.sha256")"
-  if [[ "${want}" != "${have}" ]]; then
-    log "installing Python requirements"
-    as_owner "${VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${APP_DIR}/requirements.txt"
-    # shellcheck disable=SC2016  # $1 and $2 belong to the inner sh
-    as_owner sh -c 'echo "$1" > "$2"' sh "${want}" "${VENV}/.requirements.sha256"
-  fi
+  pip_install_if_changed || true
 }
-
-flask_cli() { (cd "${BACKEND}" && as_app_user "${VENV}/bin/flask" --app main "$@"); }
 
 run_migrations() {
   log "applying database migrations"

@@ -2,11 +2,11 @@
 # SequoAlpha control script: development, tests and (on the server) operations.
 set -euo pipefail
 
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BACKEND="${ROOT}/backend"
+APP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+BACKEND="${APP_DIR}/backend"
 VENV="${BACKEND}/venv"
 # shellcheck source=deploy/lib.sh
-source "${ROOT}/deploy/lib.sh"
+source "${APP_DIR}/deploy/lib.sh"
 
 # Operations settings (environment overrides; tests use them too).
 ENV_FILE="${SEQUOALPHA_ENV_FILE:-${BACKEND}/.env}"
@@ -49,24 +49,13 @@ it), GUNICORN_BIND (127.0.0.1:8000).
 USAGE
 }
 
-die() { echo "manage.sh: $*" >&2; exit 1; }
-
 # Create backend/venv and install requirements.txt when it changed since the last install.
 ensure_venv() {
   if [[ ! -x "${VENV}/bin/python" ]]; then
     python3 -m venv "${VENV}" || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
   fi
-  local want have=""
-  want="$(sha256sum "${ROOT}/requirements.txt" | cut -d' ' -f1)"
-  [[ -f "${VENV}/.requirements.sha256" ]] && have="$(cat "${VENV}/.requirements.sha256")"
-  if [[ "${want}" != "${have}" ]]; then
-    echo "Installing Python requirements into backend/venv ..." >&2
-    "${VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${ROOT}/requirements.txt"
-    echo "${want}" > "${VENV}/.requirements.sha256"
-  fi
+  pip_install_if_changed || true
 }
-
-flask_cli() { (cd "${BACKEND}" && "${VENV}/bin/flask" --app main "$@"); }
 
 cmd_dev() {
   ensure_venv
@@ -78,13 +67,13 @@ cmd_dev() {
 
 cmd_check() {
   ensure_venv
-  cd "${ROOT}"
+  cd "${APP_DIR}"
   "${VENV}/bin/python" -m pytest "$@"
 }
 
 cmd_bench() {
   ensure_venv
-  cd "${ROOT}"
+  cd "${APP_DIR}"
   "${VENV}/bin/python" -m tests.bench "$@"
 }
 
@@ -97,13 +86,12 @@ app_setting() {
 }
 
 # The Flask CLI as the service user (it can read backend/.env and write the uploads folder).
-app_cli() { (cd "${BACKEND}" && as_app_user "${VENV}/bin/flask" --app main "$@"); }
 
 # Re-run this command as root, keeping the settings given in the environment.
 need_root() {
   [[ "${EUID}" -eq 0 ]] && return 0
   exec sudo --preserve-env=BACKUP_DIR,BACKUP_KEEP,BACKUP_BEFORE_RESTORE,SEQUOALPHA_ENV_FILE,SEQUOALPHA_DEPLOY_CONF,SEQUOALPHA_URL,DATABASE_URL,UPLOAD_FOLDER \
-    "${ROOT}/manage.sh" "$@"
+    "${APP_DIR}/manage.sh" "$@"
 }
 
 service_active() { as_root systemctl is-active --quiet "${SERVICE}" 2>/dev/null; }
@@ -255,7 +243,7 @@ cmd_backup() {
     echo "sequoalpha-backup 1"
     echo "created ${stamp}"
     echo "host $(hostname)"
-    echo "commit $(git -C "${ROOT}" rev-parse HEAD 2>/dev/null || echo unknown)"
+    echo "commit $(git -C "${APP_DIR}" rev-parse HEAD 2>/dev/null || echo unknown)"
     echo "files $(tar -tzf "${work}/uploads.tar.gz" | grep -cv '/$' || true)"
     (cd "${work}" && sha256sum database.pgdump uploads.tar.gz)
   } > "${work}/MANIFEST"
@@ -304,7 +292,7 @@ cmd_restore() {
   if [[ "${BACKUP_BEFORE_RESTORE:-yes}" != "no" ]]; then
     # Kept apart, so that its rotation never removes the backup being restored.
     log "first, a backup of the current state into ${BACKUP_DIR}/pre-restore"
-    BACKUP_DIR="${BACKUP_DIR}/pre-restore" "${ROOT}/manage.sh" backup >/dev/null
+    BACKUP_DIR="${BACKUP_DIR}/pre-restore" "${APP_DIR}/manage.sh" backup >/dev/null
   fi
   local was_active=0
   if service_active; then
@@ -326,9 +314,9 @@ cmd_restore() {
   log "restored ${file}"
 }
 
-cmd_sync() { app_cli storage sync "$@"; }
+cmd_sync() { flask_cli storage sync "$@"; }
 
-cmd_create_admin() { app_cli create-admin "$@"; }
+cmd_create_admin() { flask_cli create-admin "$@"; }
 
 main() {
   local cmd="${1:-}"

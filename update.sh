@@ -28,30 +28,13 @@ Run it as the checkout's owner (it uses sudo) or with sudo.
 USAGE
 }
 
-repo_owner() { stat -c %U "${APP_DIR}"; }
-
-# git and pip run as the owner of the checkout, never as root.
-as_owner() {
-  if [[ "$(id -un)" == "$(repo_owner)" ]]; then "$@"; else as_root sudo -H -u "$(repo_owner)" -- "$@"; fi
-}
-
 git_() { as_owner git -C "${APP_DIR}" "$@"; }
-
-flask_cli() { (cd "${BACKEND}" && as_app_user "${VENV}/bin/flask" --app main "$@"); }
 
 # pip install when requirements.txt changed; then the service needs a restart, not a reload:
 # Gunicorn's master holds the libraries (deploy/gunicorn.conf.py, SHARED_LIBRARIES).
 RESTART_NEEDED=0
 install_requirements() {
-  local want have=""
-  want="$(sha256sum "${APP_DIR}/requirements.txt" | cut -d' ' -f1)"
-  [[ -f "${VENV}/.requirements.sha256" ]] && have="$(cat "${VENV}/.requirements.sha256")"
-  if [[ "${want}" != "${have}" ]]; then
-    log "installing Python requirements"
-    as_owner "${VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${APP_DIR}/requirements.txt"
-    printf '%s\n' "${want}" | as_owner tee "${VENV}/.requirements.sha256" >/dev/null
-    RESTART_NEEDED=1
-  fi
+  if pip_install_if_changed; then RESTART_NEEDED=1; fi
 }
 
 # Load the app exactly as a new worker would, before any worker is asked to.

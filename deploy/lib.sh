@@ -31,6 +31,26 @@ as_app_user() {
   fi
 }
 
+# The owner of the checkout runs git and pip; root owns nothing in it.
+repo_owner() { stat -c %U "${APP_DIR}"; }
+as_owner() {
+  if [[ "$(id -un)" == "$(repo_owner)" ]]; then "$@"; else as_root sudo -H -u "$(repo_owner)" -- "$@"; fi
+}
+
+flask_cli() { (cd "${BACKEND}" && as_app_user "${VENV}/bin/flask" --app main "$@"); }
+
+# pip install requirements.txt into ${VENV} when it changed since the last install.
+# Succeeds only when it installed something (the caller may then need a restart).
+pip_install_if_changed() {
+  local want have=""
+  want="$(sha256sum "${APP_DIR}/requirements.txt" | cut -d' ' -f1)"
+  [[ -f "${VENV}/.requirements.sha256" ]] && have="$(cat "${VENV}/.requirements.sha256")"
+  [[ "${want}" != "${have}" ]] || return 1
+  log "installing Python requirements"
+  as_owner "${VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${APP_DIR}/requirements.txt"
+  printf '%s\n' "${want}" | as_owner tee "${VENV}/.requirements.sha256" >/dev/null
+}
+
 # kv_get FILE KEY [DEFAULT]: the value of KEY in a KEY=value file (read as root if need be).
 kv_get() {
   local file="$1" key="$2" default="${3:-}" line=""
