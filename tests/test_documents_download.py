@@ -59,6 +59,9 @@ def test_downloads_are_audited_and_links_redirect(client, admin_headers, user_he
     doc = _doc(client, admin_headers)
     link = client.post("/api/admin/documents/link", headers=admin_headers, json={
         "title": "Letter", "external_url": "https://example.com/letter", "visibility": {"everyone": True}}).get_json()
+    head = client.head(f"/api/documents/{doc['id']}/download", headers=user_headers)
+    assert head.status_code == 200  # a HEAD is answered, but it is not a download
+    head.close()
     client.get(f"/api/documents/{doc['id']}/download", headers=user_headers).close()
     redirect = client.get(f"/api/documents/{link['id']}/download", headers=user_headers)
     assert redirect.status_code == 302 and redirect.headers["Location"] == "https://example.com/letter"

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from urllib.parse import quote
 
-from flask import current_app, redirect, send_file
+from flask import current_app, redirect, request, send_file
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint, abort
 from sqlalchemy import ColumnElement, Select, and_, or_, select, true, union
@@ -161,7 +161,11 @@ def _local_response(local: LocalStore, key: str, disposition: str):
 
 
 def _served(document: Document, via: str, response):
-    """Record the download and mark the document read for this user, then answer."""
+    """Record the download and mark the document read for this user, then answer.
+
+    A HEAD (a browser or proxy checking the file) is answered the same but is not a download."""
+    if request.method == "HEAD":
+        return response
     audit.record("document_downloaded", current_user, document_id=document.id, detail={"via": via})
     mark_read(current_user.id, document.id)
     db.session.commit()
