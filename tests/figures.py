@@ -7,10 +7,13 @@ register it once with `register(config)`.
 
 Log hygiene: from registration on, a handler on the root logger keeps every log record of the
 run (app, libraries, and the logs of the Gunicorn processes the fault tests start, added with
-`add_log_text`). At the end of the session they are searched for every password the app hashed
-or checked during the run (collected by wrapping `sequoalpha.passwords._prehash`), for JWTs and
+`add_log_text`). At the end of the session they are searched for every password the app set on
+an account or accepted at sign-in during the run (learnt by wrapping what
+`sequoalpha.passwords` calls), for JWTs and
 for presigned-URL signatures; a hit fails the run. A record of the app's own logger whose
 message spans several lines is counted as a forged line (user input must not start a new line).
+The werkzeug request log is left out: in this suite it is the log of moto's S3 stand-in, which
+rightly shows the presigned URLs it serves (as S3's own logs would).
 """
 from __future__ import annotations
 
@@ -161,21 +164,52 @@ def _excerpt(text: str, at: int) -> str:
     return text[max(at - 40, 0): at + 12].replace("\n", "\\n") + "…"
 
 
+_last_password = threading.local()
+
+
+class _RecordingBcrypt:
+    """Stands in for the bcrypt module inside sequoalpha.passwords: a password that is hashed
+    (set on an account) or that verifies (a real sign-in) becomes a secret. Wrong passwords are
+    not secrets (tests use phrases such as "wrong password", which log messages may contain)."""
+
+    def __init__(self, module):
+        self._module = module
+
+    def __getattr__(self, name):
+        return getattr(self._module, name)
+
+    def hashpw(self, password, salt):
+        self._remember()
+        return self._module.hashpw(password, salt)
+
+    def checkpw(self, password, hashed):
+        verified = self._module.checkpw(password, hashed)
+        if verified:
+            self._remember()
+        return verified
+
+    @staticmethod
+    def _remember():
+        password = getattr(_last_password, "value", None)
+        if password is not None and _capture["passwords"]:
+            secret(password)
+
+
 def _wrap_password_hashing() -> None:
-    """Every password the app hashes or checks becomes a secret to search the logs for."""
+    """Learn the passwords of the run: sequoalpha.passwords pre-hashes every password with
+    `_prehash` before bcrypt sees it; remember it there, keep it if bcrypt hashes or accepts it."""
     from sequoalpha import passwords
 
-    original = passwords._prehash
-    if getattr(original, "_figures_wrapped", False):
+    if isinstance(passwords.bcrypt, _RecordingBcrypt):
         return
+    original = passwords._prehash
 
-    def recording_prehash(password: str) -> bytes:
-        if _capture["passwords"]:
-            secret(password)
+    def remembering_prehash(password: str) -> bytes:
+        _last_password.value = password
         return original(password)
 
-    recording_prehash._figures_wrapped = True
-    passwords._prehash = recording_prehash
+    passwords._prehash = remembering_prehash
+    passwords.bcrypt = _RecordingBcrypt(passwords.bcrypt)
 
 
 # --- the plugin ---------------------------------------------------------------------------
@@ -187,10 +221,24 @@ def register(config) -> None:
     import sys
 
     config.pluginmanager.register(sys.modules[__name__], PLUGIN_NAME)
+    _keep_records()
+    _wrap_password_hashing()
+
+
+def _keep_records() -> None:
+    """(Re)attach the keeper: logging.config.fileConfig (Alembic's env.py, in the migration
+    tests) replaces the root logger's handlers."""
     root = logging.getLogger()
     if _handler not in root.handlers:
         root.addHandler(_handler)
-    _wrap_password_hashing()
+
+
+def pytest_runtest_setup(item):
+    _keep_records()
+
+
+def pytest_runtest_teardown(item):
+    _keep_records()
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -214,3 +262,5 @@ def pytest_terminal_summary(terminalreporter):
         tr.write_line(f"  SECRET IN LOGS ({kind}) from {source}: {excerpt}", red=True)
     for source, message in result["forged"][:20]:
         tr.write_line(f"  FORGED LOG LINE from {source}: {message[:120]!r}", red=True)
+    if result["hits"] or result["forged"]:
+        tr.write_line("The run fails: the logs above must not contain secrets or forged lines.", red=True, bold=True)

@@ -79,7 +79,10 @@ class PostgresCluster:
                 owner = pwd.getpwnam("postgres")
             except KeyError:
                 pytest.skip("running as root and there is no postgres user to run PostgreSQL as")
-            self.run_as = [shutil.which("runuser") or "/usr/sbin/runuser", "-u", "postgres", "--"]
+            runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+            if runuser is None:
+                pytest.skip("running as root and runuser (util-linux) is missing: PostgreSQL refuses root")
+            self.run_as = [runuser, "-u", "postgres", "--"]
         self.base = Path(tempfile.mkdtemp(prefix="sequoalpha-pg-"))
         self.data = self.base / "data"
         self.log = self.base / "server.log"
