@@ -68,7 +68,8 @@ def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
 # --- session -----------------------------------------------------------------------------
 
 class LoginSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=254))
+    # No control characters: no account has them, and PostgreSQL refuses NUL in a query (a 500).
+    username = fields.String(required=True, validate=[validate.Length(min=1, max=254), NO_CONTROL])
     password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
 
 
@@ -136,7 +137,7 @@ class CategorySchema(Schema):
 
 
 class AuditQuerySchema(PageArgsSchema):
-    action = fields.String(validate=validate.Length(max=40))
+    action = fields.String(validate=[validate.Length(max=40), NO_CONTROL])
     actor_id = fields.Integer(validate=ID)
     document_id = fields.Integer(validate=ID)
     target_user_id = fields.Integer(validate=ID)

@@ -35,3 +35,19 @@ def test_openapi_documents_the_id_bounds(client):
     spec = client.get("/api/openapi.json").get_json()
     parameter = spec["paths"]["/api/documents/{document_id}"]["parameters"][0]
     assert parameter["schema"]["maximum"] == 2**31 - 1
+
+
+def test_nul_and_control_characters_in_sign_in_names_and_audit_filters_are_422(client, make_user):
+    """Found by schemathesis on PostgreSQL: a NUL in the login username (or in the audit log's
+    action filter) reached psycopg2, which refuses NUL in a string literal: ValueError, a 500.
+    Both fields now refuse control characters like every other text field (422)."""
+    make_user("admin", is_admin=True)
+    headers = login(client, "admin")
+    for name in ("ad\x00min", "admin\x00", "\x00", "admin\r\n", "\x1b[2Kadmin"):
+        response = client.post("/api/login", json={"username": name, "password": "correct horse battery staple"})
+        assert response.status_code == 422, (name, response.get_json())
+        assert "username" in response.get_json()["errors"]["json"]
+    response = client.get("/api/admin/audit", headers=headers, query_string={"action": "login\x00"})
+    assert response.status_code == 422, response.get_json()
+    # Unicode that is not a control character still signs in as before (or fails as before).
+    assert client.post("/api/login", json={"username": "ädmin", "password": "x" * 12}).status_code == 401
