@@ -59,7 +59,7 @@ def test_check_reports_each_inconsistency(s3, client, admin_headers, app):
         f"s3: document {ids[5]} ({keys[5]}): file present but not recorded (storage.s3 is false)",
         f"local: {ORPHAN_KEY}: file without a document row",
         "s3: stray/object.pdf: file without a document row",
-        "local: .upload-dead.part: stale temporary upload",
+        "local: .upload-dead.part: stale temporary upload (storage sync removes it)",
     }
     assert result.output.splitlines()[-1] == "check: 7 file document(s), 9 problem(s)"
     fast = _check(app, "--no-hash")
@@ -82,3 +82,19 @@ def test_check_without_s3_looks_at_the_local_store_only(client, admin_headers, a
         fh.write("not ours")
     result = _check(app)
     assert result.exit_code == 1 and _problems(result.output) == {"local: notes.txt: file without a document row"}
+
+
+def test_sync_removes_only_stale_temporary_uploads(s3, client, admin_headers, app):
+    upload(client, admin_headers)
+    stale = os.path.join(app.config["UPLOAD_FOLDER"], ".upload-dead.part")
+    fresh = os.path.join(app.config["UPLOAD_FOLDER"], ".upload-live.part")
+    for path in (stale, fresh):
+        with open(path, "wb") as fh:
+            fh.write(b"%PDF-")
+    os.utime(stale, (time.time() - 7200, time.time() - 7200))
+    result = app.test_cli_runner().invoke(args=["storage", "sync"])
+    assert result.exit_code == 0, result.output
+    assert "removed .upload-dead.part" in result.output
+    assert not os.path.exists(stale) and os.path.exists(fresh)
+    os.remove(fresh)
+    assert _check(app).exit_code == 0

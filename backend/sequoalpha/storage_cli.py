@@ -1,6 +1,7 @@
 """Operator commands for the stores: `flask --app main storage sync|check`."""
 import sys
 import time
+from pathlib import Path
 
 import click
 from flask.cli import AppGroup
@@ -29,6 +30,9 @@ def sync():
         click.echo("error: S3_BUCKET is not set; there is nowhere to sync to.", err=True)
         sys.exit(2)
     local = local_store()
+    for path in _stale_temporaries(local):
+        path.unlink(missing_ok=True)
+        click.echo(f"removed {path.name}: a temporary upload left by an interrupted worker")
     pending = db.session.scalars(
         select(Document.id)
         .where(Document.kind == "file", Document.in_local.is_(True), Document.in_s3.is_(False))
@@ -79,7 +83,8 @@ def check(no_hash):
             problems += _check_store(store, rows, hash_files=not no_hash)
         except StorageError as exc:
             problems.append(f"{store.name}: cannot be checked: {exc}")
-    problems += _stale_temporaries(local)
+    problems += [f"local: {path.name}: stale temporary upload (storage sync removes it)"
+                 for path in _stale_temporaries(local)]
     for problem in problems:
         click.echo(problem)
     click.echo(f"check: {len(rows)} file document(s), {len(problems)} problem(s)")
@@ -106,11 +111,9 @@ def _check_store(store: LocalStore | S3Store, rows, hash_files: bool) -> list[st
     return problems
 
 
-def _stale_temporaries(local: LocalStore) -> list[str]:
-    """Upload temporaries left by a killed worker (a live upload's file is younger)."""
+def _stale_temporaries(local: LocalStore) -> list[Path]:
+    """Upload temporaries left by a killed worker (a live upload's file is younger).
+
+    No row ever names a temporary: a file is renamed to its key before its row is committed."""
     cutoff = time.time() - STALE_TEMP_SECONDS
-    return [
-        f"local: {path.name}: stale temporary upload"
-        for path in sorted(local.folder.glob(TEMP_PREFIX + "*"))
-        if path.stat().st_mtime < cutoff
-    ]
+    return [path for path in sorted(local.folder.glob(TEMP_PREFIX + "*")) if path.stat().st_mtime < cutoff]
