@@ -115,7 +115,8 @@ class Wrk:
 
 class Downloaders:
     """`clients` curl processes, each downloading its URL over and over (keep-alive) at `rate`
-    bytes/s (0 = as fast as loopback goes), until stopped; counts completed downloads."""
+    bytes/s (0 = as fast as loopback goes), until stopped; counts completed downloads (written
+    to stderr, unbuffered, so that none is lost when the client is stopped)."""
 
     def __init__(self, cleanup: Cleanup, workdir: Path, urls: list[str], token: str, rate: int):
         self.procs: list[subprocess.Popen] = []
@@ -123,7 +124,7 @@ class Downloaders:
         for n, url in enumerate(urls):
             config = workdir / f"curl-{n}-{time.monotonic_ns()}.conf"
             lines = ["silent", "show-error", f'header = "Authorization: Bearer {token}"',
-                     'write-out = "%{http_code} %{size_download}\\n"']
+                     'write-out = "%{stderr}%{http_code} %{size_download}\\n"']
             if rate:
                 lines.append(f"limit-rate = {rate}")
             for _ in range(2000):

@@ -26,7 +26,8 @@ from .services import (REPO, BenchError, Cleanup, Nginx, app_env, cluster_possib
 
 FIGURES = ("api_against_hello", "xaccel_download", "listing_during_downloads", "logins", "latency_scaling",
            "upload_memory")
-ROW_KEYS = ("listing", "presign", "xaccel", "downloads", "logins", "login-load", "p50-scale", "upload-rss")
+ROW_KEYS = ("listing", "presign", "xaccel", "downloads", "logins", "login-load", "login-flood", "p50-scale",
+            "upload-rss")
 
 
 def parse_args(argv):
@@ -39,6 +40,9 @@ def parse_args(argv):
     p.add_argument("--download-rate", default="10M",
                    help="bandwidth of each of the 10 download clients of figure 4, e.g. 10M (bytes/s); "
                         "0 = as fast as loopback goes (default 10M = 80 Mbit/s)")
+    p.add_argument("--login-clients", type=int,
+                   help="concurrent login clients of figure 5 (default: one per core while the listing is "
+                        "measured, one per worker for logins/s and the flood)")
     p.add_argument("--database", choices=("auto", "cluster", "scratch"), default="auto",
                    help="cluster: a throwaway PostgreSQL cluster (initdb, as postgres when root); scratch: a "
                         "database created next to TEST_DATABASE_URL and dropped after; auto: cluster if possible")
@@ -71,6 +75,7 @@ class Bench:
         self.prehashed_password = base64.b64encode(hashlib.sha256(self.password.encode()).digest())
         self._tokens: dict[str, tuple[float, str]] = {}
         self.database_choice = args.database
+        self.login_clients = args.login_clients
         self.meta: dict = {}
 
     def log(self, message: str) -> None:
