@@ -23,7 +23,7 @@ fast-forward only:
   6. a graceful reload (HUP: no request is dropped) and a health check through Nginx; when
      requirements.txt changed, a restart instead (a few seconds without service).
 If step 3 or 6 fails, the previous commit is checked out again and reloaded, and this script
-says so and exits non-zero. Migrations already applied are not undone (see docs/deploy.md).
+says so and exits non-zero. Migrations already applied are not undone (see README.md, "Deploy on EC2").
 Run it as the checkout's owner (it uses sudo) or with sudo.
 USAGE
 }
