@@ -91,7 +91,21 @@ class Figures:
         return results
 
     def plain(self, url: str, script: str, connections: int | None = None):
-        return lambda seconds: self.wrk(url, script, connections, seconds).run()
+        def scenario(seconds):
+            before = self.b.cpu.sample()
+            result = self.wrk(url, script, connections, seconds).run()
+            after = self.b.cpu.sample()
+            result.cpu_ms = {name: (after[name] - before[name]) * 1000 / max(result.requests, 1) for name in after}
+            return result
+        return scenario
+
+    def cpu_note(self, measured: dict[str, tuple[list[Result], tuple[str, ...]]]) -> str:
+        """Where the time goes: CPU ms per request of each process group, for each scenario."""
+        texts = []
+        for name, (results, groups) in measured.items():
+            parts = [f"{group} {median([r.cpu_ms.get(group, 0.0) for r in results]):.2f}" for group in groups]
+            texts.append(f"{name} " + " + ".join(parts))
+        return "CPU ms per request: " + "; ".join(texts)
 
     def auth(self, who: str) -> dict:
         return {"Authorization": f"Bearer {self.b.token(who)}"}
@@ -138,7 +152,9 @@ class Figures:
             value = median([x.rps for x in results[key]])
             self.add(Row(key, figure, value, "req/s", "hello app (bare Flask, same Gunicorn + Nginx)", hello,
                          ratio(value, hello), f">= {goal:.2f}", ratio(value, hello) >= goal,
-                         spread([x.rps for x in results[key]]) + f" (hello {spread([x.rps for x in results['hello']])})"),
+                         spread([x.rps for x in results[key]]) + f" (hello {spread([x.rps for x in results['hello']])})",
+                         [self.cpu_note({key: (results[key], ("app", "postgres", "nginx")),
+                                         "hello": (results["hello"], ("hello", "nginx"))})]),
                      (key, results[key]), ("hello", results["hello"]))
 
     # ---- 3: X-Accel-Redirect against Nginx serving the same file ------------------------
@@ -162,7 +178,9 @@ class Figures:
         value = median([x.mb_per_s for x in results["xaccel"]])
         self.add(Row("xaccel", f"10 MB local-only download via X-Accel-Redirect ({connections} clients), MB/s",
                      value, "MB/s", "Nginx serving the same file", static, ratio(value, static), ">= 0.90",
-                     ratio(value, static) >= 0.90, spread([x.mb_per_s for x in results["xaccel"]])),
+                     ratio(value, static) >= 0.90, spread([x.mb_per_s for x in results["xaccel"]]),
+                     [self.cpu_note({"X-Accel": (results["xaccel"], ("app", "postgres", "nginx")),
+                                     "static": (results["static"], ("nginx",))})]),
                  ("xaccel", results["xaccel"]), ("static", results["static"]))
 
     # ---- 4: the listing while 10 clients download 10 MB files ---------------------------

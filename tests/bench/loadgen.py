@@ -59,6 +59,7 @@ class Result:
     p90_ms: float = 0.0
     p99_ms: float = 0.0
     mean_ms: float = 0.0
+    cpu_ms: dict = field(default_factory=dict)  # CPU ms per request by process group (CpuMeter)
 
     @property
     def rps(self) -> float:

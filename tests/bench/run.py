@@ -21,8 +21,9 @@ import requests
 
 from . import dataset
 from .figures import Figures, Row
-from .services import (REPO, BenchError, Cleanup, Nginx, app_env, cluster_possible, flask_cli, ready,
-                       start_cluster, start_gunicorn, start_s3, start_scratch_database, work_directory)
+from .services import (REPO, BenchError, Cleanup, CpuMeter, Nginx, app_env, cluster_possible, flask_cli,
+                       postmaster_pid, ready, start_cluster, start_gunicorn, start_s3, start_scratch_database,
+                       work_directory)
 
 FIGURES = ("api_against_hello", "xaccel_download", "listing_during_downloads", "logins", "latency_scaling",
            "upload_memory")
@@ -75,6 +76,7 @@ class Bench:
         self.prehashed_password = base64.b64encode(hashlib.sha256(self.password.encode()).digest())
         self._tokens: dict[str, tuple[float, str]] = {}
         self.database_choice = args.database
+        self.cluster = None
         self.login_clients = args.login_clients
         self.meta: dict = {}
 
@@ -89,7 +91,8 @@ class Bench:
             if not cluster_possible():
                 raise BenchError("no usable initdb/pg_ctl (apt-get install postgresql), or no postgres user")
             self.meta["database"] = "throwaway PostgreSQL cluster (initdb) on a loopback port"
-            return start_cluster(self.cleanup)
+            self.cluster = start_cluster(self.cleanup)
+            return self.cluster.url()
         if not os.environ.get("TEST_DATABASE_URL"):
             raise BenchError("no PostgreSQL: install the server (initdb) or set TEST_DATABASE_URL")
         self.meta["database"] = "scratch database on TEST_DATABASE_URL's server (dropped after)"
@@ -136,6 +139,9 @@ class Bench:
         app_nginx.wait("/api/health")
         hello_nginx.wait("/api/hello")
         self.workers = len(self.app.worker_pids())
+        self.cpu = CpuMeter({"app": [self.app.proc.pid], "hello": [self.hello.proc.pid],
+                             "nginx": [app_nginx.proc.pid, hello_nginx.proc.pid],
+                             "postgres": [postmaster_pid(self.cluster) if self.cluster else None]})
         self.connections = 2 * self.workers
         self.max_upload_bytes = int(env["MAX_UPLOAD_MB"]) * 1024 * 1024
 

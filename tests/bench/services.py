@@ -159,12 +159,19 @@ def cluster_possible() -> bool:
     return True
 
 
-def start_cluster(cleanup: Cleanup) -> str:
+def start_cluster(cleanup: Cleanup) -> DurableCluster:
     """A throwaway PostgreSQL cluster on a loopback port (the machine's server is not touched)."""
     cluster = skips_as_errors(DurableCluster)
     cleanup.push("PostgreSQL", cluster.close)
     cluster.start()
-    return cluster.url()
+    return cluster
+
+
+def postmaster_pid(cluster: DurableCluster) -> int | None:
+    try:
+        return int((cluster.data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def start_scratch_database(cleanup: Cleanup) -> str:
@@ -289,6 +296,40 @@ server {{
         wait_for(lambda: answers(self.url + path) or self.proc.poll() is not None, timeout, "Nginx")
         if self.proc.poll() is not None:
             raise BenchError(f"Nginx exited:\n{tail(self.setup.prefix / 'logs' / 'error.log')}")
+
+
+class CpuMeter:
+    """CPU seconds used by groups of our processes (each a parent and all its children, reaped
+    ones included through the parent's cutime/cstime): Gunicorn masters, Nginx masters, the
+    postmaster. Read from /proc, so it shows where a request's time goes, whatever else runs."""
+
+    TICK = os.sysconf("SC_CLK_TCK")
+
+    def __init__(self, groups: dict[str, list[int]]):
+        self.groups = {name: [pid for pid in pids if pid] for name, pids in groups.items()}
+
+    @classmethod
+    def _of(cls, pid: int, with_reaped: bool) -> int:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return 0
+        ticks = int(fields[11]) + int(fields[12])
+        return ticks + (int(fields[13]) + int(fields[14]) if with_reaped else 0)
+
+    def sample(self) -> dict[str, float]:
+        out = {}
+        for name, parents in self.groups.items():
+            ticks = 0
+            for parent in parents:
+                ticks += self._of(parent, True)
+                try:
+                    children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+                except OSError:
+                    children = []
+                ticks += sum(self._of(int(child), False) for child in children)
+            out[name] = ticks / self.TICK
+        return out
 
 
 def memory_of(pid: int) -> dict[str, int] | None:
