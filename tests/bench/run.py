@@ -42,7 +42,7 @@ def parse_args(argv):
                    help="bandwidth of each of the 10 download clients of figure 4, e.g. 10M (bytes/s); "
                         "0 = as fast as loopback goes (default 10M = 80 Mbit/s)")
     p.add_argument("--login-clients", type=int,
-                   help="concurrent login clients of figure 5 (default: one per core while the listing is "
+                   help="concurrent login clients of figure 5 (default: cores + 1 while the listing is "
                         "measured, one per worker for logins/s and the flood)")
     p.add_argument("--database", choices=("auto", "cluster", "scratch"), default="auto",
                    help="cluster: a throwaway PostgreSQL cluster (initdb, as postgres when root); scratch: a "
