@@ -70,8 +70,8 @@ def test_update_deploys_a_new_commit_without_dropping_requests(stack, checkout):
     assert nothing.returncode == 0, nothing.stderr
     assert "already up to date" in nothing.stderr
 
-    (dev / "docs" / "release-note.md").write_text("A harmless change.\n")
-    git(dev, "add", "docs/release-note.md")
+    (dev / "release-note.md").write_text("A harmless change.\n")
+    git(dev, "add", "release-note.md")
     git(dev, "commit", "--quiet", "-m", "A release")
     git(dev, "push", "--quiet", "origin", "HEAD")
     new = git(dev, "rev-parse", "HEAD")
