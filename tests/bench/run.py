@@ -21,7 +21,7 @@ import requests
 
 from . import dataset
 from .figures import Figures, Row
-from .services import (REPO, BenchError, Cleanup, CpuMeter, Nginx, app_env, cluster_possible, flask_cli,
+from .services import (REPO, BenchError, BenchUnavailable, Cleanup, CpuMeter, Nginx, app_env, cluster_possible, flask_cli,
                        postmaster_pid, ready, start_cluster, start_gunicorn, start_s3, start_scratch_database,
                        work_directory)
 
@@ -33,7 +33,10 @@ ROW_KEYS = ("listing", "presign", "xaccel", "downloads", "logins", "login-load",
 
 def parse_args(argv):
     p = argparse.ArgumentParser(prog="./manage.sh bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="Exit status: 0 every figure was measured (met or not; with --strict 1 when a "
+                                       "goal is missed), 2 a figure could not be measured, 3 this machine lacks a "
+                                       "package or account the benchmark needs, 130 interrupted.")
     p.add_argument("--smoke", action="store_true",
                    help="tiny data set, 1 s per figure, one round: checks the benchmark runs (CI)")
     p.add_argument("--seconds", type=int, help="seconds per measurement (full: 8, smoke: 1)")
@@ -89,19 +92,19 @@ class Bench:
             choice = "cluster" if cluster_possible() else "scratch"
         if choice == "cluster":
             if not cluster_possible():
-                raise BenchError("no usable initdb/pg_ctl (apt-get install postgresql), or no postgres user")
+                raise BenchUnavailable("no usable initdb/pg_ctl (apt-get install postgresql), or no postgres user")
             self.meta["database"] = "throwaway PostgreSQL cluster (initdb) on a loopback port"
             self.cluster = start_cluster(self.cleanup)
             return self.cluster.url()
         if not os.environ.get("TEST_DATABASE_URL"):
-            raise BenchError("no PostgreSQL: install the server (initdb) or set TEST_DATABASE_URL")
+            raise BenchUnavailable("no PostgreSQL: install the server (initdb) or set TEST_DATABASE_URL")
         self.meta["database"] = "scratch database on TEST_DATABASE_URL's server (dropped after)"
         return start_scratch_database(self.cleanup)
 
     def start(self) -> None:
         for tool in ("wrk", "curl"):
             if shutil.which(tool) is None:
-                raise BenchError(f"{tool} is not installed (apt-get install {tool})")
+                raise BenchUnavailable(f"{tool} is not installed (apt-get install {tool})")
         started = time.monotonic()
         self.upload_dir = self.workdir / "uploads"  # made by work_directory()
         database_url = self.database_url = self.database()
@@ -316,6 +319,9 @@ def main(argv=None) -> int:
                 args.json.write_text(json.dumps({"meta": meta, "smoke": bench.smoke, "visible": bench.visible,
                                                  "rows": [row.__dict__ for row in rows], "failures": failures},
                                                 indent=2))
+    except BenchUnavailable as exc:
+        print(f"bench: cannot run here: {exc}", file=sys.stderr)
+        return 3
     except BenchError as exc:
         print(f"bench: {exc}", file=sys.stderr)
         return 2

@@ -35,7 +35,11 @@ GUNICORN_CONF = stack.GUNICORN_CONF
 
 
 class BenchError(RuntimeError):
-    """The benchmark cannot run here (a missing tool, a process that would not start)."""
+    """The benchmark failed (a process that would not start, an answer that is wrong)."""
+
+
+class BenchUnavailable(BenchError):
+    """The benchmark cannot run on this machine: a tool, package or account is missing."""
 
 
 def skips_as_errors(fn, *args, **kwargs):
@@ -43,13 +47,13 @@ def skips_as_errors(fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
     except pytest.skip.Exception as exc:
-        raise BenchError(str(exc)) from None
+        raise BenchUnavailable(str(exc)) from None
 
 
 # ---- cleanup -------------------------------------------------------------------------------
 
 class Cleanup:
-    """Stop actions, run last-in first-out exactly once; SIGTERM/SIGHUP unwind like Ctrl-C."""
+    """Stop actions, run last-in first-out exactly once; SIGINT/SIGTERM/SIGHUP unwind like Ctrl-C."""
 
     def __init__(self):
         self._actions: list[tuple[str, callable]] = []
@@ -70,15 +74,16 @@ class Cleanup:
         def unwind(signum, _frame):
             raise KeyboardInterrupt(f"signal {signum}")
 
-        self._previous = {sig: signal.signal(sig, unwind) for sig in (signal.SIGTERM, signal.SIGHUP)}
+        # SIGINT too: a background job starts with it ignored, and `kill -INT` must still stop the run.
+        self._previous = {sig: signal.signal(sig, unwind) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         return self
 
     def __exit__(self, *exc):
-        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip a stop
+        for sig in self._previous:  # a second Ctrl-C must not skip a stop
+            signal.signal(sig, signal.SIG_IGN)
         try:
             self.run()
         finally:
-            signal.signal(signal.SIGINT, previous_int)
             for sig, handler in self._previous.items():
                 signal.signal(sig, handler)
         return False
@@ -244,7 +249,7 @@ def ready(cleanup: Cleanup, gunicorn: stack.Gunicorn, booting: Future) -> stack.
     try:
         booting.result()
     except pytest.skip.Exception as exc:
-        raise BenchError(str(exc)) from None
+        raise BenchUnavailable(str(exc)) from None
     except Exception as exc:
         raise BenchError(f"Gunicorn did not start: {exc}\n{gunicorn.log()[-3000:]}") from None
     cleanup.pids.append(gunicorn.proc.pid)
@@ -260,7 +265,7 @@ class Nginx:
     def __init__(self, cleanup: Cleanup, prefix: Path, upstream: str, upload_dir: Path,
                  static_dir: Path | None = None):
         if which("nginx") is None:
-            raise BenchError("nginx is not installed (apt-get install nginx-light)")
+            raise BenchUnavailable("nginx is not installed (apt-get install nginx-light)")
         self.setup = render_nginx(prefix, upstream=upstream, upload_dir=upload_dir)
         self.url = f"http://127.0.0.1:{self.setup.http_port}"
         self.static_url = None

@@ -31,6 +31,8 @@ def test_smoke_run_prints_every_figure(tmp_path):
     results = tmp_path / "bench.json"
     done = subprocess.run([str(REPO / "manage.sh"), "bench", "--smoke", "--json", str(results)], cwd=REPO,
                           capture_output=True, text=True, timeout=600)
+    if done.returncode == 3:  # a package or account this machine lacks (the bench says which)
+        pytest.skip(done.stderr.strip().splitlines()[-1])
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr[-5000:]}"
 
     table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
