@@ -7,6 +7,7 @@ import hashlib
 import io
 import secrets
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -94,3 +95,16 @@ def pdf(label: str) -> bytes:
 
 def elapsed(start: float) -> float:
     return time.monotonic() - start
+
+
+@contextmanager
+def moto_bucket(bucket: str):
+    """moto's S3 server with `bucket` created; stopped on the way out."""
+    s3 = stack.FakeS3()
+    s3.bucket = bucket
+    s3.start()
+    try:
+        s3.client().create_bucket(Bucket=bucket)
+        yield s3
+    finally:
+        s3.stop()

@@ -16,7 +16,7 @@ import figures
 import stack
 from documents_support import make_pdf
 
-from .support import deploy, sha256
+from .support import deploy, moto_bucket, sha256
 
 BUCKET = "sequoalpha-concurrency"
 UPLOADS, DOWNLOADS = 20, 100
@@ -24,11 +24,7 @@ UPLOADS, DOWNLOADS = 20, 100
 
 @pytest.mark.slow
 def test_20_concurrent_uploads_and_100_concurrent_downloads(tmp_path, portal_database):
-    s3 = stack.FakeS3()
-    s3.bucket = BUCKET
-    s3.start()
-    try:
-        s3.client().create_bucket(Bucket=BUCKET)
+    with moto_bucket(BUCKET) as s3:
         portal = deploy(tmp_path, portal_database(), S3_BUCKET=BUCKET, S3_ENDPOINT_URL=s3.endpoint)
         with stack.Gunicorn(portal.env, tmp_path, workers=3) as server:
             portal.sign_in(server.url)
@@ -65,8 +61,6 @@ def test_20_concurrent_uploads_and_100_concurrent_downloads(tmp_path, portal_dat
             checked = portal.cli("storage", "check")
             local_files = sorted(p.name for p in portal.upload_dir.iterdir() if not p.name.startswith("."))
             objects = [o["Key"] for o in s3.client().list_objects_v2(Bucket=BUCKET).get("Contents", [])]
-    finally:
-        s3.stop()
     duplicates = (listed["total"] - len(ids)) + (len(local_files) - len(set(local_files))) \
         + (len(objects) - len(set(objects)))
     figures.add("concurrency", uploads=len(uploaded), downloads=len(downloaded), duplicates=max(duplicates, 0),

@@ -21,7 +21,7 @@ import figures
 import stack
 from documents_support import make_pdf
 
-from .support import deploy, sha256
+from .support import deploy, moto_bucket, sha256
 
 BUCKET = "sequoalpha-kill"
 
@@ -98,11 +98,7 @@ def _kill_mid_upload(server, token, content, name, upload_dir: Path, when: str) 
 
 @pytest.mark.slow
 def test_worker_killed_mid_upload_leaves_nothing_half_done(tmp_path, portal_database):
-    s3 = stack.FakeS3()
-    s3.bucket = BUCKET
-    s3.start()
-    try:
-        s3.client().create_bucket(Bucket=BUCKET)
+    with moto_bucket(BUCKET) as s3:
         portal = deploy(tmp_path, portal_database(), S3_BUCKET=BUCKET, S3_ENDPOINT_URL=s3.endpoint)
         with stack.Gunicorn(portal.env, tmp_path, workers=2) as server:
             portal.sign_in(server.url)
@@ -133,8 +129,6 @@ def test_worker_killed_mid_upload_leaves_nothing_half_done(tmp_path, portal_data
             for leftover in leftovers:
                 os.utime(portal.upload_dir / leftover, (time.time() - 7200, time.time() - 7200))
             later = portal.cli("storage", "check", "--no-hash") if leftovers else None
-    finally:
-        s3.stop()
     figures.add("faults", injected=len(killed), requests=len(killed) + 1, lost=0)
     figures.add("worker_kill", kills=len(killed), replaced=len(killed), check_problems=len(problems))
     assert checked.returncode == 0 and not problems, checked.stdout + checked.stderr
