@@ -3,6 +3,8 @@ import pytest
 
 from sequoalpha.config import ConfigError, load_config
 
+from api_helpers import login
+
 
 def assert_error(response, status):
     assert response.status_code == status, response.get_data(as_text=True)[:300]
@@ -121,6 +123,38 @@ def test_health_is_503_when_the_database_is_unreachable(app, client):
     finally:
         with app.app_context():
             db.engines[None] = working
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_lost_after_the_last_query_still_answers(app, client, make_user):
+    """PostgreSQL going away between a request's last query and its end (seen once under the
+    restart fault test) must not turn the finished answer into Gunicorn's HTML 500."""
+    from sqlalchemy import create_engine, text
+
+    from sequoalpha.extensions import db
+
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    killer = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], isolation_level="AUTOCOMMIT")
+    cut = {"armed": False}
+
+    @app.after_request
+    def terminate_this_requests_backend(response):
+        if cut["armed"]:
+            pid = db.session.connection().connection.dbapi_connection.get_backend_pid()
+            with killer.connect() as conn:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        return response
+
+    make_user("client1")
+    headers = login(client, "client1")
+    cut["armed"] = True
+    try:
+        r = client.get("/api/documents", headers=headers)
+    finally:
+        cut["armed"] = False
+        killer.dispose()
+    assert r.status_code == 200 and r.get_json()["total"] == 0
+    assert client.get("/api/documents", headers=headers).status_code == 200  # the pool recovered
 
 
 @pytest.mark.parametrize("env, reason", [

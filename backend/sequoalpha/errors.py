@@ -1,11 +1,11 @@
 """One JSON error shape everywhere: {"code", "status", "message", "errors"?}.
 
-After any error, Flask-SQLAlchemy's teardown removes the request's session, which rolls back
-whatever the failed request had not committed.
+After any error, the request's session is removed at teardown, which rolls back whatever the
+failed request had not committed.
 """
 from flask import Flask, current_app
 from flask_smorest import Api as SmorestApi
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -57,6 +57,19 @@ def handle_database_error(error: OperationalError | InterfaceError):
     return error_body(503, "The database is unavailable; try again shortly."), 503, {"Retry-After": "5"}
 
 
+def remove_session(_error: BaseException | None) -> None:
+    """Flask-SQLAlchemy's teardown, made safe for a connection that died after the request's last
+    query: its rollback fails (the answer is already made) and would reach Gunicorn as an HTML 500.
+    The failure invalidates the connection, so the second remove closes the session cleanly."""
+    session = current_app.extensions["sqlalchemy"].session
+    try:
+        session.remove()
+    except DBAPIError as error:
+        current_app.logger.warning("database connection lost at the end of a request: %s", type(error.orig).__name__)
+        session.remove()
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(OperationalError, handle_database_error)
     app.register_error_handler(InterfaceError, handle_database_error)
+    app.teardown_appcontext(remove_session)  # runs before Flask-SQLAlchemy's own (teardowns run in reverse)
