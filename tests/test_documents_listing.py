@@ -6,6 +6,7 @@ from sqlalchemy import event, insert, select
 
 from api_helpers import login
 from documents_support import upload
+from sequoalpha.documents import documents_for
 from sequoalpha.extensions import db
 from sequoalpha.models import (
     Category, Document, DocumentGroupGrant, DocumentRead, DocumentUserGrant, Group, User,
@@ -134,6 +135,22 @@ def _populate(app, first: int, count: int) -> set[int]:
             {"document_id": doc_id, "user_id": user_id, "read_at": START} for doc_id in ids[::5]])
         db.session.commit()
     return {doc_id for doc_id, kind in kinds.items() if kind != 3}
+
+
+def test_is_new_survives_a_refresh_after_commit(app, make_user):
+    """A document loaded through documents_for() and expired by a commit reloads with the same
+    `is_new` (it once reloaded with a cross join against every user's reads)."""
+    [doc_id] = add_documents(app, 1)
+    ann, bob = make_user("ann"), make_user("bob")
+    with app.app_context():
+        db.session.add(DocumentRead(user_id=bob, document_id=doc_id))
+        db.session.commit()
+        for user_id, expected in ((ann, True), (bob, False)):
+            stmt = documents_for(db.session.get(User, user_id)).where(Document.id == doc_id)
+            document = db.session.scalar(stmt.execution_options(populate_existing=True))
+            assert document.is_new is expected
+            db.session.commit()
+            assert (document.title, document.is_new) == ("Document 0000", expected)
 
 
 def test_listing_query_count_does_not_grow_with_documents(client, admin_headers, make_user, app):

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from flask import current_app, redirect, request, send_file
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint, abort
-from sqlalchemy import ColumnElement, Select, and_, exists, func, or_, select, true, union
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true, union
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
@@ -63,12 +63,15 @@ def visible_count(user: User) -> int:
 
 
 def documents_for(user: User, admin_view: bool = False) -> Select:
-    """Documents `user` may see, newest first, with their `is_new` and what the dump needs."""
+    """Documents `user` may see, newest first, with their `is_new` and what the dump needs.
+
+    `is_new` is a correlated NOT EXISTS rather than a join, so that it stays self-contained when
+    a document expired by a commit is refreshed with the same options."""
+    unread = ~exists().where(DocumentRead.document_id == Document.id, DocumentRead.user_id == user.id)
     stmt = (
         select(Document)
-        .outerjoin(DocumentRead, and_(DocumentRead.document_id == Document.id, DocumentRead.user_id == user.id))
         .where(visible_to(user))
-        .options(with_expression(Document.is_new, DocumentRead.read_at.is_(None)), joinedload(Document.category))
+        .options(with_expression(Document.is_new, unread), joinedload(Document.category))
         .order_by(Document.created_at.desc(), Document.id.desc())
     )
     if admin_view:
