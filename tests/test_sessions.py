@@ -8,7 +8,7 @@ import pytest
 from api_helpers import PASSWORD, SECRETS, login
 from sequoalpha import create_app
 from sequoalpha.extensions import db
-from sequoalpha.models import User, utcnow
+from sequoalpha.models import UnknownLogin, User, utcnow
 
 
 def cookie(client, name, path="/api/"):
@@ -117,6 +117,32 @@ def test_lockout_after_five_failures_then_reset(app, client, make_user):
     assert client.post("/api/login", json={"username": "ann", "password": "wrong wrong"}).status_code == 401
     with app.app_context():
         assert db.session.scalar(db.select(User.failed_logins).where(User.username == "ann")) == 1
+
+
+def test_a_name_that_is_no_account_locks_like_an_account(app, client, make_user):
+    """Five failures then a 429 with the same wait for a real and an unknown name: the lock does
+    not tell which names are accounts. Unknown names are remembered for a day, then purged."""
+    make_user("ann")
+    answers = {}
+    for name in ("ann", "Nobody@Example.com"):
+        statuses = [client.post("/api/login", json={"username": name, "password": "wrong wrong"}).status_code
+                    for _ in range(5)]
+        locked = client.post("/api/login", json={"username": name, "password": PASSWORD})
+        answers[name] = (statuses, locked.status_code, locked.headers.get("Retry-After"), locked.get_json()["message"])
+    assert answers["ann"] == answers["Nobody@Example.com"]
+    assert answers["ann"][:2] == ([401] * 5, 429) and 0 < int(answers["ann"][2]) <= 30
+    assert client.post("/api/login", json={"username": "someone else", "password": "x"}).status_code == 401
+    with app.app_context():
+        row = db.session.get(UnknownLogin, "nobody@example.com")
+        assert row.failed_logins == 5
+        row.last_failed_at = utcnow() - timedelta(days=2)
+        db.session.commit()
+    # The next unknown-name failure purges rows untouched for a day; the stale name starts afresh.
+    assert client.post("/api/login", json={"username": "someone else", "password": "x"}).status_code == 401
+    with app.app_context():
+        assert db.session.get(UnknownLogin, "nobody@example.com") is None
+        assert db.session.get(UnknownLogin, "someone else").failed_logins == 2
+    assert client.post("/api/login", json={"username": "nobody@example.com", "password": "x"}).status_code == 401
 
 
 def test_refresh_with_bearer_and_with_cookie(client, make_user):

@@ -16,12 +16,12 @@ from flask_jwt_extended import (
     unset_jwt_cookies,
 )
 from flask_smorest import Blueprint, abort
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select
 
 from . import audit
 from .errors import error_body
-from .extensions import db, jwt
-from .models import RevokedToken, User, utcnow
+from .extensions import db, jwt, upsert
+from .models import Lockout, RevokedToken, UnknownLogin, User, utcnow
 from .passwords import burn_check, check_password, hash_password
 from .schemas import AccessTokenSchema, LoginResponseSchema, LoginSchema, PasswordChangeSchema, UserSchema
 
@@ -30,6 +30,7 @@ blp = Blueprint("session", __name__, url_prefix="/api", description="Sign in and
 LOCK_AFTER = 5  # failures in a row
 LOCK_BASE_SECONDS = 30  # doubled for every further failure
 LOCK_MAX_SECONDS = 3600
+UNKNOWN_KEPT = timedelta(days=1)  # how long failures under a name that is no account are remembered
 BAD_CREDENTIALS = "Wrong username or password."
 
 
@@ -98,14 +99,26 @@ def _lock_seconds(failures: int) -> int:
     return min(LOCK_BASE_SECONDS * 2 ** (failures - LOCK_AFTER), LOCK_MAX_SECONDS)
 
 
-def _record_failure(user: User) -> None:
-    db.session.execute(
-        update(User).where(User.id == user.id).values(failed_logins=User.failed_logins + 1)
-    )
-    db.session.refresh(user)
-    seconds = _lock_seconds(user.failed_logins)
+def _record_failure(subject: Lockout) -> None:
+    """One more failure in a row (an atomic increment: concurrent attempts all count), and the
+    lock it earns."""
+    subject.failed_logins = type(subject).failed_logins + 1
+    db.session.flush()  # UPDATE ... SET failed_logins = failed_logins + 1; read back on access
+    seconds = _lock_seconds(subject.failed_logins)
     if seconds:
-        user.locked_until = utcnow() + timedelta(seconds=seconds)
+        subject.locked_until = utcnow() + timedelta(seconds=seconds)
+
+
+def _unknown_login(name: str) -> UnknownLogin:
+    """The lockout row of a name that is no account (made on first use, race-free), after
+    purging the rows untouched for a day."""
+    now = utcnow()
+    db.session.execute(delete(UnknownLogin).where(UnknownLogin.last_failed_at < now - UNKNOWN_KEPT))
+    db.session.execute(upsert(UnknownLogin).values(name=name, failed_logins=0, last_failed_at=now)
+                       .on_conflict_do_nothing(index_elements=["name"]))
+    row = db.session.get(UnknownLogin, name, populate_existing=True)
+    row.last_failed_at = now
+    return row
 
 
 def _revoke(*jtis: str | None, until: datetime) -> None:
@@ -122,29 +135,30 @@ def _revoke(*jtis: str | None, until: datetime) -> None:
 @blp.response(200, LoginResponseSchema)
 @blp.alt_response(401, description="Wrong username or password")
 @blp.alt_response(403, description="Account disabled")
-@blp.alt_response(429, description="Account locked after repeated failures")
+@blp.alt_response(429, description="Locked after repeated failures (an account, or a name that is no account)")
 def login(data):
     """Sign in with a username or email and a password; sets the session cookies."""
     name = data["username"].strip().lower()
     user = db.session.scalar(select(User).where(or_(User.username == name, User.email == name)))
-    if user is None:
-        burn_check()
-        audit.record("login_failed", detail={"username": name[:64], "reason": "unknown user"})
-        db.session.commit()
-        abort(401, message=BAD_CREDENTIALS)
+    # A name that is no account fails and locks exactly like one: same answers, same timing.
+    subject = user or _unknown_login(name)
+    unknown = {"username": name[:64]} if user is None else {}
     now = utcnow()
-    if user.locked_until and user.locked_until > now:
-        wait = math.ceil((user.locked_until - now).total_seconds())
-        audit.record("login_failed", user, detail={"reason": "locked"})
+    if subject.locked_until and subject.locked_until > now:
+        wait = math.ceil((subject.locked_until - now).total_seconds())
+        audit.record("login_failed", user, detail={"reason": "locked", **unknown})
         db.session.commit()
         abort(
             429,
             message=f"Too many failed attempts. Try again in {wait} seconds.",
             headers={"Retry-After": str(wait)},
         )
-    if not check_password(data["password"], user.password_hash):
-        _record_failure(user)
-        audit.record("login_failed", user, detail={"reason": "wrong password"})
+    if user is None:
+        burn_check()
+    if user is None or not check_password(data["password"], user.password_hash):
+        _record_failure(subject)
+        audit.record("login_failed", user, detail={"reason": "unknown user" if user is None else "wrong password",
+                                                   **unknown})
         db.session.commit()
         abort(401, message=BAD_CREDENTIALS)
     if not user.is_active:

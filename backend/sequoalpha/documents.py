@@ -13,12 +13,11 @@ from flask import current_app, redirect, request, send_file
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint, abort
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true, union
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from . import audit
 from .document_schemas import DocumentPageSchema, DocumentQuerySchema, DocumentSchema, DownloadArgsSchema
-from .extensions import db
+from .extensions import db, upsert
 from .models import Document, DocumentGroupGrant, DocumentRead, DocumentUserGrant, User, user_groups, utcnow
 from .pagination import paginate
 from .storage import CONTENT_TYPE, LocalStore, StorageError, local_store, s3_store
@@ -198,8 +197,7 @@ def _served(document: Document, via: str, response):
 
 def mark_read(user_id: int, document_id: int) -> None:
     """Insert or refresh this user's read of the document (an upsert: no race on the key)."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(DocumentRead).values(user_id=user_id, document_id=document_id, read_at=utcnow())
+    stmt = upsert(DocumentRead).values(user_id=user_id, document_id=document_id, read_at=utcnow())
     db.session.execute(stmt.on_conflict_do_update(
         index_elements=["user_id", "document_id"], set_={"read_at": stmt.excluded.read_at}
     ))

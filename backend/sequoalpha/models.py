@@ -37,7 +37,14 @@ user_groups = Table(
 )
 
 
-class User(db.Model):
+class Lockout:
+    """Failed sign-ins in a row and the lock they earned (see auth._record_failure)."""
+
+    failed_logins: Mapped[int] = mapped_column(default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class User(Lockout, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -49,8 +56,6 @@ class User(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Bumped on password change / disable: tokens carrying an older version stop working.
     token_version: Mapped[int] = mapped_column(default=0)
 
@@ -92,6 +97,16 @@ class RevokedToken(db.Model):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class UnknownLogin(Lockout, db.Model):
+    """Failed sign-ins under a name that is no account, locked exactly like an account, so that a
+    429 does not tell that an account exists. Rows untouched for a day are purged."""
+
+    __tablename__ = "unknown_logins"
+
+    name: Mapped[str] = mapped_column(String(254), primary_key=True)  # as typed, lower-case
+    last_failed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class AuditEvent(db.Model):
