@@ -32,11 +32,14 @@ AWS_ENV = {
 }
 
 
-def make_pdf(size: int = 1024, pages: int = 1) -> bytes:
-    """A valid PDF of about `size` bytes (at least the minimum), padded with a stream object."""
+def make_pdf(size: int = 1024, pages: int = 1, *, label: str = "") -> bytes:
+    """A valid PDF of about `size` bytes (at least the minimum), padded with a stream object.
+    A `label` becomes its title, so PDFs made with different labels differ in their bytes."""
     writer = PdfWriter()
     for _ in range(pages):
         writer.add_blank_page(612, 792)
+    if label:
+        writer.add_metadata({"/Title": label})
     minimal = io.BytesIO()
     writer.write(minimal)
     padding = max(size - len(minimal.getvalue()) - 60, 0)

@@ -6,8 +6,9 @@
 - `Gunicorn`: the app under the shipped deploy/gunicorn.conf.py, bound to a free loopback port,
   with its log in a file (searched for secrets by tests/figures.py when it stops).
 - `BlackHole`: a TCP port that accepts connections and never answers (a hung S3).
-- `flask_cli`, `wait_for_http`, and, shared with tests/ops/conftest.py, `free_port`, `wait_for`,
-  `FakeS3` (moto's server) and `make_pdf`.
+- `FakeS3`: moto's S3 server on a free loopback port, which can be stopped and started again.
+- `flask_cli`, `wait_for_http`, `free_port`, `wait_for` and the paths `REPO`, `BACKEND`, `VENV_BIN`,
+  `GUNICORN_CONF`, also used by tests/ops/conftest.py and tests/bench.
 
 Everything here skips the calling test, saying why, when a tool is missing.
 """
@@ -20,6 +21,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -29,13 +31,16 @@ import pytest
 import requests
 
 import figures
-from ops.conftest import BACKEND, GUNICORN_CONF, REPO, VENV_BIN, FakeS3, free_port, make_pdf, wait_for
 
 __all__ = [
-    "BACKEND", "REPO", "VENV_BIN", "BlackHole", "FakeS3", "Gunicorn", "PostgresCluster", "app_env",
-    "flask_cli", "free_port", "make_pdf", "wait_for", "wait_for_http",
+    "BACKEND", "GUNICORN_CONF", "REPO", "VENV_BIN", "BlackHole", "FakeS3", "Gunicorn", "PostgresCluster",
+    "app_env", "flask_cli", "free_port", "wait_for", "wait_for_http",
 ]
 
+REPO = Path(__file__).resolve().parents[1]
+BACKEND = REPO / "backend"
+VENV_BIN = Path(sys.executable).parent
+GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
 PG_BIN_DIRS = [Path("/usr/lib/postgresql") / v / "bin" for v in ("17", "16", "15", "14", "13")]
 
 
@@ -48,6 +53,22 @@ def pg_tool(name: str) -> str:
     if found is None:
         pytest.skip(f"{name} is not installed (apt-get install postgresql)")
     return found
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def wait_for_http(url: str, timeout: float = 30, status: int = 200, proc: subprocess.Popen | None = None) -> None:
@@ -148,6 +169,39 @@ class PostgresCluster:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+# --- S3 -----------------------------------------------------------------------------------
+
+class FakeS3:
+    """moto's server on a loopback port; stop() makes S3 unreachable (connection refused)."""
+
+    def __init__(self):
+        self.port = free_port()
+        self.bucket = "sequoalpha-ops"
+        self.server = None
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        from moto.server import ThreadedMotoServer
+
+        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
+        self.server.start()
+
+    def stop(self):
+        if self.server is not None:
+            self.server.stop()
+            self.server._server.server_close()  # stop() leaves the socket listening
+            self.server = None
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 # --- the app ------------------------------------------------------------------------------

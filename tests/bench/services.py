@@ -1,9 +1,9 @@
 """The processes of a benchmark run, built on the test suites' helpers rather than twins of them:
 
 - tests/stack.py (fault suite): the throwaway PostgreSQL cluster, the Gunicorn runner, the app's
-  production environment and the Flask CLI;
-- tests/ops/conftest.py (ops suite): the shipped Nginx site rendered on loopback ports, free
-  ports, moto's S3 server and the scratch database next to TEST_DATABASE_URL.
+  production environment, the Flask CLI, free ports and moto's S3 server;
+- tests/ops/conftest.py (ops suite): the shipped Nginx site rendered on loopback ports and the
+  scratch database next to TEST_DATABASE_URL.
 
 What a benchmark adds: production durability for PostgreSQL (the suites turn fsync off), Gunicorn
 running any app module (the hello baseline) with the worker count deploy/gunicorn.conf.py
@@ -27,8 +27,8 @@ if str(TESTS) not in sys.path:
     sys.path.insert(0, str(TESTS))  # tests/stack.py and tests/ops are imported as the suites do
 
 import stack  # noqa: E402  (tests/stack.py)
-from ops.conftest import (FakeS3, production_like_dirs, render_nginx, scratch_database, wait_for,  # noqa: E402
-                          which)
+from ops.conftest import production_like_dirs, render_nginx, scratch_database, which  # noqa: E402
+from stack import FakeS3, wait_for  # noqa: E402
 
 REPO = stack.REPO
 GUNICORN_CONF = stack.GUNICORN_CONF

@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.serving import make_server
 
+from documents_support import make_pdf
+
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -67,21 +69,6 @@ def live_server(app):
 
 # --- talking to the API directly (setting the scene) -----------------------------------
 
-def make_pdf(label: str, padding: int = 0) -> bytes:
-    """A real one-page PDF whose bytes depend on label (padding adds that many bytes)."""
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    writer.add_blank_page(width=595, height=842)
-    metadata = {"/Title": label, "/Subject": hashlib.sha256(label.encode()).hexdigest()}
-    if padding:
-        metadata["/Keywords"] = "padding " * (padding // 8)
-    writer.add_metadata(metadata)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 class Api:
     """The API through Flask's test client with a Bearer token (no browser involved)."""
 
@@ -103,7 +90,7 @@ class Api:
         return self.call("POST", "/api/admin/categories", json={"name": name})
 
     def upload(self, title, data=None, filename=None, category_id=None, everyone=False, group_ids=(), user_ids=(), description=""):
-        data = data if data is not None else make_pdf(title)
+        data = data if data is not None else make_pdf(label=title)
         form = {
             "file": (io.BytesIO(data), filename or f"{re.sub(r'[^A-Za-z0-9]+', '-', title).strip('-')}.pdf", "application/pdf"),
             "title": title,

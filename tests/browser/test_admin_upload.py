@@ -16,7 +16,7 @@ def test_upload_two_pdfs_restrict_one_to_a_group(open_page, admin_api, make_user
     files = []
     for name in ("Fund_II_Q2_2026_report.pdf", "Market_outlook_2026.pdf"):
         path = tmp_path / name
-        path.write_bytes(ui.make_pdf(name, padding=200_000))  # big enough for several progress events
+        path.write_bytes(ui.make_pdf(label=name, size=200_000))  # big enough for several progress events
         files.append(path)
 
     page, _watch = open_page()
@@ -81,7 +81,7 @@ def test_upload_two_pdfs_restrict_one_to_a_group(open_page, admin_api, make_user
 
 
 def test_drag_and_drop_onto_the_drop_zone(open_page, admin_api, ui):
-    pdf = ui.make_pdf("dropped")
+    pdf = ui.make_pdf(label="dropped")
     page, _watch = open_page()
     ui.sign_in(page, "boss")
     page.goto("/frontend/admin.html")

@@ -24,7 +24,7 @@ def library(admin_api, make_user, ui):
         ("Bob tax statement 2025", {"user_ids": [bob], "category_id": tax["id"]}),
         ("Internal board memo", {}),
     ]:
-        pdf = ui.make_pdf(title)
+        pdf = ui.make_pdf(label=title)
         docs[title] = {**admin_api.upload(title, data=pdf, **kw), "bytes": pdf}
     return docs
 

@@ -104,7 +104,7 @@ def test_admin_console(open_page, portal, ui, width, tmp_path):
 
     # The upload queue with a file in it, and the edit dialog.
     pdf = tmp_path / "Annual_report_2025.pdf"
-    pdf.write_bytes(ui.make_pdf("annual"))
+    pdf.write_bytes(ui.make_pdf(label="annual"))
     page.get_by_label("Choose PDF files to upload").set_input_files(str(pdf))
     page.locator(".upload-item").wait_for()
     page.get_by_role("button", name="Edit Tax statement 2025").click()

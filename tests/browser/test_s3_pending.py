@@ -23,7 +23,7 @@ def app_config(app_config, monkeypatch):
 
 def test_upload_while_s3_is_down_is_marked_waiting_for_s3(open_page, admin_api, ui, tmp_path):
     pdf = tmp_path / "Statement_Q2_2026.pdf"
-    pdf.write_bytes(ui.make_pdf("statement"))
+    pdf.write_bytes(ui.make_pdf(label="statement"))
     page, _watch = open_page()
     ui.sign_in(page, "boss")
     page.goto("/frontend/admin.html")

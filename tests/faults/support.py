@@ -15,6 +15,7 @@ import requests
 
 import figures
 import stack
+from documents_support import make_pdf
 
 ADMIN = "faultadmin"
 
@@ -90,7 +91,7 @@ def sha256(data: bytes) -> str:
 
 def pdf(label: str) -> bytes:
     """A small real PDF, different for every label."""
-    return stack.make_pdf(f"{label} {secrets.token_hex(4)}")
+    return make_pdf(label=f"{label} {secrets.token_hex(4)}")
 
 
 def elapsed(start: float) -> float:

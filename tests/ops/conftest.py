@@ -8,15 +8,12 @@ Everything is started here and stopped at the end of the session; nothing of the
 Nginx, PostgreSQL or systemd is touched. Tests skip, saying why, when a tool is missing.
 """
 import grp
-import io
 import json
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -27,14 +24,12 @@ from pathlib import Path
 import pytest
 import requests
 
-REPO = Path(__file__).resolve().parents[2]
-BACKEND = REPO / "backend"
-VENV_BIN = Path(sys.executable).parent
+from stack import BACKEND, GUNICORN_CONF, REPO, VENV_BIN, FakeS3, free_port, wait_for
+
 RENDER = REPO / "deploy" / "render.sh"
 SITE_TEMPLATE = REPO / "deploy" / "nginx" / "sequoalpha.conf"
 HEADERS_TEMPLATE = REPO / "deploy" / "nginx" / "security-headers.conf"
 UNIT_TEMPLATE = REPO / "deploy" / "systemd" / "sequoalpha.service"
-GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
 SHELL_SCRIPTS = [REPO / "manage.sh", REPO / "update.sh", REPO / "deploy_ec2.sh",
                  REPO / "deploy" / "render.sh", REPO / "deploy" / "lib.sh"]
 
@@ -63,22 +58,6 @@ def require(tool: str, package: str) -> str:
     if path is None:
         pytest.skip(f"{tool} is not installed (apt-get install {package})")
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_for(predicate, timeout: float, what: str, interval: float = 0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 # ---- rendering -----------------------------------------------------------------------------
@@ -175,7 +154,7 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
     return cert_path, key_path
 
 
-# ---- PostgreSQL and S3 -----------------------------------------------------------------------
+# ---- PostgreSQL ----------------------------------------------------------------------------
 
 def scratch_database() -> tuple[str, callable]:
     """A new database next to TEST_DATABASE_URL's: (its plain postgresql:// URL, drop())."""
@@ -198,37 +177,6 @@ def scratch_database() -> tuple[str, callable]:
 
     plain = url.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
     return plain, drop
-
-
-class FakeS3:
-    """moto's server on a loopback port; stop() makes S3 unreachable (connection refused)."""
-
-    def __init__(self):
-        self.port = free_port()
-        self.bucket = "sequoalpha-ops"
-        self.server = None
-
-    @property
-    def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        from moto.server import ThreadedMotoServer
-
-        self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=self.port, verbose=False)
-        self.server.start()
-
-    def stop(self):
-        if self.server is not None:
-            self.server.stop()
-            self.server._server.server_close()  # stop() leaves the socket listening
-            self.server = None
-
-    def client(self):
-        import boto3
-
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
 
 
 # ---- the stack -------------------------------------------------------------------------------
@@ -397,20 +345,11 @@ def _answers(url: str) -> bool:
 
 # ---- documents -----------------------------------------------------------------------------
 
-def make_pdf(label: str) -> bytes:
-    """A small, real PDF whose bytes differ with `label`."""
-    from pypdf import PdfWriter
-
-    writer = PdfWriter()
-    writer.add_blank_page(width=612, height=792)
-    writer.add_metadata({"/Title": label})
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
-
-
 def upload(stack, label: str, **fields) -> tuple[dict, bytes]:
-    pdf = make_pdf(label)
+    # Imported here: tests/bench imports this module without backend/ (sequoalpha) on sys.path.
+    from documents_support import make_pdf
+
+    pdf = make_pdf(label=label)
     data = {"title": label, "visibility": json.dumps({"everyone": True, "group_ids": [], "user_ids": []}),
             **fields}
     r = stack.post("/api/admin/documents/upload", headers=stack.auth(), data=data,
