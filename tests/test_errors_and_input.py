@@ -31,6 +31,7 @@ def test_malformed_json_is_400(client, admin_headers):
     {"username": "ann", "email": "ann@example.com", "password": "0123456789", "group_ids": ["1"]},
     {"username": "ann", "email": "ann@example.com", "password": "0123456789", "role": "root"},
     {"username": "a\nb", "email": "ann@example.com", "password": "0123456789"},
+    {"username": "ann\n", "email": "ann@example.com", "password": "0123456789"},  # `$` before a final newline
     {"username": "../etc", "email": "ann@example.com", "password": "0123456789"},
     {"username": "ann", "email": "ann@example.com", "password": "0123456789", "full_name": "A\r\nB"},
     {"username": "ann", "email": "ann@example.com", "password": "0123456789", "full_name": "x\x00"},
@@ -49,6 +50,15 @@ def test_unicode_names_are_fine(client, admin_headers):
     r = client.post("/api/admin/groups", headers=admin_headers, json={"name": "Fonds Élysée — 2026"})
     assert r.status_code == 201
     assert_error(client.post("/api/admin/groups", headers=admin_headers, json={"name": "a\u0007b"}), 422)
+
+
+def test_surrounding_spaces_are_trimmed_but_control_characters_refused(client, admin_headers):
+    """The schema refuses control characters anywhere, the ends included (the fuzzer found a
+    trailing form feed trimmed away and accepted)."""
+    r = client.post("/api/admin/categories", headers=admin_headers, json={"name": " \u00a0Reports  "})
+    assert r.status_code == 201 and r.get_json()["name"] == "Reports"
+    for name in ("Reports\f", "\tReports", "Reports\n"):
+        assert_error(client.post("/api/admin/categories", headers=admin_headers, json={"name": name}), 422)
 
 
 def test_ten_megabyte_body_is_413(client, admin_headers, app):

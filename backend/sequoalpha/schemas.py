@@ -1,24 +1,40 @@
 """Request and response schemas (marshmallow); they validate input and document the API."""
-from marshmallow import Schema, fields, validate
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate
 
 from .passwords import MAX_LENGTH, MIN_LENGTH
 
+
+class Pattern(validate.Regexp):
+    """validate.Regexp over the whole value: Python's `$` also matches before a final newline,
+    so `^[a-z]+$` let "ann\n" through; the pattern itself goes into the OpenAPI schema as is."""
+
+    def __call__(self, value):
+        if self.regex.fullmatch(value) is None:
+            raise ValidationError(self._format_error(value))
+        return value
+
+
 # Printable text: no control characters (they forge log lines and break headers).
-NO_CONTROL = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
+NO_CONTROL = Pattern(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
 # Ids are PostgreSQL `integer`s; a larger number names nothing (and overflows SQLite past 2**63).
 MAX_ID = 2**31 - 1
 ID = validate.Range(min=1, max=MAX_ID)
-USERNAME = validate.Regexp(
+USERNAME = Pattern(
     r"^[A-Za-z0-9][A-Za-z0-9._-]{2,63}$",
     error="3 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit.",
 )
 
 
 class Text(fields.String):
-    """A string with surrounding whitespace removed before it is validated."""
+    """A string with surrounding spaces removed before it is validated. Control characters are
+    not trimmed (a trailing tab or form feed is refused by NO_CONTROL, as the schema says)."""
+
+    SURROUNDING_SPACE = re.compile(r"^[^\S\x00-\x1f\x7f]+|[^\S\x00-\x1f\x7f]+$")
 
     def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
+        return self.SURROUNDING_SPACE.sub("", super()._deserialize(value, attr, data, **kwargs))
 
 
 def text(max_len: int, required: bool = False, min_len: int = 0, **kw) -> Text:

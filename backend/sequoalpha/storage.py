@@ -52,7 +52,7 @@ class LocalStore:
         self.folder = Path(folder)
 
     def path(self, key: str) -> Path:
-        if not KEY_PATTERN.match(key):
+        if not KEY_PATTERN.fullmatch(key):
             raise StorageError(f"invalid storage key {key!r}")
         return self.folder / key
 
