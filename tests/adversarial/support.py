@@ -1,13 +1,32 @@
 """Helpers of the adversarial suite: a seeded portal to attack, tokens without a login each time."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, Phase, settings
 
 from api_helpers import login
 from documents_support import make_pdf, upload
 from sequoalpha.auth import issue_tokens
 from sequoalpha.extensions import db
 from sequoalpha.models import Category, Group, User
+
+
+SCALE = float(os.environ.get("SEQUOALPHA_FUZZ_SCALE", "1"))
+RANDOM = os.environ.get("SEQUOALPHA_FUZZ_RANDOM") == "1"
+
+
+def scaled(examples: int) -> int:
+    return max(1, round(examples * SCALE))
+
+
+def fuzz_settings(examples: int) -> settings:
+    """The fuzzers' Hypothesis settings: `examples` x SEQUOALPHA_FUZZ_SCALE cases, drawn from a
+    fixed seed so that every run (CI's included) tries the same cases and a failure reproduces;
+    SEQUOALPHA_FUZZ_RANDOM=1 draws fresh ones to explore."""
+    return settings(max_examples=scaled(examples), derandomize=not RANDOM, deadline=None, database=None,
+                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
 
 
 def bearer(app, user_id: int | None) -> dict:

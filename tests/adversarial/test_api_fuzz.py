@@ -9,16 +9,16 @@ a documented status code, content type, headers and body schema, a 401 without c
 unknown group id, a wrong current password): that check (positive_data_acceptance) is off.
 
 The number of examples per operation is bounded to keep the run to about a minute on two
-cores; SEQUOALPHA_FUZZ_SCALE=10 fuzzes ten times harder.
+cores; SEQUOALPHA_FUZZ_SCALE=10 fuzzes ten times harder. The cases come from a fixed seed
+(support.fuzz_settings); SEQUOALPHA_FUZZ_RANDOM=1 draws fresh ones.
 """
 from __future__ import annotations
 
-import os
 from collections import Counter
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis.errors import Unsatisfiable
 from schemathesis.core.failures import FailureGroup, ServerError
 from schemathesis.generation import GenerationMode
@@ -26,9 +26,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 import figures
 
-from .support import bearer, seed_portal
+from .support import bearer, fuzz_settings, seed_portal
 
-SCALE = float(os.environ.get("SEQUOALPHA_FUZZ_SCALE", "1"))
 # Examples per operation and generation mode (positive, negative), per role.
 EXAMPLES = {"admin": 5, "client": 3, "anonymous": 2}
 PUBLIC = {"GET /api/health", "POST /api/login"}  # fuzzed as hard as the admin routes
@@ -68,7 +67,7 @@ def test_every_operation_as_every_role(app, client, make_user, role):
             examples = EXAMPLES["admin" if operation.label in PUBLIC else role]
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 try:
-                    _fuzz(operation, mode, max(1, round(examples * SCALE)), app, user_id, failures)
+                    _fuzz(operation, mode, examples, app, user_id, failures)
                 except Unsatisfiable:
                     pass  # nothing to negate (an operation without parameters)
                 except _AppException as exc:
@@ -86,11 +85,10 @@ class _AppException(Exception):
 
 
 def _fuzz(operation, mode, examples, app, user_id, failures) -> None:
-    """Run `examples` generated cases of one operation; record failures instead of stopping."""
+    """Run `examples` (scaled) generated cases of one operation; record failures instead of stopping."""
     raised = []
 
-    @settings(max_examples=examples, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @fuzz_settings(examples)
     @given(case=operation.as_strategy(generation_mode=mode))
     def run(case):
         headers = bearer(app, user_id)

@@ -11,17 +11,17 @@ reader repairs them, as viewers do. Each is either refused cleanly or accepted; 
 must open as a PDF with pages, and download with the same sha256 and size.
 Names are fuzzed as well; the download's Content-Disposition must stay one clean header.
 Afterwards the uploads folder holds exactly the accepted files: nothing orphaned.
+The cases come from a fixed seed (support.fuzz_settings); SEQUOALPHA_FUZZ_RANDOM=1 draws fresh ones.
 """
 from __future__ import annotations
 
 import gzip
 import hashlib
 import io
-import os
 import zipfile
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, TextStringObject
@@ -30,7 +30,8 @@ import figures
 from api_helpers import login
 from documents_support import stored_files, upload
 
-SCALE = float(os.environ.get("SEQUOALPHA_FUZZ_SCALE", "1"))
+from .support import fuzz_settings, scaled
+
 REFUSED = {413, 415, 422}
 
 
@@ -185,30 +186,24 @@ class _Run:
             self.problems.append(f"{what}: bad Content-Disposition {disposition!r}")
 
 
-def _examples(n: int) -> int:
-    return max(1, round(n * SCALE))
-
-
 @pytest.mark.slow
 def test_fuzzed_uploads(app, client, make_user):
     make_user("admin", is_admin=True)
     run = _Run(app, client, login(client, "admin"))
-    common = dict(deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
 
     with figures.pause_password_capture():
-        @settings(max_examples=_examples(120), **common)
+        @fuzz_settings(120)
         @given(case=malformed, name=filenames)
         def refuse_malformed(case, name):
             what, data = case
             run.send(data, name, what, must_refuse=True)
 
-        @settings(max_examples=_examples(40), **common)
+        @fuzz_settings(40)
         @given(data=mutated(), name=filenames)
         def survive_mutations(data, name):
             run.send(data, name, "damaged PDF", must_refuse=False)
 
-        @settings(max_examples=_examples(10), **common)
+        @fuzz_settings(10)
         @given(data=hostile_metadata(), name=filenames)
         def keep_hostile_metadata_inert(data, name):
             run.send(data, name, "hostile metadata", must_refuse=False)
@@ -222,5 +217,5 @@ def test_fuzzed_uploads(app, client, make_user):
     if len(files) != len(run.accepted):
         run.problems.append(f"{len(files)} stored files for {len(run.accepted)} accepted uploads: {files[:5]}")
     figures.add("upload_fuzz", **run.counts)
-    assert run.counts["malformed"] >= _examples(100)
+    assert run.counts["malformed"] >= scaled(100)
     assert not run.problems, "\n".join(run.problems[:30])
