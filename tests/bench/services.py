@@ -1,9 +1,8 @@
 """The processes of a benchmark run, built on the test suites' helpers rather than twins of them:
 
-- tests/stack.py (fault suite): the throwaway PostgreSQL cluster, the Gunicorn runner, the app's
-  production environment, the Flask CLI, free ports and moto's S3 server;
-- tests/ops/conftest.py (ops suite): the shipped Nginx site rendered on loopback ports and the
-  scratch database next to TEST_DATABASE_URL.
+tests/stack.py (the fault and ops suites'): the throwaway PostgreSQL cluster, the Gunicorn runner,
+the app's production environment, the Flask CLI, free ports, moto's S3 server, the shipped Nginx
+site rendered on loopback ports and the scratch database next to TEST_DATABASE_URL.
 
 What a benchmark adds: production durability for PostgreSQL (the suites turn fsync off), Gunicorn
 running any app module (the hello baseline) with the worker count deploy/gunicorn.conf.py
@@ -24,11 +23,10 @@ import requests
 
 TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))  # tests/stack.py and tests/ops are imported as the suites do
+    sys.path.insert(0, str(TESTS))  # tests/stack.py is imported as the suites do
 
 import stack  # noqa: E402  (tests/stack.py)
-from ops.conftest import production_like_dirs, render_nginx, scratch_database, which  # noqa: E402
-from stack import FakeS3, wait_for  # noqa: E402
+from stack import FakeS3, production_like_dirs, render_nginx, scratch_database, wait_for, which  # noqa: E402
 
 REPO = stack.REPO
 GUNICORN_CONF = stack.GUNICORN_CONF
@@ -131,7 +129,7 @@ def tail(path: Path, lines: int = 30) -> str:
 
 
 def work_directory() -> Path:
-    """The run's directory, laid out as tests/ops lays out the server's: Nginx's workers (www-data)
+    """The run's directory, laid out as tests/stack.py lays out the server's: Nginx's workers (www-data)
     reach uploads/ only through its group; everything else in it is the run's own."""
     base, _uploads = skips_as_errors(production_like_dirs)
     return base
@@ -259,7 +257,7 @@ def ready(cleanup: Cleanup, gunicorn: stack.Gunicorn, booting: Future) -> stack.
 # ---- Nginx ---------------------------------------------------------------------------------
 
 class Nginx:
-    """The shipped site rendered for `upstream` (tests/ops' render_nginx), plus, when `static_dir`
+    """The shipped site rendered for `upstream` (tests/stack.py's render_nginx), plus, when `static_dir`
     is given, a baseline server on its own port serving that directory under /static/."""
 
     def __init__(self, cleanup: Cleanup, prefix: Path, upstream: str, upload_dir: Path,
@@ -289,7 +287,7 @@ server {{
             conf = self.setup.conf.read_text()
             site_include = f"include {prefix}/site.conf;"
             if site_include not in conf:
-                raise BenchError("tests/ops/conftest.py's nginx.conf changed shape; update tests/bench/services.py")
+                raise BenchError("tests/stack.py's nginx.conf changed shape; update tests/bench/services.py")
             self.setup.conf.write_text(conf.replace(site_include, f"{site_include}\n    include {prefix}/baseline.conf;"))
         checked = self.setup.test_config()
         if checked.returncode != 0:

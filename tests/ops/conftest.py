@@ -1,5 +1,5 @@
-"""Fixtures of the ops tests: the shipped deploy/ files rendered into a temporary directory, and
-a full stack started from them on loopback ports:
+"""Fixtures of the ops tests: a full stack started on loopback ports from the shipped deploy/
+files (rendered by tests/stack.py into a temporary directory):
 
     Nginx (deploy/nginx/*, rendered)  ->  Gunicorn (deploy/gunicorn.conf.py)  ->  Flask
         -> PostgreSQL (a scratch database on TEST_DATABASE_URL)  and  moto's server as S3.
@@ -7,33 +7,27 @@ a full stack started from them on loopback ports:
 Everything is started here and stopped at the end of the session; nothing of the machine's own
 Nginx, PostgreSQL or systemd is touched. Tests skip, saying why, when a tool is missing.
 """
-import grp
 import json
 import os
 import secrets
 import shutil
 import signal
 import subprocess
-import tempfile
 import threading
 import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-from stack import BACKEND, GUNICORN_CONF, REPO, VENV_BIN, FakeS3, free_port, wait_for
+from stack import (BACKEND, GUNICORN_CONF, REPO, VENV_BIN, FakeS3, NginxSetup, free_port, production_like_dirs,
+                   render_nginx, require, scratch_database, wait_for)
 
-RENDER = REPO / "deploy" / "render.sh"
-SITE_TEMPLATE = REPO / "deploy" / "nginx" / "sequoalpha.conf"
-HEADERS_TEMPLATE = REPO / "deploy" / "nginx" / "security-headers.conf"
 UNIT_TEMPLATE = REPO / "deploy" / "systemd" / "sequoalpha.service"
 SHELL_SCRIPTS = [REPO / "manage.sh", REPO / "update.sh", REPO / "deploy_ec2.sh",
                  REPO / "deploy" / "render.sh", REPO / "deploy" / "lib.sh"]
 
-NGINX_USER = "www-data"
 ADMIN = {"username": "opsadmin", "email": "opsadmin@example.com", "password": "ops-" + secrets.token_urlsafe(16)}
 # The headers every answer must carry exactly once (deploy/nginx/security-headers.conf).
 SECURITY_HEADERS = {
@@ -46,88 +40,7 @@ SECURITY_HEADERS = {
 }
 
 
-# ---- tools ---------------------------------------------------------------------------------
-
-def which(tool: str) -> str | None:
-    """A tool on PATH, or in the sbin directories a non-root PATH may lack."""
-    return shutil.which(tool) or shutil.which(tool, path="/usr/local/sbin:/usr/sbin:/sbin")
-
-
-def require(tool: str, package: str) -> str:
-    path = which(tool)
-    if path is None:
-        pytest.skip(f"{tool} is not installed (apt-get install {package})")
-    return path
-
-
-# ---- rendering -----------------------------------------------------------------------------
-
-def render(template: Path, **values) -> str:
-    """deploy/render.sh TEMPLATE NAME=VALUE ...: the one rendering mechanism of deploy/."""
-    args = [str(RENDER), str(template)] + [f"{name}={value}" for name, value in values.items()]
-    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
-
-
-@dataclass
-class NginxSetup:
-    """A rendered site in its own prefix: nginx.conf (ours), site.conf and the snippet."""
-
-    prefix: Path
-    http_port: int
-    https_port: int
-    conf: Path = field(init=False)
-
-    def __post_init__(self):
-        self.conf = self.prefix / "nginx.conf"
-
-    def cmd(self, *args: str) -> list[str]:
-        return [require("nginx", "nginx-light"), "-p", str(self.prefix), "-c", str(self.conf),
-                "-e", str(self.prefix / "logs" / "error.log"), *args]
-
-    def test_config(self) -> subprocess.CompletedProcess:
-        return subprocess.run(self.cmd("-t"), capture_output=True, text=True)
-
-
-def render_nginx(prefix: Path, *, upstream: str, upload_dir: Path, tls: bool = False,
-                 cert: Path | None = None, key: Path | None = None, max_upload_mb: int = 50) -> NginxSetup:
-    """The shipped site and snippet rendered for loopback high ports under `prefix`, plus a
-    main nginx.conf standing in for /etc/nginx/nginx.conf (pid, logs, temp dirs in `prefix`)."""
-    for sub in ("logs", "snippets", "acme", "tmp"):
-        (prefix / sub).mkdir(parents=True, exist_ok=True)
-    setup = NginxSetup(prefix, free_port(), free_port())
-    (prefix / "snippets" / "sequoalpha-security-headers.conf").write_text(render(HEADERS_TEMPLATE))
-    site = render(
-        SITE_TEMPLATE,
-        APP_DIR=REPO, UPLOAD_DIR=upload_dir, SERVER_NAME='127.0.0.1 localhost "~^[0-9.]+$"',
-        NGINX_SNIPPETS=prefix / "snippets", UPSTREAM=upstream, MAX_UPLOAD_MB=max_upload_mb,
-        HTTP_LISTEN=f"127.0.0.1:{setup.http_port}", HTTP_LISTEN6="",
-        HTTPS_LISTEN=f"127.0.0.1:{setup.https_port}", HTTPS_LISTEN6="",
-        TLS="yes" if tls else "no", SSL_CERT=cert or "/nonexistent", SSL_KEY=key or "/nonexistent",
-        ACME_ROOT=prefix / "acme", LOG_DIR=prefix / "logs",
-    )
-    (prefix / "site.conf").write_text(site)
-    # As root, the workers run as www-data, as on the server (Ubuntu's nginx.conf): they must
-    # be able to read the static files and, through the uploads folder's group, the uploads.
-    user = f"user {NGINX_USER} {NGINX_USER};\n" if os.geteuid() == 0 else ""
-    tmp = prefix / "tmp"
-    setup.conf.write_text(f"""{user}worker_processes 2;
-pid {prefix}/nginx.pid;
-events {{ worker_connections 512; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    sendfile on;
-    access_log {prefix}/logs/access.log;
-    client_body_temp_path {tmp}/body;
-    proxy_temp_path {tmp}/proxy;
-    fastcgi_temp_path {tmp}/fastcgi;
-    uwsgi_temp_path {tmp}/uwsgi;
-    scgi_temp_path {tmp}/scgi;
-    include {prefix}/site.conf;
-}}
-""")
-    return setup
-
+# ---- TLS -----------------------------------------------------------------------------------
 
 def self_signed_cert(directory: Path) -> tuple[Path, Path]:
     """A throwaway certificate for localhost (the TLS server's `nginx -t` and HTTPS checks)."""
@@ -152,31 +65,6 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
                                            serialization.NoEncryption()))
     key_path.chmod(0o600)
     return cert_path, key_path
-
-
-# ---- PostgreSQL ----------------------------------------------------------------------------
-
-def scratch_database() -> tuple[str, callable]:
-    """A new database next to TEST_DATABASE_URL's: (its plain postgresql:// URL, drop())."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    base = os.environ.get("TEST_DATABASE_URL")
-    if not base:
-        pytest.skip("TEST_DATABASE_URL is not set (e.g. postgresql://postgres@127.0.0.1:5432/test)")
-    url = make_url(base)
-    name = f"sequoalpha_ops_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url.set(drivername="postgresql+psycopg2"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-    plain = url.set(drivername="postgresql", database=name).render_as_string(hide_password=False)
-    return plain, drop
 
 
 # ---- the stack -------------------------------------------------------------------------------
@@ -245,24 +133,6 @@ def _stop(proc: subprocess.Popen | None, sig=signal.SIGTERM, timeout: float = 30
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
-
-
-def production_like_dirs() -> tuple[Path, Path]:
-    """(base, uploads): as on the server, Nginx's workers (www-data) can reach the uploads
-    folder only through its group: sequoalpha:www-data 2750 there, root:www-data here (the
-    test runs Gunicorn as itself). pytest's own temp directories (0700) would hide them."""
-    base = Path(tempfile.mkdtemp(prefix="sequoalpha-ops-"))
-    base.chmod(0o711)
-    uploads = base / "uploads"
-    uploads.mkdir()
-    if os.geteuid() == 0:
-        try:
-            gid = grp.getgrnam(NGINX_USER).gr_gid
-        except KeyError:
-            pytest.skip(f"no {NGINX_USER} group (it comes with the nginx package)")
-        os.chown(uploads, 0, gid)
-    uploads.chmod(0o2750)
-    return base, uploads
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,9 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from .conftest import record_measurement, require
+from stack import require
+
+from .conftest import record_measurement
 
 pytestmark = pytest.mark.ops
 

@@ -5,8 +5,9 @@ import subprocess
 
 import pytest
 
-from .conftest import (GUNICORN_CONF, REPO, SHELL_SCRIPTS, SITE_TEMPLATE, UNIT_TEMPLATE, render,
-                       render_nginx, require, self_signed_cert)
+from stack import GUNICORN_CONF, REPO, SITE_TEMPLATE, render, render_nginx, require
+
+from .conftest import SHELL_SCRIPTS, UNIT_TEMPLATE, self_signed_cert
 
 pytestmark = pytest.mark.ops
 

@@ -9,7 +9,9 @@ import time
 
 import pytest
 
-from .conftest import Traffic, record_measurement, wait_for
+from stack import wait_for
+
+from .conftest import Traffic, record_measurement
 
 pytestmark = pytest.mark.ops
 

@@ -11,7 +11,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from .conftest import ADMIN, SECURITY_HEADERS, render_nginx, self_signed_cert, wait_for
+from stack import render_nginx, require, wait_for
+
+from .conftest import ADMIN, SECURITY_HEADERS, self_signed_cert
 
 pytestmark = pytest.mark.ops
 
@@ -290,8 +292,6 @@ def test_tls_site_redirects_and_sends_hsts(stack, tmp_path):
 
 def test_manage_test_smoke_tests_the_running_site(stack):
     """`./manage.sh test` against this stack (SEQUOALPHA_URL, GUNICORN_BIND say where it is)."""
-    from .conftest import require
-
     require("curl", "curl")
     result = stack.manage("test", env={"SEQUOALPHA_URL": stack.url, "GUNICORN_BIND": stack.gunicorn_bind,
                                        "SEQUOALPHA_DEPLOY_CONF": "/nonexistent"})

@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BACKEND, REPO, Traffic, record_measurement, require, wait_for
+from stack import BACKEND, REPO, require, wait_for
+
+from .conftest import Traffic, record_measurement
 
 pytestmark = pytest.mark.ops
 
