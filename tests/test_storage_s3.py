@@ -53,6 +53,16 @@ def test_presigned_download_is_fetched_for_real(s3, client, admin_headers, user_
     assert [e["detail"]["via"] for e in events] == ["s3", "s3"]
 
 
+def test_a_head_gets_no_presigned_url(s3, client, admin_headers, user_headers):
+    """A presigned URL is a download: a HEAD, which is not audited, gets only the PDF's headers."""
+    doc = _upload(client, admin_headers)
+    head = client.head(f"/api/documents/{doc['id']}/download", headers=user_headers)
+    assert head.status_code == 200 and "Location" not in head.headers and head.data == b""
+    assert head.headers["Content-Disposition"] == content_disposition("attachment", doc["filename"])
+    assert client.get("/api/admin/audit?action=document_downloaded", headers=admin_headers).get_json()["total"] == 0
+    assert client.get(f"/api/documents/{doc['id']}", headers=user_headers).get_json()["is_new"]
+
+
 def test_presign_lifetime_follows_the_setting(s3, client, admin_headers, app):
     app.config["S3_PRESIGN_SECONDS"] = 60
     doc = _upload(client, admin_headers)

@@ -143,6 +143,8 @@ def download(args, document_id):
     disposition = content_disposition(args["disposition"], document.filename)
     s3 = s3_store()
     if document.in_s3 and s3 is not None and s3.available():
+        if request.method == "HEAD":  # the file's headers; a presigned URL would be an unaudited download
+            return _pdf_response(disposition)
         try:
             return _served(document, "s3", redirect(s3.presign(document.storage_key, disposition)))
         except StorageError as exc:
@@ -173,11 +175,17 @@ def content_disposition(disposition: str, filename: str | None) -> str:
 def _local_response(local: LocalStore, key: str, disposition: str):
     """Behind Nginx, an X-Accel-Redirect it serves; in development, the file itself."""
     prefix = current_app.config["X_ACCEL_PREFIX"]
-    if prefix:
+    if not prefix:
+        return _pdf_response(disposition, send_file(local.path(key), mimetype=CONTENT_TYPE, conditional=True))
+    response = _pdf_response(disposition)
+    response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + key
+    return response
+
+
+def _pdf_response(disposition: str, response=None):
+    """`response` (by default an empty 200) with the PDF's Content-Type and Content-Disposition."""
+    if response is None:
         response = current_app.response_class(status=200)
-        response.headers["X-Accel-Redirect"] = prefix.rstrip("/") + "/" + key
-    else:
-        response = send_file(local.path(key), mimetype=CONTENT_TYPE, conditional=True)
     response.headers["Content-Type"] = CONTENT_TYPE
     response.headers["Content-Disposition"] = disposition
     return response
@@ -186,7 +194,8 @@ def _local_response(local: LocalStore, key: str, disposition: str):
 def _served(document: Document, via: str, response):
     """Record the download and mark the document read for this user, then answer.
 
-    A HEAD (a browser or proxy checking the file) is answered the same but is not a download."""
+    A HEAD (a browser or proxy checking the file) is answered the same but is not a download
+    (from S3 it gets the PDF's headers before any URL is presigned: see `download`)."""
     if request.method == "HEAD":
         return response
     audit.record("document_downloaded", current_user, document_id=document.id, detail={"via": via})
