@@ -52,6 +52,23 @@ def test_unicode_names_are_fine(client, admin_headers):
     assert_error(client.post("/api/admin/groups", headers=admin_headers, json={"name": "a\u0007b"}), 422)
 
 
+def test_hostile_sign_in_bodies_are_4xx(client, admin_headers):
+    """Found in review: each of these was a 500."""
+    lone_surrogate = '{"username": "\\ud800", "password": "x"}'
+    assert_error(client.post("/api/login", data=lone_surrogate, content_type="application/json"), 422)
+    assert_error(client.post("/api/login", data='{"username": "ann", "password": "\\udfff"}',
+                             content_type="application/json"), 422)
+    nested = '{"username": ' + "[" * 100_000 + "]" * 100_000 + ', "password": "x"}'
+    assert "nested" in assert_error(client.post("/api/login", data=nested, content_type="application/json"),
+                                    400)["message"]
+    # "İ" lower-cases to two characters: 200 of them are 400 once lowered, longer than any name.
+    assert_error(client.post("/api/login", json={"username": "\u0130" * 200, "password": "x"}), 401)
+    email = "\u0130" * 130 + "@example.com"
+    assert_error(client.post("/api/admin/users", headers=admin_headers,
+                             json={"username": "ivan", "email": email, "password": "0123456789"}), 422)
+    assert_error(client.get("/api/admin/users/" + "9" * 5000, headers=admin_headers), 404)
+
+
 def test_surrounding_spaces_are_trimmed_but_control_characters_refused(client, admin_headers):
     """The schema refuses control characters anywhere, the ends included (the fuzzer found a
     trailing form feed trimmed away and accepted)."""

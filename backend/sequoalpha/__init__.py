@@ -53,6 +53,8 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, fixed_digits, min, max, signed)
 
     def to_python(self, value: str) -> int:
+        if len(value.lstrip("0")) > len(str(self.max)):  # int() refuses past 4,300 digits
+            return 0
         number = int(value)
         return number if number <= self.max else 0
 

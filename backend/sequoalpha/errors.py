@@ -57,6 +57,11 @@ def handle_database_error(error: OperationalError | InterfaceError):
     return error_body(503, "The database is unavailable; try again shortly."), 503, {"Retry-After": "5"}
 
 
+def handle_too_deep(_error: RecursionError):
+    """A JSON body nested thousands of levels deep exhausts json.loads' recursion: a 400."""
+    return error_body(400, "The request body is nested too deeply."), 400
+
+
 def remove_session(_error: BaseException | None) -> None:
     """Flask-SQLAlchemy's teardown, made safe for a connection that died after the request's last
     query: its rollback fails (the answer is already made) and would reach Gunicorn as an HTML 500.
@@ -72,4 +77,5 @@ def remove_session(_error: BaseException | None) -> None:
 def init_app(app: Flask) -> None:
     app.register_error_handler(OperationalError, handle_database_error)
     app.register_error_handler(InterfaceError, handle_database_error)
+    app.register_error_handler(RecursionError, handle_too_deep)
     app.teardown_appcontext(remove_session)  # runs before Flask-SQLAlchemy's own (teardowns run in reverse)

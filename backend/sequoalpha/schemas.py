@@ -16,8 +16,10 @@ class Pattern(validate.Regexp):
         return value
 
 
-# Printable text: no control characters (they forge log lines and break headers).
-NO_CONTROL = Pattern(r"^[^\x00-\x1f\x7f]*$", error="Control characters are not allowed.")
+# Printable text: no control characters (they forge log lines and break headers), and no lone
+# UTF-16 surrogate (JSON can spell one, "\ud800"; it cannot be encoded for the database).
+NO_CONTROL = Pattern(r"^[^\x00-\x1f\x7f\ud800-\udfff]*$", error="Control characters are not allowed.")
+NO_SURROGATE = Pattern(r"^[^\ud800-\udfff]*$", error="This text is not valid Unicode.")
 # Ids are PostgreSQL `integer`s; a larger number names nothing (and overflows SQLite past 2**63).
 MAX_ID = 2**31 - 1
 ID = validate.Range(min=1, max=MAX_ID)
@@ -45,8 +47,20 @@ def text(max_len: int, required: bool = False, min_len: int = 0, **kw) -> Text:
     )
 
 
-def password_field(**kw) -> fields.String:
-    return fields.String(validate=validate.Length(min=MIN_LENGTH, max=MAX_LENGTH), **kw)
+def password_field(min_len: int = MIN_LENGTH, **kw) -> fields.String:
+    return fields.String(validate=[validate.Length(min=min_len, max=MAX_LENGTH), NO_SURROGATE], **kw)
+
+
+class Email(fields.Email):
+    """An email address, lower-cased before it is validated (as it is stored): some characters
+    grow when lower-cased ("İ" becomes two), so the length is checked on the stored form."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).lower()
+
+
+def email_field(**kw) -> Email:
+    return Email(validate=validate.Length(max=254), **kw)
 
 
 def id_list(**kw) -> fields.List:
@@ -86,11 +100,11 @@ def page_of(item_schema: type[Schema], name: str) -> type[Schema]:
 class LoginSchema(Schema):
     # No control characters: no account has them, and PostgreSQL refuses NUL in a query (a 500).
     username = fields.String(required=True, validate=[validate.Length(min=1, max=254), NO_CONTROL])
-    password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
+    password = password_field(min_len=1, required=True)
 
 
 class PasswordChangeSchema(Schema):
-    current_password = fields.String(required=True, validate=validate.Length(min=1, max=MAX_LENGTH))
+    current_password = password_field(min_len=1, required=True)
     new_password = password_field(required=True)
 
 
@@ -120,7 +134,7 @@ class AccessTokenSchema(Schema):
 
 class UserCreateSchema(Schema):
     username = fields.String(required=True, validate=USERNAME)
-    email = fields.Email(required=True, validate=validate.Length(max=254))
+    email = email_field(required=True)
     full_name = text(200, load_default="")
     password = password_field(required=True)
     is_admin = fields.Boolean(load_default=False)
@@ -128,7 +142,7 @@ class UserCreateSchema(Schema):
 
 
 class UserUpdateSchema(Schema):
-    email = fields.Email(validate=validate.Length(max=254))
+    email = email_field()
     full_name = text(200)
     password = password_field()
     is_admin = fields.Boolean()
