@@ -8,7 +8,8 @@ import pytest
 from api_helpers import PASSWORD, SECRETS, login
 from sequoalpha import create_app
 from sequoalpha.extensions import db
-from sequoalpha.models import UnknownLogin, User, utcnow
+from sequoalpha.models import AuditEvent, RevokedToken, UnknownLogin, User, utcnow
+from sequoalpha.passwords import hash_password
 
 
 def cookie(client, name, path="/api/"):
@@ -197,6 +198,46 @@ def test_password_change_ends_other_sessions_keeps_this_browser(client, make_use
     assert client.get("/api/me", headers=other).status_code == 401
     login(app.test_client(), "ann", new)
     assert app.test_client().post("/api/login", json={"username": "ann", "password": PASSWORD}).status_code == 401
+
+
+def test_wrong_current_passwords_count_towards_the_lock(client, make_user, app):
+    """A stolen session cannot guess the account's password without limit."""
+    make_user("ann")
+    headers = login(client, "ann")
+    wrong = {"current_password": "guess guess", "new_password": "a much better passphrase"}
+    statuses = [client.post("/api/me/password", json=wrong, headers=headers).status_code for _ in range(6)]
+    assert statuses == [422] * 5 + [429]
+    right = {**wrong, "current_password": PASSWORD}
+    assert client.post("/api/me/password", json=right, headers=headers).status_code == 429
+    assert client.post("/api/login", json={"username": "ann", "password": PASSWORD}).status_code == 429
+    with app.app_context():
+        assert db.session.scalar(db.select(db.func.count()).select_from(AuditEvent)
+                                 .where(AuditEvent.action == "password_change_failed")) == 7  # 5 wrong, 2 locked
+
+
+def test_revoking_a_token_twice_is_not_an_error(app):
+    """Two logouts with the same token at once both revoke it; neither is a 500."""
+    from sequoalpha.auth import _revoke
+
+    until = utcnow() + timedelta(days=1)
+    with app.app_context():
+        _revoke("jti-1", until=until)
+        _revoke("jti-1", "jti-2", until=until)
+        db.session.commit()
+        assert db.session.scalar(db.select(db.func.count()).select_from(RevokedToken)) == 2
+
+
+def test_a_reused_user_id_does_not_accept_the_old_users_tokens(client, make_user, admin_headers, app):
+    """SQLite hands a deleted user's id to the next user; that user's tokens carry a new version."""
+    old_id = make_user("mallory")
+    stale = login(client, "mallory")
+    assert client.delete(f"/api/admin/users/{old_id}", headers=admin_headers).status_code == 204
+    with app.app_context():  # the same id again, as SQLite's rowid reuse gives it
+        db.session.add(User(id=old_id, username="victim", email="victim@example.com",
+                            password_hash=hash_password(PASSWORD), is_admin=True))
+        db.session.commit()
+    assert client.get("/api/me", headers=stale).status_code == 401
+    assert client.get("/api/me", headers=login(client, "victim")).status_code == 200
 
 
 @pytest.mark.parametrize("password", [

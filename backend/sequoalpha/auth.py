@@ -9,6 +9,7 @@ from flask_jwt_extended import (
     create_refresh_token,
     current_user,
     decode_token,
+    get_current_user,
     get_jwt,
     jwt_required,
     set_access_cookies,
@@ -109,6 +110,17 @@ def _record_failure(subject: Lockout) -> None:
         subject.locked_until = utcnow() + timedelta(seconds=seconds)
 
 
+def _refuse_while_locked(subject: Lockout, action: str, user: User | None, detail: dict) -> None:
+    """429 with the wait while `subject` is locked; the refusal is audited as `action`."""
+    now = utcnow()
+    if subject.locked_until and subject.locked_until > now:
+        wait = math.ceil((subject.locked_until - now).total_seconds())
+        audit.record(action, user, detail=detail)
+        db.session.commit()
+        abort(429, message=f"Too many failed attempts. Try again in {wait} seconds.",
+              headers={"Retry-After": str(wait)})
+
+
 def _unknown_login(name: str) -> UnknownLogin:
     """The lockout row of a name that is no account (made on first use, race-free), after
     purging the rows untouched for a day."""
@@ -122,9 +134,10 @@ def _unknown_login(name: str) -> UnknownLogin:
 
 
 def _revoke(*jtis: str | None, until: datetime) -> None:
+    """Revoke these token ids; revoking one twice (two logouts at once) is not an error."""
     for jti in filter(None, jtis):
-        if db.session.get(RevokedToken, jti) is None:
-            db.session.add(RevokedToken(jti=jti, expires_at=until))
+        db.session.execute(upsert(RevokedToken).values(jti=jti, expires_at=until)
+                           .on_conflict_do_nothing(index_elements=["jti"]))
 
 
 # --- routes ------------------------------------------------------------------------------
@@ -138,21 +151,13 @@ def _revoke(*jtis: str | None, until: datetime) -> None:
 @blp.alt_response(429, description="Locked after repeated failures (an account, or a name that is no account)")
 def login(data):
     """Sign in with a username or email and a password; sets the session cookies."""
-    name = data["username"].strip().lower()
+    # Lower-casing can lengthen a name ("İ" becomes two characters); no account's name is longer.
+    name = data["username"].strip().lower()[:254]
     user = db.session.scalar(select(User).where(or_(User.username == name, User.email == name)))
     # A name that is no account fails and locks exactly like one: same answers, same timing.
     subject = user or _unknown_login(name)
     unknown = {"username": name[:64]} if user is None else {}
-    now = utcnow()
-    if subject.locked_until and subject.locked_until > now:
-        wait = math.ceil((subject.locked_until - now).total_seconds())
-        audit.record("login_failed", user, detail={"reason": "locked", **unknown})
-        db.session.commit()
-        abort(
-            429,
-            message=f"Too many failed attempts. Try again in {wait} seconds.",
-            headers={"Retry-After": str(wait)},
-        )
+    _refuse_while_locked(subject, "login_failed", user, detail={"reason": "locked", **unknown})
     if user is None:
         burn_check()
     if user is None or not check_password(data["password"], user.password_hash):
@@ -167,7 +172,7 @@ def login(data):
         abort(403, message="This account is disabled. Contact your administrator.")
     user.failed_logins = 0
     user.locked_until = None
-    user.last_login_at = now
+    user.last_login_at = utcnow()
     access, refresh = issue_tokens(user)
     audit.record("login", user)
     db.session.commit()
@@ -219,15 +224,23 @@ def me():
 @jwt_required()
 @blp.arguments(PasswordChangeSchema)
 @blp.response(204)
+@blp.alt_response(429, description="Locked after repeated wrong current passwords or failed sign-ins")
 def change_password(data):
     """Change my password. Every token issued before stops working; a browser session gets
     fresh cookies, API clients sign in again."""
-    user = current_user
+    user = get_current_user()  # the User itself, not the proxy: _record_failure needs its class
+    # Wrong current passwords count towards the account's lock, as failed sign-ins do: a stolen
+    # session must not be a way to guess the password without limit.
+    _refuse_while_locked(user, "password_change_failed", user, detail={"reason": "locked"})
     if not check_password(data["current_password"], user.password_hash):
+        _record_failure(user)
+        audit.record("password_change_failed", user, target_user_id=user.id, detail={"reason": "wrong password"})
+        db.session.commit()
         abort(422, message="The current password is wrong.",
               errors={"json": {"current_password": ["The current password is wrong."]}})
     user.password_hash = hash_password(data["new_password"])
     user.token_version += 1
+    user.failed_logins, user.locked_until = 0, None
     audit.record("password_changed", user, target_user_id=user.id)
     db.session.commit()
     response = current_app.response_class(status=204)

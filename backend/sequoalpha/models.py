@@ -1,4 +1,5 @@
 """Database tables (SQLAlchemy 2.0 typed models). Migrations in backend/migrations/ create them."""
+import secrets
 from datetime import datetime, timezone
 
 from sqlalchemy import (
@@ -56,8 +57,9 @@ class User(Lockout, db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # Bumped on password change / disable: tokens carrying an older version stop working.
-    token_version: Mapped[int] = mapped_column(default=0)
+    # Bumped on password change / disable: tokens carrying an older version stop working. It starts
+    # at random: SQLite reuses a deleted user's id, and the new user must not accept the old tokens.
+    token_version: Mapped[int] = mapped_column(default=lambda: secrets.randbelow(2**30))
 
     groups: Mapped[list["Group"]] = relationship(
         secondary=user_groups, back_populates="members", order_by="Group.name"

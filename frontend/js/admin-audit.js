@@ -16,6 +16,7 @@ const ACTIONS = [
   ['login_failed', 'Failed sign-in'],
   ['logout', 'Signed out'],
   ['password_changed', 'Password changed'],
+  ['password_change_failed', 'Wrong current password'],
   ['user_created', 'User created'],
   ['user_updated', 'User updated'],
   ['user_deleted', 'User deleted'],
