@@ -6,6 +6,7 @@ import urllib.request
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from documents_support import aws_env, closed_port, make_pdf, moto_endpoint, s3, sha256, stored_files, upload  # noqa: F401
 from sequoalpha import storage
@@ -131,6 +132,20 @@ def test_dropping_the_local_copy_after_a_verified_upload(s3, client, admin_heade
     assert doc["storage"] == {"s3": True, "local": False}
     assert stored_files(app) == []
     assert client.get(f"/api/documents/{doc['id']}/download", headers=admin_headers).status_code == 302
+    assert app.test_cli_runner().invoke(args=["storage", "check"]).exit_code == 0
+
+
+def test_the_local_copy_goes_only_after_the_row_says_s3_holds_it(s3, client, admin_headers, app, monkeypatch):
+    app.config.update(S3_KEEP_LOCAL_COPY=False, S3_BUCKET=None)
+    doc = _upload(client, admin_headers)
+    app.config["S3_BUCKET"] = s3.bucket
+    with monkeypatch.context() as patched:
+        patched.setattr(db.session, "commit", lambda: (_ for _ in ()).throw(OperationalError("COMMIT", {}, None)))
+        assert isinstance(_sync(app).exception, OperationalError)
+    assert len(stored_files(app)) == 1  # the row still says local only, and so it is
+    with client.get(f"/api/documents/{doc['id']}/download", headers=admin_headers) as response:
+        assert response.status_code == 200 and response.data == PDF
+    assert _sync(app).exit_code == 0 and stored_files(app) == []
     assert app.test_cli_runner().invoke(args=["storage", "check"]).exit_code == 0
 
 

@@ -133,7 +133,6 @@ def _push(document: Document) -> None:
         push_to_s3(document, s3, local_store())
     except StorageError as exc:
         current_app.logger.warning("document %s kept locally only: %s", document.id, exc)
-    db.session.commit()
 
 
 @blp.post("/link")

@@ -20,6 +20,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
 
+from .extensions import db
+
 KEY_PATTERN = re.compile(r"^[0-9a-f]{32}\.pdf$")
 CHUNK_BYTES = 1024 * 1024
 PROBE_SECONDS = 10.0  # how long an S3 reachability probe is believed
@@ -238,11 +240,15 @@ def storage_health() -> dict:
 
 
 def push_to_s3(document, s3: S3Store, local: LocalStore) -> None:
-    """Copy a document's local file to S3 and record it; drop the local copy afterwards only
-    when S3_KEEP_LOCAL_COPY is off (S3 has verified the bytes against the sha256 by then).
-    Raises StorageError; the caller commits."""
+    """Copy a document's local file to S3 and commit that; only then, and only when
+    S3_KEEP_LOCAL_COPY is off, drop the local copy (S3 has verified the bytes against the
+    sha256 by then). A crash or failure after the commit leaves an extra, unrecorded local
+    copy; never bytes in a store the row does not name. Raises StorageError."""
     s3.put(document.storage_key, local.path(document.storage_key), document.sha256)
-    document.in_s3 = True
-    if not current_app.config["S3_KEEP_LOCAL_COPY"]:
-        local.delete(document.storage_key)
-        document.in_local = False
+    document.in_s3, document.in_local = True, current_app.config["S3_KEEP_LOCAL_COPY"]
+    db.session.commit()
+    if not document.in_local:
+        try:
+            local.delete(document.storage_key)
+        except StorageError as exc:
+            current_app.logger.warning("document %s: an extra local copy stays: %s", document.id, exc)

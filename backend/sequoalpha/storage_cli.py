@@ -54,8 +54,6 @@ def sync():
         except StorageError as exc:
             failed += 1
             click.echo(f"{prefix}: FAILED: {exc}", err=True)
-        finally:
-            db.session.commit()  # the flags say what really happened, even half-way
     click.echo(f"sync: {pushed} pushed, {failed} failed, {len(pending) - pushed - failed} skipped")
     if failed:
         sys.exit(1)
