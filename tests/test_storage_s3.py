@@ -1,6 +1,7 @@
 """S3 through moto's real HTTP server: presigned downloads fetched for real, the outage path
 (local fallback, then `storage sync`), deletes, and the health probe."""
 import socket
+import threading
 import time
 import urllib.request
 from urllib.parse import parse_qs, urlsplit
@@ -147,6 +148,28 @@ def test_the_local_copy_goes_only_after_the_row_says_s3_holds_it(s3, client, adm
         assert response.status_code == 200 and response.data == PDF
     assert _sync(app).exit_code == 0 and stored_files(app) == []
     assert app.test_cli_runner().invoke(args=["storage", "check"]).exit_code == 0
+
+
+def test_a_document_deleted_during_its_sync_push_leaves_no_object(s3, client, admin_headers, app, monkeypatch):
+    app.config["S3_BUCKET"] = None
+    doc = _upload(client, admin_headers)
+    app.config["S3_BUCKET"] = s3.bucket
+    call, statuses = storage.S3Store._call, []
+
+    def delete_during_the_put(store, operation, **kwargs):
+        if operation == "put_object":  # the file is open, the transfer under way
+            # Another thread: another app context, so another database session.
+            deleter = threading.Thread(target=lambda: statuses.append(
+                client.delete(f"/api/admin/documents/{doc['id']}", headers=admin_headers).status_code))
+            deleter.start()
+            deleter.join()
+        return call(store, operation, **kwargs)
+
+    monkeypatch.setattr(storage.S3Store, "_call", delete_during_the_put)
+    result = _sync(app)
+    assert result.exit_code == 0 and result.exception is None, result.output
+    assert statuses == [204] and "deleted during the push; its object was removed from S3" in result.output
+    assert "Contents" not in s3.list_objects_v2(Bucket=s3.bucket) and stored_files(app) == []
 
 
 def test_delete_removes_both_copies_and_survives_a_dead_s3(s3, client, admin_headers, app, moto_endpoint):  # noqa: F811

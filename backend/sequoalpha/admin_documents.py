@@ -120,11 +120,12 @@ def upload(data):
             db.session.rollback()
             local.delete(key)
             raise
-    _push(document)
-    return _admin_view(document.id)
+    document_id = document.id  # the row may be deleted during the push
+    _push(document_id, document)
+    return _admin_view(document_id)
 
 
-def _push(document: Document) -> None:
+def _push(document_id: int, document: Document) -> None:
     """Try S3 now; on failure the document stays local-only for `storage sync`."""
     s3 = s3_store()
     if s3 is None:
@@ -132,7 +133,7 @@ def _push(document: Document) -> None:
     try:
         push_to_s3(document, s3, local_store())
     except StorageError as exc:
-        current_app.logger.warning("document %s kept locally only: %s", document.id, exc)
+        current_app.logger.warning("document %s kept locally only: %s", document_id, exc)
 
 
 @blp.post("/link")

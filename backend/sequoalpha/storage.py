@@ -19,6 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
+from sqlalchemy.orm.exc import StaleDataError
 
 from .extensions import db
 
@@ -239,16 +240,24 @@ def storage_health() -> dict:
     return {"s3": "ok" if s3.available() else "unavailable", "local": local}
 
 
-def push_to_s3(document, s3: S3Store, local: LocalStore) -> None:
+def push_to_s3(document, s3: S3Store, local: LocalStore) -> bool:
     """Copy a document's local file to S3 and commit that; only then, and only when
     S3_KEEP_LOCAL_COPY is off, drop the local copy (S3 has verified the bytes against the
     sha256 by then). A crash or failure after the commit leaves an extra, unrecorded local
-    copy; never bytes in a store the row does not name. Raises StorageError."""
-    s3.put(document.storage_key, local.path(document.storage_key), document.sha256)
-    document.in_s3, document.in_local = True, current_app.config["S3_KEEP_LOCAL_COPY"]
-    db.session.commit()
-    if not document.in_local:
+    copy; never bytes in a store the row does not name. False, with the object removed again,
+    when the document was deleted during the push. Raises StorageError."""
+    document_id, key, keep_local = document.id, document.storage_key, current_app.config["S3_KEEP_LOCAL_COPY"]
+    s3.put(key, local.path(key), document.sha256)
+    document.in_s3, document.in_local = True, keep_local
+    try:
+        db.session.commit()
+    except StaleDataError:  # the UPDATE found no row
+        db.session.rollback()
+        s3.delete(key)
+        return False
+    if not keep_local:  # the row is not read again: it may be deleted by now
         try:
-            local.delete(document.storage_key)
+            local.delete(key)
         except StorageError as exc:
-            current_app.logger.warning("document %s: an extra local copy stays: %s", document.id, exc)
+            current_app.logger.warning("document %s: an extra local copy stays: %s", document_id, exc)
+    return True

@@ -48,9 +48,11 @@ def sync():
         try:
             if local.sha256(document.storage_key) != document.sha256:
                 raise StorageError("the local copy does not match its sha256; not pushed")
-            push_to_s3(document, s3, local)
-            pushed += 1
-            click.echo(f"{prefix}: pushed")
+            if push_to_s3(document, s3, local):
+                pushed += 1
+                click.echo(f"{prefix}: pushed")
+            else:
+                click.echo(f"{prefix}: deleted during the push; its object was removed from S3")
         except StorageError as exc:
             failed += 1
             click.echo(f"{prefix}: FAILED: {exc}", err=True)
