@@ -121,12 +121,13 @@ def upload(data):
             local.delete(key)
             raise
     document_id = document.id  # the row may be deleted during the push
-    _push(document_id, document)
+    _push(document)
     return _admin_view(document_id)
 
 
-def _push(document_id: int, document: Document) -> None:
+def _push(document: Document) -> None:
     """Try S3 now; on failure the document stays local-only for `storage sync`."""
+    document_id = document.id  # read before the push: the row may be gone after it
     s3 = s3_store()
     if s3 is None:
         return
