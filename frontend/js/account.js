@@ -2,7 +2,10 @@
 // in, the admin link, "Change password" and "Sign out".
 
 import { api, ApiError, SIGNIN_URL } from './api.js';
-import { $, field, formDialog, toast } from './dom.js';
+import { $ } from './elements.js';
+import { field } from './forms.js';
+import { toast } from './toasts.js';
+import { formDialog } from './dialogs.js';
 
 async function signOut(button) {
   button.disabled = true;

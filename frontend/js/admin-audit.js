@@ -2,7 +2,11 @@
 // action, by who did it and by document ("who downloaded what, when").
 
 import { api } from './api.js';
-import { field, h, pager, reportError, stateRow, table, timeEl } from './dom.js';
+import { h } from './elements.js';
+import { timeEl } from './format.js';
+import { field } from './forms.js';
+import { reportError } from './toasts.js';
+import { pager, stateRow, table } from './tables.js';
 import { fetchAll, get, onChange } from './admin-data.js';
 
 const PER_PAGE = 50;

@@ -3,7 +3,12 @@
 // are still waiting for S3.
 
 import { api } from './api.js';
-import { confirmDialog, field, formDialog, formatBytes, h, pager, reportError, srOnly, stateRow, table, timeEl, toast } from './dom.js';
+import { h, srOnly } from './elements.js';
+import { formatBytes, timeEl } from './format.js';
+import { field } from './forms.js';
+import { reportError, toast } from './toasts.js';
+import { confirmDialog, formDialog } from './dialogs.js';
+import { pager, stateRow, table } from './tables.js';
 import { get, onChange, session } from './admin-data.js';
 import { describeVisibility, visibilityPicker } from './visibility.js';
 import { mountUpload } from './admin-upload.js';

@@ -2,7 +2,11 @@
 // with all of them at once; categories file documents (quarterly reports, tax forms…).
 
 import { api } from './api.js';
-import { checkList, clearErrors, confirmDialog, conflictOn, field, formDialog, h, reportError, showError, srOnly, stateRow, table, toast } from './dom.js';
+import { h, srOnly } from './elements.js';
+import { checkList, clearErrors, conflictOn, field, showError } from './forms.js';
+import { reportError, toast } from './toasts.js';
+import { confirmDialog, formDialog } from './dialogs.js';
+import { stateRow, table } from './tables.js';
 import { changed, fetchAll, get, onChange, userLabel } from './admin-data.js';
 
 function memberItems(users) {

@@ -3,7 +3,9 @@
 // upload progress) and a clear result per file.
 
 import { ApiError, SessionEndedError, uploadForm } from './api.js';
-import { field, fieldErrors, formatBytes, h, srOnly, uniqueId } from './dom.js';
+import { h, srOnly, uniqueId } from './elements.js';
+import { formatBytes } from './format.js';
+import { field, fieldErrors } from './forms.js';
 import { get, session } from './admin-data.js';
 import { visibilityPicker } from './visibility.js';
 

@@ -2,7 +2,12 @@
 // a password, disable or enable, delete after confirmation.
 
 import { api, ApiError } from './api.js';
-import { checkbox, checkList, clearErrors, confirmDialog, conflictOn, field, formDialog, h, pager, reportError, showError, srOnly, stateRow, table, timeEl, toast } from './dom.js';
+import { h, srOnly } from './elements.js';
+import { timeEl } from './format.js';
+import { checkbox, checkList, clearErrors, conflictOn, field, showError } from './forms.js';
+import { reportError, toast } from './toasts.js';
+import { confirmDialog, formDialog } from './dialogs.js';
+import { pager, stateRow, table } from './tables.js';
 import { changed, get, onChange, session } from './admin-data.js';
 
 const PER_PAGE = 25;

@@ -3,7 +3,8 @@
 
 import { SessionEndedError } from './api.js';
 import { initAccount } from './account.js';
-import { $, $$, reportError } from './dom.js';
+import { $, $$ } from './elements.js';
+import { reportError } from './toasts.js';
 import { loadStorageMode, session } from './admin-data.js';
 import { mountDocuments } from './admin-documents.js';
 import { mountUsers } from './admin-users.js';

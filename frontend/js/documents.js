@@ -3,7 +3,9 @@
 
 import { api } from './api.js';
 import { initAccount } from './account.js';
-import { $, formatBytes, h, reportError, timeEl } from './dom.js';
+import { $, h } from './elements.js';
+import { formatBytes, timeEl } from './format.js';
+import { reportError } from './toasts.js';
 import { documentActions } from './downloads.js';
 
 const PER_PAGE = 20;

@@ -3,7 +3,8 @@
 // access token if needed, so that an expired token never ends on a raw 401 page.
 
 import { ensureSession, SessionEndedError } from './api.js';
-import { h, reportError, srOnly } from './dom.js';
+import { h, srOnly } from './elements.js';
+import { reportError } from './toasts.js';
 
 export const downloadUrl = (doc, inline = false) =>
   `/api/documents/${encodeURIComponent(doc.id)}/download${inline ? '?disposition=inline' : ''}`;

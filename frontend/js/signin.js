@@ -2,7 +2,9 @@
 // answer are deliberately ignored (never kept in script-readable storage).
 
 import { api, ApiError } from './api.js';
-import { $, clearErrors, fieldErrors, formatWait, setFieldError, setFormMessage, showError } from './dom.js';
+import { $ } from './elements.js';
+import { formatWait } from './format.js';
+import { clearErrors, fieldErrors, setFieldError, setFormMessage, showError } from './forms.js';
 
 const form = $('#signin-form');
 const submit = $('#signin-submit');

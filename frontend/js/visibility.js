@@ -1,7 +1,7 @@
 // The visibility picker: who may see a document. Admins always see everything; clients see a
 // document shared with everyone, with one of their groups, or with them by name.
 
-import { $$, h, uniqueId } from './dom.js';
+import { $$, h, uniqueId } from './elements.js';
 import { userLabel } from './admin-data.js';
 
 function mode(value) {
