@@ -4,16 +4,17 @@
 import { api } from './api.js';
 import { initAccount } from './account.js';
 import { $, h } from './elements.js';
-import { formatBytes, timeEl } from './format.js';
+import { formatBytes, plural, timeEl } from './format.js';
 import { reportError } from './toasts.js';
+import { pageCount, pager, stateRow } from './tables.js';
 import { documentActions } from './downloads.js';
 
 const PER_PAGE = 20;
+const COLUMNS = $('#doc-table thead tr').children.length;
 const form = $('#filter-form');
 const rows = $('#doc-rows');
 const region = $('#doc-region');
 const status = $('#result-status');
-const pagination = $('#pagination');
 const categorySelect = $('#category');
 const clearButton = $('#clear-filters');
 
@@ -39,9 +40,13 @@ function writeUrl() {
   history.replaceState(null, '', qs ? `?${qs}` : location.pathname);
 }
 
-function stateRow(title, text, action) {
-  return h('tr', {}, h('td', { colspan: 5, class: 'state' }, h('h3', {}, title), text ? h('p', {}, text) : null, action || null));
-}
+// The status line above the table already gives the total, so the page line does not.
+const docPager = pager('Pagination', (page) => {
+  state.page = Math.max(1, page);
+  writeUrl();
+  load();
+}, { withTotal: false });
+region.after(docPager.el);
 
 function filtersActive() {
   return Boolean(state.q || state.category_id);
@@ -75,7 +80,7 @@ async function load() {
       query: { q: state.q, category_id: state.category_id, page: state.page, per_page: PER_PAGE },
     });
     if (seq !== loadSeq) return;
-    const pages = Math.max(1, Math.ceil(data.total / data.per_page));
+    const pages = pageCount(data);
     if (data.items.length === 0 && data.total > 0 && state.page > 1) {
       state.page = pages;
       writeUrl();
@@ -85,13 +90,13 @@ async function load() {
     rows.replaceChildren();
     if (data.items.length === 0) {
       if (filtersActive()) {
-        rows.append(stateRow('No documents match your search', 'Try other words or another category.',
+        rows.append(stateRow(COLUMNS, 'No documents match your search', 'Try other words or another category.',
           h('button', { type: 'button', class: 'btn btn--secondary', onclick: clearFilters }, 'Clear search')));
       } else {
         rows.append(me && me.is_admin
-          ? stateRow('No documents yet', 'Upload PDFs and choose who sees them in the admin console.',
+          ? stateRow(COLUMNS, 'No documents yet', 'Upload PDFs and choose who sees them in the admin console.',
             h('a', { class: 'btn', href: '/frontend/admin.html' }, 'Open the admin console'))
-          : stateRow('No documents yet', 'When we share a report or statement with you, it will appear here.'));
+          : stateRow(COLUMNS, 'No documents yet', 'When we share a report or statement with you, it will appear here.'));
       }
     } else {
       rows.append(...data.items.map(renderRow));
@@ -99,15 +104,12 @@ async function load() {
     const first = (data.page - 1) * data.per_page + 1;
     const last = first + data.items.length - 1;
     status.textContent = data.total === 0 ? 'No documents.'
-      : `Showing ${first}–${last} of ${data.total} document${data.total === 1 ? '' : 's'}${filtersActive() ? ' matching your search' : ''}.`;
-    pagination.hidden = pages <= 1;
-    $('#page-info').textContent = `Page ${data.page} of ${pages}`;
-    $('#prev-page').disabled = data.page <= 1;
-    $('#next-page').disabled = data.page >= pages;
+      : `Showing ${first}–${last} of ${plural(data.total, 'document')}${filtersActive() ? ' matching your search' : ''}.`;
+    docPager.update(data);
     clearButton.hidden = !filtersActive();
   } catch (err) {
     if (seq !== loadSeq) return;
-    rows.replaceChildren(stateRow('Your documents could not be loaded', err.message,
+    rows.replaceChildren(stateRow(COLUMNS, 'Your documents could not be loaded', err.message,
       h('button', { type: 'button', class: 'btn btn--secondary', onclick: load }, 'Try again')));
     status.textContent = '';
     reportError(err);
@@ -146,23 +148,13 @@ form.addEventListener('submit', (event) => {
 });
 categorySelect.addEventListener('change', () => form.requestSubmit());
 clearButton.addEventListener('click', clearFilters);
-$('#prev-page').addEventListener('click', () => {
-  state.page = Math.max(1, state.page - 1);
-  writeUrl();
-  load();
-});
-$('#next-page').addEventListener('click', () => {
-  state.page += 1;
-  writeUrl();
-  load();
-});
 
 async function main() {
   try {
     me = await initAccount();
   } catch (err) {
     region.setAttribute('aria-busy', 'false');
-    rows.replaceChildren(stateRow('Your documents could not be loaded', err.message,
+    rows.replaceChildren(stateRow(COLUMNS, 'Your documents could not be loaded', err.message,
       h('button', { type: 'button', class: 'btn btn--secondary', onclick: () => location.reload() }, 'Try again')));
     reportError(err);
     return;
