@@ -124,6 +124,20 @@ export function endSession({ expired = hadSession() } = {}) {
   return new SessionEndedError();
 }
 
+/**
+ * Run attempt() (a fetch or an XHR, resolving to something with a status); on a 401 refresh
+ * the session once and run it again. A failed refresh, or a 401 after it, ends the session:
+ * ended() makes the error thrown.
+ */
+async function withRefresh(attempt, ended = endSession) {
+  const first = await attempt();
+  if (first.status !== 401) return first;
+  if (!(await refreshSession())) throw ended();
+  const second = await attempt();
+  if (second.status === 401) throw ended();
+  return second;
+}
+
 function buildUrl(path, query) {
   if (!query) return path;
   const params = new URLSearchParams();
@@ -171,12 +185,7 @@ export async function api(path, options = {}) {
 
   let res;
   try {
-    res = await send();
-    if (res.status === 401 && refresh && !NO_REFRESH.has(path)) {
-      if (!(await refreshSession())) throw ended();
-      res = await send();
-      if (res.status === 401) throw ended();
-    }
+    res = refresh && !NO_REFRESH.has(path) ? await withRefresh(send, ended) : await send();
   } catch (err) {
     if (err instanceof SessionEndedError) throw err;
     throw new ApiError(0, null);
@@ -193,7 +202,7 @@ export async function ensureSession() {
 
 /**
  * Upload with XMLHttpRequest so the browser reports upload progress.
- * onProgress(loaded, total) is called as bytes leave. Refreshes once on a 401, like api().
+ * onProgress(loaded, total) is called as bytes leave. A 401 is refreshed and retried like api()'s.
  */
 export function uploadForm(path, formData, { onProgress } = {}) {
   const attempt = () =>
@@ -201,8 +210,7 @@ export function uploadForm(path, formData, { onProgress } = {}) {
       const xhr = new XMLHttpRequest();
       xhr.open('POST', path);
       xhr.setRequestHeader('Accept', 'application/json');
-      const csrf = readCookie('csrf_access_token');
-      if (csrf) xhr.setRequestHeader('X-CSRF-TOKEN', csrf);
+      for (const [name, value] of Object.entries(csrfHeaders())) xhr.setRequestHeader(name, value);
       xhr.responseType = 'text';
       if (onProgress) {
         xhr.upload.addEventListener('progress', (e) => {
@@ -230,12 +238,7 @@ export function uploadForm(path, formData, { onProgress } = {}) {
     });
 
   return (async () => {
-    let result = await attempt();
-    if (result.status === 401) {
-      if (!(await refreshSession())) throw endSession();
-      result = await attempt();
-      if (result.status === 401) throw endSession();
-    }
+    const result = await withRefresh(attempt);
     if (result.status < 200 || result.status >= 300) throw new ApiError(result.status, result.data, result.headers);
     return result.data;
   })();
