@@ -1,8 +1,9 @@
 // The signed-in header shared by the document center and the admin console: who is signed
-// in, the admin link, "Change password" and "Sign out".
+// in, the admin link, "Change password" and "Sign out". The header's markup is the same on
+// every page; what differs (the current page, the admin link) is set here.
 
 import { api, ApiError, SIGNIN_URL } from './api.js';
-import { $ } from './elements.js';
+import { $, $$ } from './elements.js';
 import { field } from './forms.js';
 import { toast } from './toasts.js';
 import { formDialog } from './dialogs.js';
@@ -69,11 +70,19 @@ function changePassword(me) {
   });
 }
 
+function markCurrentPage() {
+  for (const link of $$('.app-nav__links a')) {
+    if (new URL(link.href).pathname === location.pathname) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
+  }
+}
+
 /**
  * Load the signed-in user (GET /api/me; sends to sign-in when there is no session) and wire
  * the header. Returns the user.
  */
 export async function initAccount() {
+  markCurrentPage();
   const me = await api('/api/me');
   const name = $('#user-name');
   if (name) {
