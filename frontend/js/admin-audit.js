@@ -3,7 +3,7 @@
 
 import { api } from './api.js';
 import { h } from './elements.js';
-import { timeEl } from './format.js';
+import { plural, timeEl } from './format.js';
 import { field } from './forms.js';
 import { reportError } from './toasts.js';
 import { pager, stateRow, table } from './tables.js';
@@ -102,7 +102,7 @@ export function mountAudit(panel) {
       const filtered = Object.values(filters).some(Boolean);
       auditTable.body.replaceChildren(...(data.items.length ? data.items.map(row)
         : [stateRow(auditTable.colspan, filtered ? 'No events match these filters' : 'No events yet')]));
-      status.textContent = `${data.total} event${data.total === 1 ? '' : 's'}${filtered ? ' match' : ' recorded'}.`;
+      status.textContent = `${plural(data.total, 'event')}${filtered ? ' match' : ' recorded'}.`;
       auditPager.update(data);
     } catch (err) {
       if (seq !== loadSeq) return;

@@ -4,7 +4,7 @@
 
 import { api } from './api.js';
 import { h, srOnly } from './elements.js';
-import { formatBytes, timeEl } from './format.js';
+import { formatBytes, plural, timeEl } from './format.js';
 import { field } from './forms.js';
 import { reportError, toast } from './toasts.js';
 import { confirmDialog, formDialog } from './dialogs.js';
@@ -114,7 +114,7 @@ export function mountDocuments(panel, { showAudit }) {
       docTable.body.replaceChildren(...(data.items.length ? data.items.map((d) => row(d, groups, users))
         : [stateRow(docTable.colspan, state.q || state.category_id ? 'No documents match' : 'No documents yet',
           state.q || state.category_id ? 'Try other words or another category.' : 'Upload a PDF above to publish your first document.')]));
-      status.textContent = `${data.total} document${data.total === 1 ? '' : 's'}${state.q || state.category_id ? ' match' : ' in all'}.`;
+      status.textContent = `${plural(data.total, 'document')}${state.q || state.category_id ? ' match' : ' in all'}.`;
       docPager.update(data);
     } catch (err) {
       if (seq !== loadSeq) return;

@@ -4,7 +4,7 @@
 
 import { ApiError, SessionEndedError, uploadForm } from './api.js';
 import { h, srOnly, uniqueId } from './elements.js';
-import { formatBytes } from './format.js';
+import { formatBytes, plural } from './format.js';
 import { field, fieldErrors } from './forms.js';
 import { get, session } from './admin-data.js';
 import { visibilityPicker } from './visibility.js';
@@ -198,7 +198,7 @@ export function mountUpload(container, { onUploaded }) {
       visibility: picker ? picker.value() : { everyone: false, group_ids: [], user_ids: [] },
     };
     let ok = 0;
-    summary.textContent = `Uploading ${queue.length} file${queue.length === 1 ? '' : 's'}…`;
+    summary.textContent = `Uploading ${plural(queue.length, 'file')}…`;
     try {
       for (const item of queue) {
         if (await uploadOne(item, shared)) ok += 1;
@@ -214,7 +214,7 @@ export function mountUpload(container, { onUploaded }) {
     const failed = queue.length - ok;
     summary.textContent = failed
       ? `${ok} of ${queue.length} files uploaded; ${failed} failed — see the messages above.`
-      : `${ok} file${ok === 1 ? '' : 's'} uploaded.`;
+      : `${plural(ok, 'file')} uploaded.`;
   });
 
   clear.addEventListener('click', () => {

@@ -3,7 +3,7 @@
 
 import { api, ApiError } from './api.js';
 import { h, srOnly } from './elements.js';
-import { timeEl } from './format.js';
+import { plural, timeEl } from './format.js';
 import { checkbox, checkList, clearErrors, conflictOn, field, showError } from './forms.js';
 import { reportError, toast } from './toasts.js';
 import { confirmDialog, formDialog } from './dialogs.js';
@@ -121,7 +121,7 @@ export function mountUsers(panel) {
         return;
       }
       userTable.body.replaceChildren(...(data.items.length ? data.items.map(row) : [stateRow(userTable.colspan, 'No users yet')]));
-      status.textContent = `${data.total} account${data.total === 1 ? '' : 's'}.`;
+      status.textContent = `${plural(data.total, 'account')}.`;
       userPager.update(data);
     } catch (err) {
       if (seq !== loadSeq) return;
