@@ -11,7 +11,7 @@ from sequoalpha import create_app
 from sequoalpha.config import database_url as normalise_url
 from sequoalpha.extensions import db as _db
 from sequoalpha.models import Group, User
-from sequoalpha.passwords import hash_password
+from sequoalpha.accounts.passwords import hash_password
 
 from api_helpers import PASSWORD, login, make_config
 

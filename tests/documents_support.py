@@ -19,7 +19,7 @@ from pypdf.generic import DecodedStreamObject, NameObject
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
-from sequoalpha import storage
+from sequoalpha.documents import storage
 
 AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",

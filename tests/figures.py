@@ -198,7 +198,7 @@ class _RecordingBcrypt:
 def _wrap_password_hashing() -> None:
     """Learn the passwords of the run: sequoalpha.passwords pre-hashes every password with
     `_prehash` before bcrypt sees it; remember it there, keep it if bcrypt hashes or accepts it."""
-    from sequoalpha import passwords
+    from sequoalpha.accounts import passwords
 
     if isinstance(passwords.bcrypt, _RecordingBcrypt):
         return

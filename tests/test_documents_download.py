@@ -8,7 +8,7 @@ from werkzeug.http import parse_options_header
 
 from api_helpers import login
 from documents_support import make_pdf, sha256, stored_files, upload
-from sequoalpha.documents import content_disposition
+from sequoalpha.documents.files import content_disposition
 
 PDF = make_pdf(4096)
 

@@ -6,7 +6,7 @@ from sqlalchemy import event, insert, select
 
 from api_helpers import login
 from documents_support import upload
-from sequoalpha.documents import documents_for
+from sequoalpha.documents.visibility import documents_for
 from sequoalpha.extensions import db
 from sequoalpha.models import (
     Category, Document, DocumentGroupGrant, DocumentRead, DocumentUserGrant, Group, User,

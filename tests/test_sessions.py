@@ -9,7 +9,7 @@ from api_helpers import PASSWORD, SECRETS, login
 from sequoalpha import create_app
 from sequoalpha.extensions import db
 from sequoalpha.models import AuditEvent, RevokedToken, UnknownLogin, User, utcnow
-from sequoalpha.passwords import hash_password
+from sequoalpha.accounts.passwords import hash_password
 
 
 def cookie(client, name, path="/api/"):
@@ -217,7 +217,7 @@ def test_wrong_current_passwords_count_towards_the_lock(client, make_user, app):
 
 def test_revoking_a_token_twice_is_not_an_error(app):
     """Two logouts with the same token at once both revoke it; neither is a 500."""
-    from sequoalpha.auth import _revoke
+    from sequoalpha.accounts.tokens import revoke as _revoke
 
     until = utcnow() + timedelta(days=1)
     with app.app_context():

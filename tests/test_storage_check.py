@@ -3,7 +3,7 @@ import os
 import time
 
 from documents_support import aws_env, closed_port, make_pdf, moto_endpoint, s3, sha256, upload  # noqa: F401
-from sequoalpha import storage
+from sequoalpha.documents import storage
 from sequoalpha.extensions import db
 from sequoalpha.models import Document
 

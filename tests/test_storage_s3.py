@@ -10,8 +10,8 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from documents_support import aws_env, closed_port, make_pdf, moto_endpoint, s3, sha256, stored_files, upload  # noqa: F401
-from sequoalpha import storage
-from sequoalpha.documents import content_disposition
+from sequoalpha.documents import storage
+from sequoalpha.documents.files import content_disposition
 from sequoalpha.extensions import db
 from sequoalpha.models import Document
 

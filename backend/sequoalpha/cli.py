@@ -10,8 +10,8 @@ from sqlalchemy import or_, select
 
 from .extensions import db
 from .models import User
-from .passwords import hash_password
-from .schemas import UserCreateSchema
+from .accounts.passwords import hash_password
+from .schemas.accounts import UserCreateSchema
 
 
 def _prompt_password() -> str:
@@ -50,24 +50,20 @@ def create_admin(username, email, password_stdin, first_run):
         for field, messages in exc.messages.items():
             click.echo(f"error: {field}: {' '.join(messages)}", err=True)
         sys.exit(2)
-    clash = select(User.id).where(or_(User.username == data["username"].lower(), User.email == data["email"].lower()))
-    if db.session.scalar(clash) is not None:
+    user = User(username=data["username"], email=data["email"], is_admin=True)
+    if db.session.scalar(select(User.id).where(or_(User.username == user.username, User.email == user.email))) is not None:
         click.echo("error: a user with this username or email already exists", err=True)
         sys.exit(1)
-    db.session.add(User(
-        username=data["username"].lower(),
-        email=data["email"].lower(),
-        password_hash=hash_password(password),
-        is_admin=True,
-    ))
+    user.password_hash = hash_password(password)
+    db.session.add(user)
     db.session.commit()
-    click.echo(f"Admin {data['username'].lower()!r} created.")
+    click.echo(f"Admin {user.username!r} created.")
     if generated:
         click.echo(f"Password (shown only now): {password}")
 
 
 def init_app(app: Flask) -> None:
-    from .storage_cli import storage
+    from .documents.storage_cli import storage
 
     app.cli.add_command(create_admin)
     app.cli.add_command(storage)

@@ -9,6 +9,7 @@ from dotenv import load_dotenv
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_ROOT = BACKEND_DIR.parent
 INSTANCE_DIR = BACKEND_DIR / "instance"
+PRESIGN_MAX_SECONDS = 300  # the longest life of a presigned download URL
 
 
 class ConfigError(RuntimeError):
@@ -63,7 +64,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "S3_BUCKET": env.get("S3_BUCKET") or None,
         "S3_ENDPOINT_URL": env.get("S3_ENDPOINT_URL") or None,
         "AWS_REGION": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
-        "S3_PRESIGN_SECONDS": min(int(env.get("S3_PRESIGN_SECONDS", "300")), 300),
+        "S3_PRESIGN_SECONDS": min(int(env.get("S3_PRESIGN_SECONDS", str(PRESIGN_MAX_SECONDS))), PRESIGN_MAX_SECONDS),
         "S3_KEEP_LOCAL_COPY": _bool(env.get("S3_KEEP_LOCAL_COPY"), True),
         "X_ACCEL_PREFIX": env.get("X_ACCEL_PREFIX") or None,
         "TRUSTED_PROXIES": [p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()],

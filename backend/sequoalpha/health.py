@@ -1,25 +1,14 @@
 """GET /api/health: is the database reachable, and which stores can serve files."""
 from flask import current_app
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from .documents.storage import storage_health
 from .extensions import db
-from .storage import storage_health
+from .schemas.health import HealthSchema
 
 blp = Blueprint("health", __name__, url_prefix="/api", description="Health")
-
-
-class StorageHealthSchema(Schema):
-    s3 = fields.String(required=True, metadata={"enum": ["ok", "disabled", "unavailable"]})
-    local = fields.String(required=True, metadata={"enum": ["ok", "unavailable"]})
-
-
-class HealthSchema(Schema):
-    status = fields.String(required=True)
-    database = fields.String(required=True)
-    storage = fields.Nested(StorageHealthSchema, required=True)
 
 
 @blp.get("/health")

@@ -3,8 +3,8 @@ import secrets
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    JSON, BigInteger, CheckConstraint, Column, DateTime, ForeignKey, Index, String, Table, Text,
-    TypeDecorator, text,
+    JSON, BigInteger, CheckConstraint, Column, ColumnElement, DateTime, ForeignKey, Index, String, Table,
+    Text, TypeDecorator, or_, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, validates
 
@@ -39,7 +39,7 @@ user_groups = Table(
 
 
 class Lockout:
-    """Failed sign-ins in a row and the lock they earned (see auth._record_failure)."""
+    """Failed sign-ins in a row and the lock they earned (see accounts.lockout)."""
 
     failed_logins: Mapped[int] = mapped_column(default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -65,10 +65,20 @@ class User(Lockout, db.Model):
         secondary=user_groups, back_populates="members", order_by="Group.name"
     )
 
+    @staticmethod
+    def normal(name: str) -> str:
+        """A username or email as it is kept: sign-in is case-insensitive, so in lower case."""
+        return name.lower()
+
     @validates("username", "email")
-    def _lower(self, _key: str, value: str) -> str:
-        """Sign-in is case-insensitive: names and emails are kept in lower case."""
-        return value.lower()
+    def _normalise(self, _key: str, value: str) -> str:
+        return self.normal(value)
+
+    @classmethod
+    def named(cls, name: str) -> ColumnElement[bool]:
+        """The account whose username or email is `name`, in any case."""
+        name = cls.normal(name)
+        return or_(cls.username == name, cls.email == name)
 
 
 class Group(db.Model):
@@ -139,7 +149,7 @@ class Document(db.Model):
     __table_args__ = (
         CheckConstraint("kind IN ('file', 'link')", name="kind"),
         Index("ix_documents_created_at_id", "created_at", "id"),
-        # The few documents for everyone, found without a scan (documents.visible_count).
+        # The few documents for everyone, found without a scan (visibility.visible_count).
         Index("ix_documents_everyone", "id", postgresql_where=text("everyone"), sqlite_where=text("everyone")),
     )
 
@@ -174,7 +184,7 @@ class Document(db.Model):
     user_grants: Mapped[list["DocumentUserGrant"]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="DocumentUserGrant.user_id"
     )
-    # Per query: true until the signed-in user has downloaded it (see documents.py).
+    # Per query: true until the signed-in user has downloaded it (see documents/visibility.py).
     is_new: Mapped[bool] = query_expression()
 
     @property
@@ -190,27 +200,27 @@ class Document(db.Model):
         return {"s3": self.in_s3, "local": self.in_local}
 
 
-class DocumentGroupGrant(db.Model):
+class Grant:
+    """A document granted to a grantee (a group or a user); one row per pair."""
+
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, sort_order=-1
+    )
+
+
+class DocumentGroupGrant(Grant, db.Model):
     """Members of `group_id` may see `document_id`."""
 
     __tablename__ = "document_group_grants"
     __table_args__ = (Index("ix_document_group_grants_group_document", "group_id", "document_id"),)
-
-    document_id: Mapped[int] = mapped_column(
-        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
-    )
     group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
 
 
-class DocumentUserGrant(db.Model):
+class DocumentUserGrant(Grant, db.Model):
     """`user_id` may see `document_id`."""
 
     __tablename__ = "document_user_grants"
     __table_args__ = (Index("ix_document_user_grants_user_document", "user_id", "document_id"),)
-
-    document_id: Mapped[int] = mapped_column(
-        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
-    )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
 
 

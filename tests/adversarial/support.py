@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, Phase, settings
 
 from api_helpers import login
 from documents_support import make_pdf, upload
-from sequoalpha.auth import issue_tokens
+from sequoalpha.accounts.tokens import issue_tokens
 from sequoalpha.extensions import db
 from sequoalpha.models import Category, Group, User
 

@@ -231,7 +231,7 @@ def upload(stack, label: str, **fields) -> tuple[dict, bytes]:
 @pytest.fixture(scope="session")
 def documents(stack):
     """One document held only locally (uploaded while S3 was down) and one in S3."""
-    from sequoalpha.storage import PROBE_SECONDS
+    from sequoalpha.documents.storage import PROBE_SECONDS
 
     stack.s3.stop()
     try:

@@ -7,9 +7,10 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from .extensions import db
-from .models import Document
-from .storage import LocalStore, S3Store, StorageError, local_store, push_to_s3, s3_store
+from ..extensions import db
+from ..models import Document
+from .files import push_to_s3
+from .storage import LocalStore, S3Store, StorageError, local_store, s3_store
 from .uploads import TEMP_PREFIX
 
 storage = AppGroup("storage", help="The document stores: push pending files to S3, check consistency.")

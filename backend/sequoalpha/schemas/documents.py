@@ -5,7 +5,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.datastructures import FileStorage
 
-from .schemas import ID, NO_CONTROL, PageArgsSchema, RefSchema, UserRefSchema, id_list, page_of, text
+from .fields import ID, NO_CONTROL, PageArgsSchema, RefSchema, UserRefSchema, id_list, page_of, text
 
 URL = [
     validate.URL(schemes={"http", "https"}, error="Give an http:// or https:// address."),
@@ -45,6 +45,11 @@ class JSONNested(fields.Nested):
             except ValueError as exc:
                 raise ValidationError("Not valid JSON.") from exc
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class CategorySchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = text(100, required=True, min_len=1)
 
 
 # --- what is sent back -------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 Both hold a document's bytes under its generated storage key and offer `put`, `exists`,
 `sha256`, `delete` and `keys`; failures raise StorageError. S3 also presigns downloads; the
-local store gives the path to serve. S3 clients are created once per process (per Gunicorn
+local store gives the path to serve. Bytes only: which document a key belongs to, and what its
+row says, is documents/files.py's business. S3 clients are created once per process (per Gunicorn
 worker) with short timeouts, and a reachability probe is remembered for PROBE_SECONDS, so a
 dead S3 costs seconds, never a worker timeout.
 """
@@ -19,9 +20,8 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from flask import current_app
-from sqlalchemy.orm.exc import StaleDataError
 
-from .extensions import db
+from ..config import PRESIGN_MAX_SECONDS
 
 KEY_PATTERN = re.compile(r"^[0-9a-f]{32}\.pdf$")
 CHUNK_BYTES = 1024 * 1024
@@ -128,7 +128,7 @@ class S3Store:
         self.bucket = config["S3_BUCKET"]
         self.endpoint = config["S3_ENDPOINT_URL"]
         self.region = config["AWS_REGION"]
-        self.presign_seconds = min(int(config["S3_PRESIGN_SECONDS"]), 300)
+        self.presign_seconds = min(int(config["S3_PRESIGN_SECONDS"]), PRESIGN_MAX_SECONDS)
         self._probe_key = (self.endpoint, self.bucket)
 
     @property
@@ -193,7 +193,7 @@ class S3Store:
             raise StorageError(f"S3 listing failed: {exc}") from exc
 
     def presign(self, key: str, content_disposition: str) -> str:
-        """A SigV4 GET URL (≤ 300 s) whose response carries our Content-Type/Disposition."""
+        """A SigV4 GET URL (≤ PRESIGN_MAX_SECONDS) whose response carries our Content-Type/Disposition."""
         params = {
             "Bucket": self.bucket,
             "Key": key,
@@ -238,26 +238,3 @@ def storage_health() -> dict:
     if s3 is None:
         return {"s3": "disabled", "local": local}
     return {"s3": "ok" if s3.available() else "unavailable", "local": local}
-
-
-def push_to_s3(document, s3: S3Store, local: LocalStore) -> bool:
-    """Copy a document's local file to S3 and commit that; only then, and only when
-    S3_KEEP_LOCAL_COPY is off, drop the local copy (S3 has verified the bytes against the
-    sha256 by then). A crash or failure after the commit leaves an extra, unrecorded local
-    copy; never bytes in a store the row does not name. False, with the object removed again,
-    when the document was deleted during the push. Raises StorageError."""
-    document_id, key, keep_local = document.id, document.storage_key, current_app.config["S3_KEEP_LOCAL_COPY"]
-    s3.put(key, local.path(key), document.sha256)
-    document.in_s3, document.in_local = True, keep_local
-    try:
-        db.session.commit()
-    except StaleDataError:  # the UPDATE found no row
-        db.session.rollback()
-        s3.delete(key)
-        return False
-    if not keep_local:  # the row is not read again: it may be deleted by now
-        try:
-            local.delete(key)
-        except StorageError as exc:
-            current_app.logger.warning("document %s: an extra local copy stays: %s", document_id, exc)
-    return True

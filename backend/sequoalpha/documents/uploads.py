@@ -18,8 +18,9 @@ from flask_smorest import abort
 from pypdf import PdfReader
 from werkzeug.datastructures import FileStorage
 
+from .storage import CHUNK_BYTES
+
 TEMP_PREFIX = ".upload-"
-CHUNK_BYTES = 1024 * 1024
 MAX_FILENAME = 200
 STORED_MODE = 0o640  # Nginx (X-Accel-Redirect) reads uploads through the folder's group
 EOF_WINDOW = 1024  # %%EOF must appear within the last bytes: a truncated file has lost it

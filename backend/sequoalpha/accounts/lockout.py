@@ -1,0 +1,55 @@
+"""The lock after failed attempts in a row: an account's, or a name's that is no account (so
+that a 429 does not tell whether an account exists)."""
+import math
+from datetime import timedelta
+
+from flask_smorest import abort
+from sqlalchemy import delete
+
+from .. import audit
+from ..extensions import db, upsert
+from ..models import Lockout, UnknownLogin, User, utcnow
+
+LOCK_AFTER = 5  # failures in a row
+LOCK_BASE_SECONDS = 30  # doubled for every further failure
+LOCK_MAX_SECONDS = 3600
+UNKNOWN_KEPT = timedelta(days=1)  # how long failures under a name that is no account are remembered
+
+
+def lock_seconds(failures: int) -> int:
+    if failures < LOCK_AFTER:
+        return 0
+    return min(LOCK_BASE_SECONDS * 2 ** (failures - LOCK_AFTER), LOCK_MAX_SECONDS)
+
+
+def record_failure(subject: Lockout) -> None:
+    """One more failure in a row (an atomic increment: concurrent attempts all count), and the
+    lock it earns."""
+    subject.failed_logins = type(subject).failed_logins + 1
+    db.session.flush()  # UPDATE ... SET failed_logins = failed_logins + 1; read back on access
+    seconds = lock_seconds(subject.failed_logins)
+    if seconds:
+        subject.locked_until = utcnow() + timedelta(seconds=seconds)
+
+
+def refuse_while_locked(subject: Lockout, action: str, user: User | None, detail: dict) -> None:
+    """429 with the wait while `subject` is locked; the refusal is audited as `action`."""
+    now = utcnow()
+    if subject.locked_until and subject.locked_until > now:
+        wait = math.ceil((subject.locked_until - now).total_seconds())
+        audit.record(action, user, detail=detail)
+        db.session.commit()
+        abort(429, message=f"Too many failed attempts. Try again in {wait} seconds.",
+              headers={"Retry-After": str(wait)})
+
+
+def unknown_login(name: str) -> UnknownLogin:
+    """The lockout row of a name that is no account (made on first use, race-free), after
+    purging the rows untouched for a day."""
+    now = utcnow()
+    db.session.execute(delete(UnknownLogin).where(UnknownLogin.last_failed_at < now - UNKNOWN_KEPT))
+    db.session.execute(upsert(UnknownLogin).values(name=name, failed_logins=0, last_failed_at=now)
+                       .on_conflict_do_nothing(index_elements=["name"]))
+    row = db.session.get(UnknownLogin, name, populate_existing=True)
+    row.last_failed_at = now
+    return row

@@ -1,0 +1,138 @@
+"""Sessions: sign in, refresh, sign out, me, password change."""
+from datetime import datetime, timezone
+
+from flask import current_app, jsonify
+from flask_jwt_extended import (
+    create_access_token,
+    current_user,
+    get_current_user,
+    get_jwt,
+    jwt_required,
+    set_access_cookies,
+    set_refresh_cookies,
+    unset_jwt_cookies,
+)
+from flask_smorest import Blueprint, abort
+from sqlalchemy import select
+
+from .. import audit
+from ..extensions import db
+from ..models import RevokedToken, User, utcnow
+from ..schemas.accounts import AccessTokenSchema, LoginResponseSchema, LoginSchema, PasswordChangeSchema, UserSchema
+from .lockout import record_failure, refuse_while_locked, unknown_login
+from .passwords import burn_check, check_password, hash_password
+from .tokens import issue_tokens, revoke
+
+blp = Blueprint("session", __name__, url_prefix="/api", description="Sign in and out")
+
+BAD_CREDENTIALS = "Wrong username or password."
+
+
+# --- routes ------------------------------------------------------------------------------
+
+@blp.post("/login")
+@blp.doc(security=[])
+@blp.arguments(LoginSchema)
+@blp.response(200, LoginResponseSchema)
+@blp.alt_response(401, description="Wrong username or password")
+@blp.alt_response(403, description="Account disabled")
+@blp.alt_response(429, description="Locked after repeated failures (an account, or a name that is no account)")
+def login(data):
+    """Sign in with a username or email and a password; sets the session cookies."""
+    # Lower-casing can lengthen a name ("İ" becomes two characters); no account's name is longer.
+    name = User.normal(data["username"].strip())[:254]
+    user = db.session.scalar(select(User).where(User.named(name)))
+    # A name that is no account fails and locks exactly like one: same answers, same timing.
+    subject = user or unknown_login(name)
+    unknown = {"username": name[:64]} if user is None else {}
+    refuse_while_locked(subject, "login_failed", user, detail={"reason": "locked", **unknown})
+    if user is None:
+        burn_check()
+    if user is None or not check_password(data["password"], user.password_hash):
+        record_failure(subject)
+        audit.record("login_failed", user, detail={"reason": "unknown user" if user is None else "wrong password",
+                                                   **unknown})
+        db.session.commit()
+        abort(401, message=BAD_CREDENTIALS)
+    if not user.is_active:
+        audit.record("login_failed", user, detail={"reason": "disabled"})
+        db.session.commit()
+        abort(403, message="This account is disabled. Contact your administrator.")
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = utcnow()
+    access, refresh = issue_tokens(user)
+    audit.record("login", user)
+    db.session.commit()
+    response = jsonify(LoginResponseSchema().dump({"access_token": access, "refresh_token": refresh, "user": user}))
+    set_access_cookies(response, access)
+    set_refresh_cookies(response, refresh)
+    return response
+
+
+@blp.post("/token/refresh")
+@jwt_required(refresh=True)
+@blp.response(200, AccessTokenSchema)
+def refresh():
+    """A new access token for the refresh token (Bearer or cookie)."""
+    claims = get_jwt()
+    access = create_access_token(
+        identity=current_user, additional_claims={"ver": current_user.token_version, "rjti": claims["jti"]}
+    )
+    response = jsonify({"access_token": access})
+    set_access_cookies(response, access)
+    return response
+
+
+@blp.post("/logout")
+@jwt_required()
+@blp.response(204)
+def logout():
+    """End this session: the access token and its refresh token stop working at once."""
+    claims = get_jwt()
+    refresh_expiry = datetime.now(timezone.utc) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    revoke(claims["jti"], claims.get("rjti"), until=refresh_expiry)
+    db.session.execute(RevokedToken.__table__.delete().where(RevokedToken.expires_at < utcnow()))
+    audit.record("logout", current_user)
+    db.session.commit()
+    response = current_app.response_class(status=204)
+    unset_jwt_cookies(response)
+    return response
+
+
+@blp.get("/me")
+@jwt_required()
+@blp.response(200, UserSchema)
+def me():
+    """The signed-in user."""
+    return current_user
+
+
+@blp.post("/me/password")
+@jwt_required()
+@blp.arguments(PasswordChangeSchema)
+@blp.response(204)
+@blp.alt_response(429, description="Locked after repeated wrong current passwords or failed sign-ins")
+def change_password(data):
+    """Change my password. Every token issued before stops working; a browser session gets
+    fresh cookies, API clients sign in again."""
+    user = get_current_user()  # the User itself, not the proxy: record_failure needs its class
+    # Wrong current passwords count towards the account's lock, as failed sign-ins do: a stolen
+    # session must not be a way to guess the password without limit.
+    refuse_while_locked(user, "password_change_failed", user, detail={"reason": "locked"})
+    if not check_password(data["current_password"], user.password_hash):
+        record_failure(user)
+        audit.record("password_change_failed", user, target_user_id=user.id, detail={"reason": "wrong password"})
+        db.session.commit()
+        abort(422, message="The current password is wrong.",
+              errors={"json": {"current_password": ["The current password is wrong."]}})
+    user.password_hash = hash_password(data["new_password"])
+    user.token_version += 1
+    user.failed_logins, user.locked_until = 0, None
+    audit.record("password_changed", user, target_user_id=user.id)
+    db.session.commit()
+    response = current_app.response_class(status=204)
+    access, refresh_token = issue_tokens(user)
+    set_access_cookies(response, access)
+    set_refresh_cookies(response, refresh_token)
+    return response

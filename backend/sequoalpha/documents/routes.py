@@ -1,0 +1,58 @@
+"""What a signed-in user sees and downloads: the document list, one document, the download.
+Which documents those are is visibility.py's rule; how the file is served, files.py's."""
+from flask_jwt_extended import current_user, jwt_required
+from flask_smorest import Blueprint
+
+from .. import audit
+from ..config import PRESIGN_MAX_SECONDS
+from ..extensions import db, upsert
+from ..models import DocumentRead, utcnow
+from ..schemas.documents import DocumentPageSchema, DocumentQuerySchema, DocumentSchema, DownloadArgsSchema
+from . import files
+from .visibility import document_or_404, list_documents
+
+blp = Blueprint("documents", __name__, url_prefix="/api", description="Documents")
+
+
+@blp.get("/documents")
+@jwt_required()
+@blp.arguments(DocumentQuerySchema, location="query")
+@blp.response(200, DocumentPageSchema)
+def list_visible(args):
+    """The documents meant for me, newest first (admins: every document)."""
+    return list_documents(args)
+
+
+@blp.get("/documents/<int:document_id>")
+@jwt_required()
+@blp.response(200, DocumentSchema)
+@blp.alt_response(404, description="No such document, or not visible to you")
+def get_document(document_id):
+    """One document I may see."""
+    return document_or_404(document_id)
+
+
+@blp.get("/documents/<int:document_id>/download")
+@jwt_required()
+@blp.arguments(DownloadArgsSchema, location="query")
+@blp.response(302, description=f"To a presigned S3 URL (≤ {PRESIGN_MAX_SECONDS} s), or to the link's address")
+@blp.alt_response(200, description="The PDF, when only the local copy can serve it")
+@blp.alt_response(404, description="No such document, or not visible to you")
+@blp.alt_response(503, description="No store can serve the file right now")
+def download(args, document_id):
+    """Download a document: S3 by presigned URL, else the local copy; a link redirects."""
+    document = document_or_404(document_id)
+    via, response = files.serve(document, args["disposition"])
+    if via is not None:  # a download, not a HEAD: recorded, and the document is no longer new
+        audit.record("document_downloaded", current_user, document_id=document.id, detail={"via": via})
+        mark_read(current_user.id, document.id)
+        db.session.commit()
+    return response
+
+
+def mark_read(user_id: int, document_id: int) -> None:
+    """Insert or refresh this user's read of the document (an upsert: no race on the key)."""
+    stmt = upsert(DocumentRead).values(user_id=user_id, document_id=document_id, read_at=utcnow())
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=["user_id", "document_id"], set_={"read_at": stmt.excluded.read_at}
+    ))

@@ -1,0 +1,105 @@
+"""Schemas of accounts: sign-in, the signed-in user, and the admin's users, groups and audit log."""
+from marshmallow import Schema, fields, validate
+
+from .fields import (
+    ID,
+    NO_CONTROL,
+    USERNAME,
+    PageArgsSchema,
+    RefSchema,
+    UserRefSchema,
+    email_field,
+    id_list,
+    page_of,
+    password_field,
+    text,
+)
+
+
+# --- session -----------------------------------------------------------------------------
+
+class LoginSchema(Schema):
+    # No control characters: no account has them, and PostgreSQL refuses NUL in a query (a 500).
+    username = fields.String(required=True, validate=[validate.Length(min=1, max=254), NO_CONTROL])
+    password = password_field(min_len=1, required=True)
+
+
+class PasswordChangeSchema(Schema):
+    current_password = password_field(min_len=1, required=True)
+    new_password = password_field(required=True)
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    email = fields.String()
+    full_name = fields.String()
+    is_admin = fields.Boolean()
+    is_active = fields.Boolean()
+    groups = fields.List(fields.Nested(RefSchema))
+    created_at = fields.DateTime()
+    last_login_at = fields.DateTime(allow_none=True)
+
+
+class LoginResponseSchema(Schema):
+    access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True)
+    user = fields.Nested(UserSchema, required=True)
+
+
+class AccessTokenSchema(Schema):
+    access_token = fields.String(required=True)
+
+
+# --- admin: users, groups, categories, audit ---------------------------------------------
+
+class UserCreateSchema(Schema):
+    username = fields.String(required=True, validate=USERNAME)
+    email = email_field(required=True)
+    full_name = text(200, load_default="")
+    password = password_field(required=True)
+    is_admin = fields.Boolean(load_default=False)
+    group_ids = id_list(load_default=list)
+
+
+class UserUpdateSchema(Schema):
+    email = email_field()
+    full_name = text(200)
+    password = password_field()
+    is_admin = fields.Boolean()
+    is_active = fields.Boolean()
+    group_ids = id_list()
+
+
+class GroupSchema(Schema):
+    id = fields.Integer(dump_only=True)
+    name = text(100, required=True, min_len=1)
+    user_ids = id_list(load_default=list)
+
+
+class GroupUpdateSchema(Schema):
+    name = text(100, min_len=1)
+    user_ids = id_list()
+
+
+class AuditQuerySchema(PageArgsSchema):
+    action = fields.String(validate=[validate.Length(max=40), NO_CONTROL])
+    actor_id = fields.Integer(validate=ID)
+    document_id = fields.Integer(validate=ID)
+    target_user_id = fields.Integer(validate=ID)
+
+
+class AuditEventSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    action = fields.String()
+    actor = fields.Nested(UserRefSchema, allow_none=True)
+    document_id = fields.Integer(allow_none=True)
+    target_user_id = fields.Integer(allow_none=True)
+    ip = fields.String(allow_none=True)
+    detail = fields.Dict()
+
+
+UserPageSchema = page_of(UserSchema, "UserPageSchema")
+GroupPageSchema = page_of(GroupSchema, "GroupPageSchema")
+AuditPageSchema = page_of(AuditEventSchema, "AuditPageSchema")
