@@ -386,6 +386,4 @@ main() {
 }
 
 # Run when executed; sourcing defines the functions only (tests call them one at a time).
-if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
-  main "$@"
-fi
+[[ "${BASH_SOURCE[0]}" != "$0" ]] || main "$@"
