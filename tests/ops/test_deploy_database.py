@@ -39,8 +39,10 @@ def scram_matches(stored: str, password: str) -> bool:
     stored_key, server_key = (base64.b64decode(k) for k in keys.split(":"))
     salted = hashlib.pbkdf2_hmac("sha256", password.encode(), base64.b64decode(salt), int(iterations))
     client_key = hmac.new(salted, b"Client Key", "sha256").digest()
-    return (hashlib.sha256(client_key).digest() == stored_key
-            and hmac.new(salted, b"Server Key", "sha256").digest() == server_key)
+    return (
+        hashlib.sha256(client_key).digest() == stored_key
+        and hmac.new(salted, b"Server Key", "sha256").digest() == server_key
+    )
 
 
 @pytest.fixture
@@ -57,9 +59,15 @@ def postgres(tmp_path):
     for name, body in (("runuser", FAKE_RUNUSER), ("psql", FAKE_PSQL)):
         (bin_dir / name).write_text(body)
         (bin_dir / name).chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "REAL_PSQL": real_psql,
-           "PSQL_ARGV_LOG": str(tmp_path / "psql-argv.log"), "PGHOST": url.host or "127.0.0.1",
-           "PGPORT": str(url.port or 5432), "PGUSER": url.username or "postgres"}
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "REAL_PSQL": real_psql,
+        "PSQL_ARGV_LOG": str(tmp_path / "psql-argv.log"),
+        "PGHOST": url.host or "127.0.0.1",
+        "PGPORT": str(url.port or 5432),
+        "PGUSER": url.username or "postgres",
+    }
     if url.password:
         env["PGPASSWORD"] = url.password
     name = f"sequoalpha_deploy_{secrets.token_hex(5)}"
@@ -73,8 +81,13 @@ def postgres(tmp_path):
 
 def setup_database(env: dict, env_file: Path, name: str) -> subprocess.CompletedProcess:
     script = 'source "$1/deploy_ec2.sh" && setup_database "$2" "$3" "$3"'
-    return subprocess.run(["bash", "-c", script, "bash", str(REPO), str(env_file), name], env=env,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        ["bash", "-c", script, "bash", str(REPO), str(env_file), name],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def stored_password(admin, role: str) -> str:
@@ -82,7 +95,7 @@ def stored_password(admin, role: str) -> str:
         return conn.execute(text("SELECT rolpassword FROM pg_authid WHERE rolname = :r"), {"r": role}).scalar_one()
 
 
-@pytest.mark.parametrize("password", [None, "it's a \\ \"quoted\" pass:word; DROP ROLE x; --"])
+@pytest.mark.parametrize("password", [None, 'it\'s a \\ "quoted" pass:word; DROP ROLE x; --'])
 def test_the_database_password_reaches_psql_on_stdin_only(postgres, tmp_path, password):
     env, name, admin = postgres
     env_file = tmp_path / ".env"
@@ -101,8 +114,9 @@ def test_the_database_password_reaches_psql_on_stdin_only(postgres, tmp_path, pa
     assert printed not in result.stderr
     assert scram_matches(stored_password(admin, name), printed)
     with admin.connect() as conn:
-        owner = conn.execute(text("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :d"),
-                             {"d": name}).scalar_one()
+        owner = conn.execute(
+            text("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :d"), {"d": name}
+        ).scalar_one()
     assert owner == name
 
     again = setup_database(env, env_file, name) if password is not None else None

@@ -33,8 +33,13 @@ print(json.dumps({"tools": [t for t in tools if installed(t)],
 
 
 def venv_contents(venv: Path) -> dict:
-    probe = subprocess.run([str(venv / "bin" / "python"), "-c", PROBE, json.dumps(TEST_TOOLS), json.dumps(RUNTIME)],
-                           capture_output=True, text=True, timeout=60, check=True)
+    probe = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", PROBE, json.dumps(TEST_TOOLS), json.dumps(RUNTIME)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     contents = json.loads(probe.stdout)
     contents["executables"] = [t for t in TEST_TOOLS if (venv / "bin" / t).exists()]
     return contents
@@ -69,8 +74,13 @@ def host(stack, tmp_path):
         "BACKUP_DIR": str(tmp_path / "backups"),
     }
     # deploy_ec2.sh's own venv step (the rest of it needs root on an Ubuntu host).
-    built = subprocess.run(["bash", "-c", 'source "$1/deploy_ec2.sh" && setup_venv', "bash", str(host)], env=env,
-                           capture_output=True, text=True, timeout=900)
+    built = subprocess.run(
+        ["bash", "-c", 'source "$1/deploy_ec2.sh" && setup_venv', "bash", str(host)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert built.returncode == 0, built.stderr
     assert "installing Python requirements (requirements.txt)" in built.stderr
     return host, dev, env
