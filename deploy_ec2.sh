@@ -4,20 +4,19 @@
 set -euo pipefail
 
 APP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly APP_DIR
 # shellcheck source=deploy/lib.sh
 source "${APP_DIR}/deploy/lib.sh"
 
-BACKEND="${APP_DIR}/backend"
-VENV="${BACKEND}/venv"
-ENV_FILE="${BACKEND}/.env"
-NGINX_SITE="/etc/nginx/sites-available/${SERVICE}"
-NGINX_SNIPPET="/etc/nginx/snippets/${SERVICE}-security-headers.conf"
-UNIT_FILE="/etc/systemd/system/${SERVICE}.service"
-ACME_ROOT="/var/www/letsencrypt"
-DB_NAME="sequoalpha"
-DB_ROLE="sequoalpha"
+readonly ENV_FILE="${BACKEND}/.env"
+readonly NGINX_SITE="/etc/nginx/sites-available/${SERVICE}"
+readonly NGINX_SNIPPET="/etc/nginx/snippets/${SERVICE}-security-headers.conf"
+readonly UNIT_FILE="/etc/systemd/system/${SERVICE}.service"
+readonly ACME_ROOT="/var/www/letsencrypt"
+readonly DB_NAME="sequoalpha"
+readonly DB_ROLE="sequoalpha"
 
-# Options (see usage).
+# Options (see usage): parse_args sets them, main makes them readonly before anything else runs.
 DOMAIN=""
 LETSENCRYPT_EMAIL=""
 ADMIN_EMAIL=""
@@ -109,36 +108,53 @@ grant_traverse() {
   done
 }
 
+# psql as PostgreSQL's superuser; SQL on standard input (or -c), never a secret in the arguments.
 psql_admin() { (cd / && runuser -u postgres -- psql --quiet --no-psqlrc -v ON_ERROR_STOP=1 "$@"); }
 
-# Role and database; a password is generated only when backend/.env has none yet.
+# psql_exists ROLE_OR_DATABASE_QUERY NAME: whether the query (with :'name') finds a row.
+psql_exists() {
+  [[ -n "$(printf '%s\n' "$1" | psql_admin --tuples-only --no-align -v name="$2")" ]]
+}
+
+# setup_database ENV_FILE ROLE DATABASE: the role and its database; prints the role's password:
+# the one of ENV_FILE's DATABASE_URL, or a new one when there is none yet. The password reaches
+# psql on standard input only: an argument would show in `ps` to every user of the host.
 setup_database() {
-  local password="" url
-  if [[ -f "${ENV_FILE}" ]]; then
-    url="$(kv_get "${ENV_FILE}" DATABASE_URL)"
+  local env_file="$1" role="$2" database="$3" password="" url quoted
+  if [[ -f "${env_file}" ]]; then
+    url="$(kv_get "${env_file}" DATABASE_URL)"
     [[ "${url}" =~ ^postgresql[^:]*://[^:]+:([^@]+)@ ]] && password="${BASH_REMATCH[1]}"
     [[ "${password}" == CHANGE_ME* ]] && password=""
   fi
-  local role_exists
-  role_exists="$(psql_admin -tAc "SELECT 1 FROM pg_roles WHERE rolname = '${DB_ROLE}'")"
-  if [[ -z "${password}" || -z "${role_exists}" ]]; then
+  if [[ -z "${password}" ]] || ! psql_exists "SELECT 1 FROM pg_roles WHERE rolname = :'name'" "${role}"; then
     [[ -n "${password}" ]] || password="$(openssl rand -hex 24)"
-    log "setting up PostgreSQL role ${DB_ROLE}"
-    psql_admin -v role="${DB_ROLE}" -v pw="${password}" <<'SQL'
+    log "setting up PostgreSQL role ${role}"
+    # psql's \set takes a quoted value: backslashes and quotes doubled (printf is a builtin).
+    quoted="${password//\\/\\\\}"
+    quoted="${quoted//\'/\'\'}"
+    {
+      printf '%s\n' "\\set pw '${quoted}'"
+      cat <<'SQL'
 SELECT format('CREATE ROLE %I LOGIN', :'role')
   WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') \gexec
 ALTER ROLE :"role" WITH LOGIN PASSWORD :'pw';
 SQL
+    } | psql_admin -v role="${role}" >/dev/null
   fi
-  if [[ -z "$(psql_admin -tAc "SELECT 1 FROM pg_database WHERE datname = '${DB_NAME}'")" ]]; then
-    log "creating database ${DB_NAME}"
-    (cd / && runuser -u postgres -- createdb --owner="${DB_ROLE}" --encoding=UTF8 "${DB_NAME}")
+  if ! psql_exists "SELECT 1 FROM pg_database WHERE datname = :'name'" "${database}"; then
+    log "creating database ${database}"
+    (cd / && runuser -u postgres -- createdb --owner="${role}" --encoding=UTF8 "${database}")
   fi
-  DB_PASSWORD="${password}"
+  printf '%s\n' "${password}"
 }
 
-# backend/.env from deploy/env.example, with generated secrets; an existing file is kept.
+# database_url PASSWORD: the app's DATABASE_URL on this host.
+database_url() { printf 'postgresql://%s:%s@127.0.0.1:5432/%s\n' "${DB_ROLE}" "$1" "${DB_NAME}"; }
+
+# write_env_file DB_PASSWORD: backend/.env from deploy/env.example, with generated secrets; an
+# existing file is kept (its DATABASE_URL gets DB_PASSWORD if it still says CHANGE_ME).
 write_env_file() {
+  local db_password="$1"
   if [[ ! -f "${ENV_FILE}" ]]; then
     log "writing ${ENV_FILE} (generated secrets, mode 0600)"
     local tmp
@@ -146,13 +162,17 @@ write_env_file() {
     cp "${APP_DIR}/deploy/env.example" "${tmp}"
     kv_set "${tmp}" SECRET_KEY "$(openssl rand -base64 48 | tr -d '\n/+=')"
     kv_set "${tmp}" JWT_SECRET_KEY "$(openssl rand -base64 48 | tr -d '\n/+=')"
-    kv_set "${tmp}" DATABASE_URL "postgresql://${DB_ROLE}:${DB_PASSWORD}@127.0.0.1:5432/${DB_NAME}"
+    kv_set "${tmp}" DATABASE_URL "$(database_url "${db_password}")"
     kv_set "${tmp}" UPLOAD_FOLDER "${BACKEND}/uploads"
     mv -f "${tmp}" "${ENV_FILE}"
   elif [[ "$(kv_get "${ENV_FILE}" DATABASE_URL)" == *CHANGE_ME* ]]; then
-    kv_set "${ENV_FILE}" DATABASE_URL "postgresql://${DB_ROLE}:${DB_PASSWORD}@127.0.0.1:5432/${DB_NAME}"
+    kv_set "${ENV_FILE}" DATABASE_URL "$(database_url "${db_password}")"
   fi
-  # Secure cookies need HTTPS: without a certificate yet, browsers could not sign in.
+  set_cookie_secure
+}
+
+# Secure cookies need HTTPS: without a certificate yet, browsers could not sign in.
+set_cookie_secure() {
   local secure="false"
   [[ "$(tls_ready)" == "yes" ]] && secure="true"
   [[ "$(kv_get "${ENV_FILE}" COOKIE_SECURE)" == "${secure}" ]] || kv_set "${ENV_FILE}" COOKIE_SECURE "${secure}"
@@ -177,13 +197,8 @@ setup_upload_dir() {
   setfacl -m "d:u:$(repo_owner):rX" "${dir}"
 }
 
-setup_venv() {
-  if [[ ! -x "${VENV}/bin/python" ]]; then
-    log "creating ${VENV}"
-    as_owner python3 -m venv "${VENV}"
-  fi
-  pip_install_if_changed || true
-}
+# The runtime only (requirements.txt): a production host has no test or lint tools.
+setup_venv() { ensure_venv "${VENV}" "${REQUIREMENTS}" || true; }
 
 run_migrations() {
   log "applying database migrations"
@@ -322,7 +337,7 @@ obtain_certificate() {
   chmod 0755 /etc/letsencrypt/renewal-hooks/deploy/sequoalpha-nginx
   configure_nginx
   # Secure cookies from now on; systemd reads backend/.env only when it starts the service.
-  write_env_file
+  set_cookie_secure
   systemctl restart "${SERVICE}"
 }
 
@@ -337,17 +352,13 @@ save_settings() {
 }
 
 check_site() {
-  local body
-  if body="$(wait_healthy 30)"; then
-    log "healthy: ${body}"
-    log "SequoAlpha is up at $(site_url)/"
-  else
-    die "no healthy answer from $(site_url)/api/health (${body:-nothing}); see ./manage.sh errors"
-  fi
+  report_health
+  log "SequoAlpha is up at $(site_url)/"
 }
 
 main() {
   parse_args "$@"
+  readonly DOMAIN LETSENCRYPT_EMAIL ADMIN_EMAIL ADMIN_USERNAME CONFIGS_ONLY USE_UFW
   require_root "$@"
   if (( CONFIGS_ONLY )); then
     configure_nginx
@@ -358,8 +369,9 @@ main() {
   install_packages
   create_system_user
   grant_traverse
-  setup_database
-  write_env_file
+  local db_password
+  db_password="$(setup_database "${ENV_FILE}" "${DB_ROLE}" "${DB_NAME}")"
+  write_env_file "${db_password}"
   setup_upload_dir
   setup_venv
   run_migrations
@@ -373,4 +385,5 @@ main() {
   check_site
 }
 
-main "$@"
+# Run when executed; sourcing defines the functions only (tests call them one at a time).
+[[ "${BASH_SOURCE[0]}" != "$0" ]] || main "$@"

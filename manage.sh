@@ -3,16 +3,17 @@
 set -euo pipefail
 
 APP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-BACKEND="${APP_DIR}/backend"
-VENV="${BACKEND}/venv"
+readonly APP_DIR
 # shellcheck source=deploy/lib.sh
 source "${APP_DIR}/deploy/lib.sh"
 
 # Operations settings (environment overrides; tests use them too).
-ENV_FILE="${SEQUOALPHA_ENV_FILE:-${BACKEND}/.env}"
-BACKUP_DIR="${BACKUP_DIR:-/var/backups/sequoalpha}"
-BACKUP_KEEP="${BACKUP_KEEP:-14}"
-NGINX_ERROR_LOG="${NGINX_ERROR_LOG:-/var/log/nginx/sequoalpha_error.log}"
+readonly ENV_FILE="${SEQUOALPHA_ENV_FILE:-${BACKEND}/.env}"
+readonly BACKUP_DIR="${BACKUP_DIR:-/var/backups/sequoalpha}"
+readonly BACKUP_KEEP="${BACKUP_KEEP:-14}"
+readonly NGINX_ERROR_LOG="${NGINX_ERROR_LOG:-/var/log/nginx/sequoalpha_error.log}"
+# The tests of `check --quick`: none that starts a browser, the stack, faults, fuzzers or benchmarks.
+readonly QUICK_TESTS="not browser and not ops and not fault and not fuzz and not bench and not slow"
 
 usage() {
   cat <<USAGE
@@ -20,7 +21,10 @@ Usage: ./manage.sh <command> [args]
 
 Development
   dev             set up backend/venv, migrate, and serve the site on http://127.0.0.1:8000
-  check [ARGS]    run the whole test suite (ARGS go to pytest)
+  check [--quick] [ARGS]
+                  lint, then run the whole test suite (ARGS go to pytest); --quick: only the
+                  tests that need no browser, stack, faults, fuzzing or benchmark (under a minute)
+  lint            ruff check, ruff format --check, and ShellCheck on every shell script
   bench [ARGS]    benchmark the production stack on loopback ports (Nginx, Gunicorn, a throwaway
                   PostgreSQL, moto as S3) with wrk; prints ratios against same-run baselines
                   (--smoke: a tiny run of under a minute; --help: the options)
@@ -49,30 +53,47 @@ it), GUNICORN_BIND (127.0.0.1:8000).
 USAGE
 }
 
-# Create backend/venv and install requirements.txt when it changed since the last install.
-ensure_venv() {
-  if [[ ! -x "${VENV}/bin/python" ]]; then
-    python3 -m venv "${VENV}" || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
-  fi
-  pip_install_if_changed || true
-}
+# backend/venv with the runtime, test and lint tools (requirements-dev.txt), installed when changed.
+ensure_dev_venv() { ensure_venv "${VENV}" "${DEV_REQUIREMENTS}" || true; }
+
+# The shell scripts of the repository, one a line.
+shell_scripts() { printf '%s\n' "${APP_DIR}"/*.sh "${APP_DIR}"/deploy/*.sh "${APP_DIR}/.ci/run"; }
 
 cmd_dev() {
-  ensure_venv
+  ensure_dev_venv
   flask_cli db upgrade
   flask_cli create-admin --first-run
   echo "SequoAlpha is running on http://127.0.0.1:${PORT:-8000} (Ctrl-C stops it)" >&2
   flask_cli run --host 127.0.0.1 --port "${PORT:-8000}"
 }
 
-cmd_check() {
-  ensure_venv
+# Every check runs, then the status says whether any found something.
+cmd_lint() {
+  ensure_dev_venv
+  command -v shellcheck >/dev/null || die "shellcheck is not installed (apt-get install shellcheck)"
   cd "${APP_DIR}"
-  "${VENV}/bin/python" -m pytest "$@"
+  local failed=0 scripts
+  mapfile -t scripts < <(shell_scripts)
+  "${VENV}/bin/ruff" check --quiet --output-format=concise . || failed=1
+  "${VENV}/bin/ruff" format --check --quiet . || failed=1
+  shellcheck --external-sources "${scripts[@]}" || failed=1
+  (( failed == 0 )) || die "lint found problems (above)"
+  log "lint: clean"
+}
+
+cmd_check() {
+  local -a marks=()
+  if [[ "${1:-}" == "--quick" ]]; then
+    marks=(-m "${QUICK_TESTS}")
+    shift
+  fi
+  cmd_lint
+  cd "${APP_DIR}"
+  "${VENV}/bin/python" -m pytest "${marks[@]}" "$@"
 }
 
 cmd_bench() {
-  ensure_venv
+  ensure_dev_venv
   cd "${APP_DIR}"
   "${VENV}/bin/python" -m tests.bench "$@"
 }
@@ -85,8 +106,6 @@ app_setting() {
   if [[ -n "${!key:-}" ]]; then printf '%s\n' "${!key}"; else kv_get "${ENV_FILE}" "${key}" "${default}"; fi
 }
 
-# The Flask CLI as the service user (it can read backend/.env and write the uploads folder).
-
 # Re-run this command as root, keeping the settings given in the environment.
 need_root() {
   [[ "${EUID}" -eq 0 ]] && return 0
@@ -95,15 +114,6 @@ need_root() {
 }
 
 service_active() { as_root systemctl is-active --quiet "${SERVICE}" 2>/dev/null; }
-
-report_health() {
-  local body
-  if body="$(wait_healthy 30)"; then
-    log "healthy: ${body}"
-  else
-    die "no healthy answer from $(site_url)/api/health (${body:-nothing}); see ./manage.sh errors"
-  fi
-}
 
 # pg_run URL COMMAND [ARGS...]: a PostgreSQL client on DATABASE_URL, the password passed in
 # PGPASSWORD (never on a command line, where `ps` would show it).
@@ -179,7 +189,8 @@ cmd_errors() {
   as_root tail -n "${n}" "${NGINX_ERROR_LOG}" 2>/dev/null || echo "(no such file)"
 }
 
-# smoke NAME EXPECTED_STATUS PATH [HEADER_REGEX [CURL ARGS...]]: one request through Nginx.
+# smoke NAME EXPECTED_STATUS PATH [HEADER_REGEX [CURL ARGS...]]: one request through Nginx;
+# fails when the answer is not the one expected.
 smoke() {
   local name="$1" want="$2" path="$3" header="${4:-}" got headers
   shift $(( $# < 4 ? $# : 4 ))
@@ -189,33 +200,33 @@ smoke() {
     printf '  ok    %-44s %s %s\n' "${name}" "${got}" "${path}"
   else
     printf '  FAIL  %-44s got %s, want %s %s\n' "${name}" "${got:-no answer}" "${want}" "${header:+(and ${header})}"
-    SMOKE_FAILED=1
+    rm -f "${headers}"
+    return 1
   fi
   rm -f "${headers}"
 }
 
 cmd_test() {
-  SMOKE_FAILED=0
-  local gunicorn="${GUNICORN_BIND:-127.0.0.1:8000}"
+  local failed=0 gunicorn="${GUNICORN_BIND:-127.0.0.1:8000}"
   echo "Through Nginx at $(site_url):"
-  smoke "home page, with security headers" 200 / '^content-security-policy:'
-  smoke "stylesheet" 200 /css/site.css '^cache-control: public'
-  smoke "health: database reachable" 200 /api/health '^content-type: application/json'
-  smoke "OpenAPI document" 200 /api/openapi.json
-  smoke "unknown API path is a JSON 404" 404 /api/no-such-endpoint '^content-type: application/json'
+  smoke "home page, with security headers" 200 / '^content-security-policy:' || failed=1
+  smoke "stylesheet" 200 /css/site.css '^cache-control: public' || failed=1
+  smoke "health: database reachable" 200 /api/health '^content-type: application/json' || failed=1
+  smoke "OpenAPI document" 200 /api/openapi.json || failed=1
+  smoke "unknown API path is a JSON 404" 404 /api/no-such-endpoint '^content-type: application/json' || failed=1
   smoke "sign-in validates its input (POST proxied)" 422 /api/login '^content-type: application/json' \
-    --header 'Content-Type: application/json' --data '{}'
-  smoke "backend/ is not public" 404 /backend/.env
-  smoke "dotfiles are not public" 404 /.git/config
-  smoke "/_protected/ is internal" 404 /_protected/
+    --header 'Content-Type: application/json' --data '{}' || failed=1
+  smoke "backend/ is not public" 404 /backend/.env || failed=1
+  smoke "dotfiles are not public" 404 /.git/config || failed=1
+  smoke "/_protected/ is internal" 404 /_protected/ || failed=1
   echo "Directly (Gunicorn on ${gunicorn}):"
   if curl --silent --fail --max-time 5 --output /dev/null "http://${gunicorn}/api/health"; then
     printf '  ok    %-44s\n' "Gunicorn answers /api/health"
   else
     printf '  FAIL  %-44s\n' "Gunicorn answers /api/health"
-    SMOKE_FAILED=1
+    failed=1
   fi
-  (( SMOKE_FAILED == 0 )) || die "smoke test failed"
+  (( failed == 0 )) || die "smoke test failed"
   echo "All good."
 }
 
@@ -292,7 +303,7 @@ cmd_restore() {
   if [[ "${BACKUP_BEFORE_RESTORE:-yes}" != "no" ]]; then
     # Kept apart, so that its rotation never removes the backup being restored.
     log "first, a backup of the current state into ${BACKUP_DIR}/pre-restore"
-    BACKUP_DIR="${BACKUP_DIR}/pre-restore" "${APP_DIR}/manage.sh" backup >/dev/null
+    env BACKUP_DIR="${BACKUP_DIR}/pre-restore" "${APP_DIR}/manage.sh" backup >/dev/null
   fi
   local was_active=0
   if service_active; then
@@ -324,6 +335,7 @@ main() {
   case "${cmd}" in
     dev) cmd_dev "$@" ;;
     check) cmd_check "$@" ;;
+    lint) cmd_lint ;;
     bench) cmd_bench "$@" ;;
     start) cmd_start ;;
     stop) cmd_stop ;;

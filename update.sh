@@ -3,11 +3,9 @@
 set -euo pipefail
 
 APP_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+readonly APP_DIR
 # shellcheck source=deploy/lib.sh
 source "${APP_DIR}/deploy/lib.sh"
-
-BACKEND="${APP_DIR}/backend"
-VENV="${BACKEND}/venv"
 
 usage() {
   cat <<USAGE
@@ -16,7 +14,7 @@ Usage: ./update.sh [--ref REF]
 Brings this host to the latest commit of its branch's upstream (or REF, e.g. origin/main),
 fast-forward only:
   1. git fetch, then fast-forward (refuses local changes and diverged history);
-  2. pip install -r requirements.txt when it changed;
+  2. pip install -r requirements.txt when it changed (the runtime only: no test tools);
   3. a trial load of the new code as the service would run it (gunicorn --check-config);
   4. a backup (./manage.sh backup) when the update brings migrations, then flask db upgrade;
   5. ./deploy_ec2.sh --configs-only when deploy/ changed;
@@ -30,11 +28,11 @@ USAGE
 
 git_() { as_owner git -C "${APP_DIR}" "$@"; }
 
-# pip install when requirements.txt changed; then the service needs a restart, not a reload:
-# Gunicorn's master holds the libraries (deploy/gunicorn.conf.py, SHARED_LIBRARIES).
-RESTART_NEEDED=0
+# pip install the runtime when requirements.txt changed. Prints 1 when it installed something:
+# the service then needs a restart, not a reload, because Gunicorn's master holds the libraries
+# (deploy/gunicorn.conf.py, SHARED_LIBRARIES); 0 otherwise.
 install_requirements() {
-  if pip_install_if_changed; then RESTART_NEEDED=1; fi
+  if ensure_venv "${VENV}" "${REQUIREMENTS}" >&2; then echo 1; else echo 0; fi
 }
 
 # Load the app exactly as a new worker would, before any worker is asked to.
@@ -43,11 +41,12 @@ trial_load() {
     "${VENV}/bin/gunicorn" --config "${APP_DIR}/deploy/gunicorn.conf.py" --check-config)
 }
 
+# reload_service RESTART: a graceful reload, or a restart when RESTART is 1 (new libraries).
 reload_service() {
-  if (( RESTART_NEEDED )); then
+  local restart="$1"
+  if (( restart )); then
     log "new library versions: restarting ${SERVICE} (a few seconds without service)"
     as_root systemctl restart "${SERVICE}"
-    RESTART_NEEDED=0
   elif as_root systemctl is-active --quiet "${SERVICE}"; then
     as_root systemctl reload "${SERVICE}"
   else
@@ -61,15 +60,18 @@ check_health() {
   wait_healthy 30 >/dev/null
 }
 
+# changed OLD NEW PATH...: whether the commits differ in PATH.
 changed() { [[ -n "$(git_ diff --name-only "$1" "$2" -- "${@:3}")" ]]; }
 
+# roll_back OLD REASON RESTART: back to commit OLD, reloaded (restarted when RESTART is 1 or
+# when going back installs other libraries); exits 1.
 roll_back() {
-  local old="$1" reason="$2"
+  local old="$1" reason="$2" restart="$3"
   log "UPDATE FAILED: ${reason}"
   log "going back to $(git_ log -1 --format='%h %s' "${old}")"
   git_ reset --quiet --keep "${old}"
-  install_requirements
-  reload_service
+  (( $(install_requirements) )) && restart=1
+  reload_service "${restart}"
   if check_health; then
     log "rolled back: the site runs the previous commit again and answers"
   else
@@ -79,7 +81,7 @@ roll_back() {
 }
 
 update() {
-  local ref="$1" old new
+  local ref="$1" old new restart
   [[ -z "$(git_ status --porcelain --untracked-files=no)" ]] \
     || die "the checkout has local changes (git status); commit or discard them first"
   old="$(git_ rev-parse HEAD)"
@@ -96,20 +98,20 @@ update() {
   fi
   log "updating $(git_ rev-parse --short "${old}") -> $(git_ log -1 --format='%h %s')"
 
-  install_requirements
-  trial_load || roll_back "${old}" "the new code does not load (nothing was reloaded)"
+  restart="$(install_requirements)"
+  trial_load || roll_back "${old}" "the new code does not load (nothing was reloaded)" "${restart}"
   if changed "${old}" "${new}" backend/migrations; then
     log "the update brings migrations: backing up first"
     "${APP_DIR}/manage.sh" backup
   fi
-  flask_cli db upgrade || roll_back "${old}" "flask db upgrade failed"
+  flask_cli db upgrade || roll_back "${old}" "flask db upgrade failed" "${restart}"
   if changed "${old}" "${new}" deploy/; then
     log "deploy/ changed: applying the Nginx site and systemd unit"
     as_root "${APP_DIR}/deploy_ec2.sh" --configs-only
   fi
   log "reloading gracefully"
-  reload_service
-  check_health || roll_back "${old}" "no healthy answer through Nginx after the reload"
+  reload_service "${restart}"
+  check_health || roll_back "${old}" "no healthy answer through Nginx after the reload" "${restart}"
   log "done: $(git_ log -1 --format='%h %s') is live"
 }
 

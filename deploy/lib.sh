@@ -1,6 +1,10 @@
 # shellcheck shell=bash
 # Helpers shared by deploy_ec2.sh, update.sh and manage.sh (sourced, never run).
 #
+# Input: the sourcing script declares `readonly APP_DIR` (the checkout) before it sources this
+# file. This file then declares the readonly constants below; functions use nothing else that is
+# global, and take everything else as arguments.
+#
 # Settings of this host, written by deploy_ec2.sh to ${SEQUOALPHA_DEPLOY_CONF}
 # (KEY=value lines, no secrets): APP_DIR, DOMAIN, LETSENCRYPT_EMAIL, TLS (yes|no).
 # Environment overrides (tests, unusual hosts):
@@ -8,10 +12,19 @@
 #   SEQUOALPHA_ENV_FILE     the app's environment file   (default <repo>/backend/.env)
 #   SEQUOALPHA_URL          where Nginx answers, e.g. http://127.0.0.1:8080 (default: from settings)
 
+: "${APP_DIR:?the script sourcing deploy/lib.sh declares APP_DIR first}"
+
 # shellcheck disable=SC2034  # used by the scripts that source this file
-SERVICE="sequoalpha"
-SERVICE_USER="sequoalpha"
-SEQUOALPHA_DEPLOY_CONF="${SEQUOALPHA_DEPLOY_CONF:-/etc/sequoalpha/deploy.conf}"
+{
+  readonly SERVICE="sequoalpha"
+  readonly SERVICE_USER="sequoalpha"
+  readonly SEQUOALPHA_DEPLOY_CONF="${SEQUOALPHA_DEPLOY_CONF:-/etc/sequoalpha/deploy.conf}"
+  readonly BACKEND="${APP_DIR}/backend"
+  readonly VENV="${BACKEND}/venv"
+  # What a production host installs, and that plus the test and lint tools.
+  readonly REQUIREMENTS="${APP_DIR}/requirements.txt"
+  readonly DEV_REQUIREMENTS="${APP_DIR}/requirements-dev.txt"
+}
 
 log() { printf '%s: %s\n' "${0##*/}" "$*" >&2; }
 die() { printf '%s: error: %s\n' "${0##*/}" "$*" >&2; exit 1; }
@@ -39,16 +52,45 @@ as_owner() {
 
 flask_cli() { (cd "${BACKEND}" && as_app_user "${VENV}/bin/flask" --app main "$@"); }
 
-# pip install requirements.txt into ${VENV} when it changed since the last install.
+# requirement_files FILE: FILE and the files it includes with "-r NAME" (recursively), one a line.
+requirement_files() {
+  local file="$1" included
+  printf '%s\n' "${file}"
+  sed -nE 's/^[[:space:]]*(-r|--requirement)[[:space:]=]+([^[:space:]#]+).*/\2/p' "${file}" \
+    | while read -r included; do requirement_files "$(dirname "${file}")/${included}"; done
+}
+
+# requirements_marker VENV FILE: where VENV records the hash of FILE as last installed.
+requirements_marker() { printf '%s/.%s.sha256\n' "$1" "$(basename "$2" .txt)"; }
+
+# requirements_hash FILE: covers FILE and every file it includes.
+requirements_hash() {
+  local files
+  mapfile -t files < <(requirement_files "$1")
+  cat "${files[@]}" | sha256sum | cut -d' ' -f1
+}
+
+# ensure_venv VENV FILE: create VENV (as the checkout's owner) when missing, and pip install -r
+# FILE when FILE, or a file it includes, changed since it was installed. Each file installed gets
+# its own marker, so a venv installed from requirements-dev.txt counts as installed from
+# requirements.txt too, and switching between them installs only what is missing.
 # Succeeds only when it installed something (the caller may then need a restart).
-pip_install_if_changed() {
-  local want have=""
-  want="$(sha256sum "${APP_DIR}/requirements.txt" | cut -d' ' -f1)"
-  [[ -f "${VENV}/.requirements.sha256" ]] && have="$(cat "${VENV}/.requirements.sha256")"
-  [[ "${want}" != "${have}" ]] || return 1
-  log "installing Python requirements"
-  as_owner "${VENV}/bin/pip" install --quiet --disable-pip-version-check -r "${APP_DIR}/requirements.txt"
-  printf '%s\n' "${want}" | as_owner tee "${VENV}/.requirements.sha256" >/dev/null
+ensure_venv() {
+  local venv="$1" file="$2" have="" included
+  if [[ ! -x "${venv}/bin/python" ]]; then
+    log "creating ${venv}"
+    as_owner python3 -m venv "${venv}" \
+      || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+  fi
+  [[ -f "$(requirements_marker "${venv}" "${file}")" ]] && have="$(cat "$(requirements_marker "${venv}" "${file}")")"
+  [[ "$(requirements_hash "${file}")" != "${have}" ]] || return 1
+  log "installing Python requirements ($(basename "${file}"))"
+  # The markers are written only after a complete install (callers may test us in an `if`).
+  as_owner "${venv}/bin/pip" install --quiet --disable-pip-version-check -r "${file}" \
+    || die "pip install -r ${file} failed"
+  while read -r included; do
+    requirements_hash "${included}" | as_owner tee "$(requirements_marker "${venv}" "${included}")" >/dev/null
+  done < <(requirement_files "${file}")
 }
 
 # kv_get FILE KEY [DEFAULT]: the value of KEY in a KEY=value file (read as root if need be).
@@ -115,4 +157,14 @@ wait_healthy() {
   done
   printf '%s\n' "${body}"
   return 1
+}
+
+# report_health: wait_healthy 30, then say so, or die pointing at the logs.
+report_health() {
+  local body
+  if body="$(wait_healthy 30)"; then
+    log "healthy: ${body}"
+  else
+    die "no healthy answer from $(site_url)/api/health (${body:-nothing}); see ./manage.sh errors"
+  fi
 }
