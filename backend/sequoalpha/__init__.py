@@ -31,15 +31,21 @@ def create_app(config: dict | None = None) -> Flask:
     })
 
     from . import admin, admin_documents, auth, documents, health, site
+    from .mail import routes as mail_routes
 
     for blueprint in (
         health.blp, auth.blp, admin.categories_blp, admin.blp, documents.blp, admin_documents.blp,
+        mail_routes.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(site.bp)
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)
+    if app.config["MAIL_WORKER_THREAD"] and not app.testing:
+        from .mail.worker import start_thread
+
+        start_thread(app)
     return app
 
 

@@ -67,7 +67,9 @@ def create_admin(username, email, password_stdin, first_run):
 
 
 def init_app(app: Flask) -> None:
+    from .mail.cli import mail
     from .storage_cli import storage
 
     app.cli.add_command(create_admin)
     app.cli.add_command(storage)
+    app.cli.add_command(mail)
