@@ -16,6 +16,7 @@ MAIL_MAX_ATTEMPTS tries (every try counted, the successful one included), then `
 from __future__ import annotations
 
 import logging
+import smtplib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,6 +45,17 @@ class PassResult:
     @property
     def tried(self) -> int:
         return self.sent + self.retrying + self.failed
+
+
+def describe(error: Exception) -> str:
+    """One line for `last_error` and the log: the server's own answer when it gave one."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        answer = error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
+        return f"SMTP {error.smtp_code} {answer}"
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "SMTP recipient refused: " + "; ".join(
+            f"{code} {answer.decode('utf-8', 'replace')}" for code, answer in error.recipients.values())
+    return f"{type(error).__name__}: {error}"
 
 
 def retry_delay(attempts: int, config: dict) -> timedelta:
@@ -100,7 +112,7 @@ def _finish(claimed: Claimed, error: Exception | None, now: datetime, config: di
     if error is None:
         row.status, row.sent_at, row.last_error = "sent", now, None
     else:
-        row.last_error = f"{type(error).__name__}: {error}"[:500]
+        row.last_error = describe(error)[:500]
         if row.attempts >= config["MAIL_MAX_ATTEMPTS"]:
             row.status = "failed"
         else:
@@ -128,8 +140,8 @@ def send_pending(now: Clock = utcnow, stop: threading.Event | None = None,
                 backend.send(claimed.email)
             except Exception as exc:  # noqa: BLE001 - any failure is a retry, recorded on the row
                 error = exc
-                log.warning("mail %s to %s (%s), attempt %s: %s: %s", claimed.id, claimed.to, claimed.kind,
-                            claimed.attempts, type(exc).__name__, exc)
+                log.warning("mail %s to %s (%s), attempt %s: %s", claimed.id, claimed.to, claimed.kind,
+                            claimed.attempts, describe(exc))
             status, last_error = _finish(claimed, error, now(), config)
             if status == "sent":
                 result.sent += 1
