@@ -97,6 +97,7 @@ update() {
   log "updating $(git_ rev-parse --short "${old}") -> $(git_ log -1 --format='%h %s')"
 
   install_requirements
+  ensure_public_url "${SEQUOALPHA_ENV_FILE:-${BACKEND}/.env}" "$(site_url)"
   trial_load || roll_back "${old}" "the new code does not load (nothing was reloaded)"
   if changed "${old}" "${new}" backend/migrations; then
     log "the update brings migrations: backing up first"
@@ -109,6 +110,7 @@ update() {
   fi
   log "reloading gracefully"
   reload_service
+  as_root systemctl try-restart "${MAIL_SERVICE}" || log "${MAIL_SERVICE} did not restart: see ./manage.sh status"
   check_health || roll_back "${old}" "no healthy answer through Nginx after the reload"
   log "done: $(git_ log -1 --format='%h %s') is live"
 }
