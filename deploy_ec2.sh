@@ -176,8 +176,19 @@ set_cookie_secure() {
   local secure="false"
   [[ "$(tls_ready)" == "yes" ]] && secure="true"
   [[ "$(kv_get "${ENV_FILE}" COOKIE_SECURE)" == "${secure}" ]] || kv_set "${ENV_FILE}" COOKIE_SECURE "${secure}"
+  set_public_url
   chown "${SERVICE_USER}:${SERVICE_USER}" "${ENV_FILE}"
   chmod 0600 "${ENV_FILE}"
+}
+
+# PUBLIC_URL from the domain (https once the certificate is there); an operator's own value is kept.
+set_public_url() {
+  local scheme="http"
+  [[ "$(tls_ready)" == "yes" ]] && scheme="https"
+  if [[ "$(kv_get "${ENV_FILE}" PUBLIC_URL)" == "http://${DOMAIN}" && "${scheme}" == "https" ]]; then
+    kv_set "${ENV_FILE}" PUBLIC_URL "https://${DOMAIN}"
+  fi
+  ensure_public_url "${ENV_FILE}" "${scheme}://${DOMAIN:-localhost}"
 }
 
 upload_dir() { kv_get "${ENV_FILE}" UPLOAD_FOLDER "${BACKEND}/uploads"; }
@@ -308,6 +319,25 @@ configure_systemd() {
     log "unit changed: restarting ${SERVICE}"
     systemctl restart "${SERVICE}"
   fi
+  configure_mail_service
+}
+
+# The mail worker's unit (sequoalpha-mail.service): installed, enabled, (re)started like the app's.
+configure_mail_service() {
+  local work unit="/etc/systemd/system/${MAIL_SERVICE}.service" changed=0
+  work="$(mktemp)"
+  "${APP_DIR}/deploy/render.sh" "${APP_DIR}/deploy/systemd/${MAIL_SERVICE}.service" APP_DIR="${APP_DIR}" > "${work}"
+  install_if_changed "${work}" "${unit}" 0644 && changed=1
+  rm -f "${work}"
+  systemd-analyze verify "${unit}" || die "systemd-analyze verify ${unit} failed"
+  (( changed )) && systemctl daemon-reload
+  systemctl enable --quiet "${MAIL_SERVICE}"
+  if ! systemctl is-active --quiet "${MAIL_SERVICE}"; then
+    log "starting ${MAIL_SERVICE}"
+    systemctl start "${MAIL_SERVICE}" || log "${MAIL_SERVICE} did not start: see ./manage.sh status (mail settings in ${ENV_FILE})"
+  elif (( changed )); then
+    systemctl restart "${MAIL_SERVICE}"
+  fi
 }
 
 configure_ufw() {
@@ -339,6 +369,7 @@ obtain_certificate() {
   # Secure cookies from now on; systemd reads backend/.env only when it starts the service.
   set_cookie_secure
   systemctl restart "${SERVICE}"
+  systemctl try-restart "${MAIL_SERVICE}" || true
 }
 
 save_settings() {

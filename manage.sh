@@ -30,12 +30,12 @@ Development
                   (--smoke: a tiny run of under a minute; --help: the options)
 
 Operations (on the server set up by deploy_ec2.sh; they use sudo where needed)
-  start           start the ${SERVICE} service (Gunicorn), then check the site answers
-  stop            stop it (Nginx keeps serving the static site; /api/ answers 502)
+  start           start the ${SERVICE} (Gunicorn) and ${MAIL_SERVICE} services, then check the site answers
+  stop            stop both (Nginx keeps serving the static site; /api/ answers 502)
   restart         restart it (a few seconds without service; prefer reload) and reload Nginx
   reload          graceful reload: new workers with the new code, no request dropped
   status          both services, the health answer, disk use of the uploads folder
-  logs [ARGS]     follow the service's journal (ARGS go to journalctl, e.g. --since today)
+  logs [ARGS]     follow both services' journal (ARGS go to journalctl, e.g. --since today)
   errors [N]      the last N (50) error lines of the service and of Nginx
   test            smoke-test the running site through Nginx (exit status 1 on a failure)
   backup          a verified database dump + uploads archive, one file (mode 0600) in
@@ -46,6 +46,8 @@ Operations (on the server set up by deploy_ec2.sh; they use sudo where needed)
   sync            push every file held only locally to S3 (flask storage sync)
   create-admin [ARGS]
                   create an administrator (prompts; ARGS go to flask create-admin)
+  mail [ARGS]     the mail outbox: pending and failed messages with their last error
+                  (flask mail status; retry with: flask --app main mail retry --all-failed)
 
 Environment: BACKUP_DIR (${BACKUP_DIR}), BACKUP_KEEP, SEQUOALPHA_ENV_FILE (backend/.env),
 DATABASE_URL and UPLOAD_FOLDER (override backend/.env), SEQUOALPHA_URL (the site as Nginx serves
@@ -64,7 +66,8 @@ cmd_dev() {
   flask_cli db upgrade
   flask_cli create-admin --first-run
   echo "SequoAlpha is running on http://127.0.0.1:${PORT:-8000} (Ctrl-C stops it)" >&2
-  flask_cli run --host 127.0.0.1 --port "${PORT:-8000}"
+  # The mail worker runs in the same process (console backend: messages show here).
+  SEQUOALPHA_MAIL_WORKER_THREAD=1 flask_cli run --host 127.0.0.1 --port "${PORT:-8000}"
 }
 
 # Every check runs, then the status says whether any found something.
@@ -136,19 +139,27 @@ pg_run() {
 # The database URL without its password, for messages.
 db_label() { app_setting DATABASE_URL | sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#'; }
 
+# The mail worker does not hold up the site: a failure to start it is reported, not fatal.
+start_mail_service() {
+  as_root systemctl "${1:-start}" "${MAIL_SERVICE}" \
+    || log "${MAIL_SERVICE} did not start (mail settings?): ./manage.sh logs --unit ${MAIL_SERVICE}"
+}
+
 cmd_start() {
   as_root systemctl start "${SERVICE}"
+  start_mail_service
   report_health
 }
 
 cmd_stop() {
-  as_root systemctl stop "${SERVICE}"
-  log "${SERVICE} stopped (Nginx answers 502 to /api/ until ./manage.sh start)"
+  as_root systemctl stop "${SERVICE}" "${MAIL_SERVICE}"
+  log "${SERVICE} and ${MAIL_SERVICE} stopped (mail waits in the outbox) (Nginx answers 502 to /api/ until ./manage.sh start)"
 }
 
 cmd_restart() {
   as_root nginx -t -q || die "nginx -t failed: Nginx left as it is"
   as_root systemctl restart "${SERVICE}"
+  start_mail_service restart
   as_root systemctl reload nginx
   report_health
 }
@@ -162,7 +173,10 @@ cmd_reload() {
 }
 
 cmd_status() {
-  as_root systemctl status --no-pager --lines=0 "${SERVICE}" nginx || true
+  as_root systemctl status --no-pager --lines=0 "${SERVICE}" "${MAIL_SERVICE}" nginx || true
+  echo
+  echo "Mail outbox:"
+  flask_cli mail status --failed 5 2>&1 | sed 's/^/  /' || true
   echo
   echo "Health ($(site_url)/api/health):"
   site_curl /api/health || echo "  no answer"
@@ -176,8 +190,11 @@ cmd_status() {
 
 cmd_logs() {
   if [[ $# -eq 0 ]]; then set -- --follow --lines=100; fi
-  as_root journalctl --unit "${SERVICE}" --no-pager "$@"
+  as_root journalctl --unit "${SERVICE}" --unit "${MAIL_SERVICE}" --no-pager "$@"
 }
+
+# The outbox: pending and failed messages (ARGS go to flask mail status, e.g. --failed 50).
+cmd_mail() { flask_cli mail status "$@"; }
 
 cmd_errors() {
   local n="${1:-50}"
@@ -349,6 +366,7 @@ main() {
     restore) cmd_restore "$@" ;;
     sync) cmd_sync "$@" ;;
     create-admin) cmd_create_admin "$@" ;;
+    mail) cmd_mail "$@" ;;
     -h|--help|help) usage ;;
     *) usage >&2; exit 2 ;;
   esac

@@ -99,6 +99,7 @@ update() {
   log "updating $(git_ rev-parse --short "${old}") -> $(git_ log -1 --format='%h %s')"
 
   restart="$(install_requirements)"
+  ensure_public_url "${SEQUOALPHA_ENV_FILE:-${BACKEND}/.env}" "$(site_url)"
   trial_load || roll_back "${old}" "the new code does not load (nothing was reloaded)" "${restart}"
   if changed "${old}" "${new}" backend/migrations; then
     log "the update brings migrations: backing up first"
@@ -111,6 +112,7 @@ update() {
   fi
   log "reloading gracefully"
   reload_service "${restart}"
+  as_root systemctl try-restart "${MAIL_SERVICE}" || log "${MAIL_SERVICE} did not restart: see ./manage.sh status"
   check_health || roll_back "${old}" "no healthy answer through Nginx after the reload" "${restart}"
   log "done: $(git_ log -1 --format='%h %s') is live"
 }

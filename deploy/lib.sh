@@ -17,6 +17,7 @@
 # shellcheck disable=SC2034  # used by the scripts that source this file
 {
   readonly SERVICE="sequoalpha"
+  readonly MAIL_SERVICE="sequoalpha-mail"  # the mail worker (flask mail worker)
   readonly SERVICE_USER="sequoalpha"
   readonly SEQUOALPHA_DEPLOY_CONF="${SEQUOALPHA_DEPLOY_CONF:-/etc/sequoalpha/deploy.conf}"
   readonly BACKEND="${APP_DIR}/backend"
@@ -167,4 +168,15 @@ report_health() {
   else
     die "no healthy answer from $(site_url)/api/health (${body:-nothing}); see ./manage.sh errors"
   fi
+}
+
+# ensure_public_url FILE URL: PUBLIC_URL (the address in e-mail links, required in production)
+# added to the app's environment file when it has none; an operator's value is kept.
+ensure_public_url() {
+  local file="$1" url="$2"
+  [[ -f "${file}" && -z "${PUBLIC_URL:-}" ]] || return 0
+  [[ -n "$(kv_get "${file}" PUBLIC_URL)" ]] && return 0
+  log "PUBLIC_URL=${url} added to ${file} (links in e-mails; edit it if users reach the site elsewhere)"
+  # shellcheck disable=SC2016  # expanded by the inner shell
+  as_root sh -c 'printf "PUBLIC_URL=%s\n" "$1" >> "$2"' sh "${url}" "${file}"
 }

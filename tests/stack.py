@@ -343,7 +343,7 @@ def app_env(database_url: str, upload_dir: Path, **extra: str) -> dict:
     """The environment of a production-mode app process on `database_url`."""
     env = {
         key: value for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "S3_", "GUNICORN_", "SEQUOALPHA_")) and key not in {
+        if not key.startswith(("AWS_", "S3_", "GUNICORN_", "SEQUOALPHA_", "MAIL_", "SMTP_")) and key not in {
             "DATABASE_URL", "SECRET_KEY", "JWT_SECRET_KEY", "UPLOAD_FOLDER", "X_ACCEL_PREFIX", "NOTIFY_SOCKET",
             "RUNTIME_DIRECTORY"}
     }
@@ -354,6 +354,7 @@ def app_env(database_url: str, upload_dir: Path, **extra: str) -> dict:
         "JWT_SECRET_KEY": _secrets.token_urlsafe(48),
         "UPLOAD_FOLDER": str(upload_dir),
         "COOKIE_SECURE": "false",
+        "PUBLIC_URL": "http://localhost",  # required in production (links in e-mails)
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_REGION": "us-east-1",

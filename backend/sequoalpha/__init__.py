@@ -34,15 +34,21 @@ def create_app(config: dict | None = None) -> Flask:
     from .accounts import routes as accounts
     from .admin import audit_log, groups, users  # noqa: F401 -- their routes join admin.blp
     from .documents import admin_routes, categories, routes as documents
+    from .mail import routes as mail_routes
 
     for blueprint in (
         health.blp, accounts.blp, categories.blp, admin.blp, documents.blp, admin_routes.blp,
+        mail_routes.blp,
     ):
         api.register_blueprint(blueprint)
     app.register_blueprint(site.bp)
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)
+    if app.config["MAIL_WORKER_THREAD"] and not app.testing:
+        from .mail.worker import start_thread
+
+        start_thread(app)
     return app
 
 

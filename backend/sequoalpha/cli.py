@@ -64,6 +64,8 @@ def create_admin(username, email, password_stdin, first_run):
 
 def init_app(app: Flask) -> None:
     from .documents.storage_cli import storage
+    from .mail.cli import mail
 
     app.cli.add_command(create_admin)
     app.cli.add_command(storage)
+    app.cli.add_command(mail)

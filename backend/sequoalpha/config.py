@@ -1,5 +1,6 @@
 """Settings read from the environment (and backend/.env), checked before the app starts."""
 import os
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -70,6 +71,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "TRUSTED_PROXIES": [p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()],
         "BCRYPT_ROUNDS": int(env.get("BCRYPT_ROUNDS", "12")),
         "STATIC_ROOT": str(REPO_ROOT),
+        **mail_settings(env, production),
         # Sessions (flask-jwt-extended)
         "JWT_TOKEN_LOCATION": ["headers", "cookies"],
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
@@ -107,3 +109,47 @@ def check_production(cfg: dict) -> None:
         raise ConfigError("SECRET_KEY and JWT_SECRET_KEY must differ")
     if cfg["BCRYPT_ROUNDS"] < 12:
         raise ConfigError("BCRYPT_ROUNDS must be at least 12 in production")
+    if not cfg.get("PUBLIC_URL"):
+        raise ConfigError("PUBLIC_URL is not set (required when SEQUOALPHA_ENV=production), "
+                          "e.g. PUBLIC_URL=https://portal.example.com")
+
+
+MAIL_BACKENDS = ("console", "smtp")
+SMTP_SECURITY = ("starttls", "ssl", "none")
+
+
+def mail_settings(env, production: bool) -> dict:
+    """Outgoing mail and the links in it (sequoalpha.mail). PUBLIC_URL has no development
+    default in production: a wrong host in an invitation link cannot be recalled."""
+    public_url = (env.get("PUBLIC_URL") or "").strip().rstrip("/")
+    if not public_url and not production:
+        public_url = f"http://localhost:{env.get('PORT') or '8000'}"
+    if public_url and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", public_url):
+        raise ConfigError(f"PUBLIC_URL must be an http(s) address without query or fragment, not {public_url!r}")
+    backend = (env.get("MAIL_BACKEND") or "console").strip().lower()
+    if backend not in MAIL_BACKENDS:
+        raise ConfigError(f"MAIL_BACKEND must be one of {', '.join(MAIL_BACKENDS)}")
+    security = (env.get("SMTP_SECURITY") or "starttls").strip().lower()
+    if security not in SMTP_SECURITY:
+        raise ConfigError(f"SMTP_SECURITY must be one of {', '.join(SMTP_SECURITY)}")
+    return {
+        "PUBLIC_URL": public_url or None,
+        "FIRM_NAME": (env.get("FIRM_NAME") or "SequoAlpha").strip(),
+        "MAIL_BACKEND": backend,
+        "MAIL_FROM": (env.get("MAIL_FROM") or "noreply@localhost").strip(),
+        "MAIL_DIR": env.get("MAIL_DIR") or str(INSTANCE_DIR / "mail"),
+        "SMTP_HOST": env.get("SMTP_HOST") or "localhost",
+        "SMTP_PORT": int(env.get("SMTP_PORT") or (465 if security == "ssl" else 587)),
+        "SMTP_USERNAME": env.get("SMTP_USERNAME") or None,
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD") or None,
+        "SMTP_SECURITY": security,
+        "SMTP_TIMEOUT": float(env.get("SMTP_TIMEOUT") or 20),
+        "MAIL_MAX_ATTEMPTS": max(1, int(env.get("MAIL_MAX_ATTEMPTS") or 8)),
+        # First retry after this many seconds, then doubling (API.md: within 60 s).
+        "MAIL_RETRY_SECONDS": float(env.get("MAIL_RETRY_SECONDS") or 30),
+        # A claimed message not marked sent after this long (its worker died) is tried again.
+        "MAIL_LEASE_SECONDS": float(env.get("MAIL_LEASE_SECONDS") or 300),
+        "MAIL_POLL_SECONDS": min(float(env.get("MAIL_POLL_SECONDS") or 1), 2.0),
+        # Set by `./manage.sh dev` only: the development server runs a mail worker thread.
+        "MAIL_WORKER_THREAD": _bool(env.get("SEQUOALPHA_MAIL_WORKER_THREAD"), False),
+    }

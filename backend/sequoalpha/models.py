@@ -234,3 +234,35 @@ class DocumentRead(db.Model):
         ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- mail ----------------------------------------------------------------------------------
+
+class OutboxMessage(db.Model):
+    """An e-mail written in the transaction of the event that causes it and sent later by the
+    mail worker (sequoalpha.mail). `dedupe_key` names the event and recipient: one row, one
+    message, however often the event is replayed."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
+        # The worker's poll: the due pending rows, oldest first.
+        Index("ix_mail_outbox_status_next_attempt_at", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to: Mapped[str] = mapped_column("recipient", String(254))
+    kind: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(300))
+    text_body: Mapped[str] = mapped_column(Text)
+    html_body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    dedupe_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # The bodies hold a secret (a token in a link's fragment), removed once sent or given up.
+    has_secret: Mapped[bool] = mapped_column(default=False)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)

@@ -161,6 +161,7 @@ def stack():
         "X_ACCEL_PREFIX": "/_protected/",
         "TRUSTED_PROXIES": "127.0.0.1",
         "COOKIE_SECURE": "false",
+        "PUBLIC_URL": "http://localhost",
         "GUNICORN_BIND": gunicorn_bind,
         "GUNICORN_WORKERS": "3",
         "PYTHONDONTWRITEBYTECODE": "1",

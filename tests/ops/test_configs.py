@@ -125,14 +125,24 @@ def rendered_unit(tmp_path):
     return unit
 
 
-def test_systemd_verify(rendered_unit):
+@pytest.fixture(params=["sequoalpha.service", "sequoalpha-mail.service"])
+def each_unit(request, tmp_path):
+    """Both shipped units (the app's and the mail worker's), rendered."""
+    unit = tmp_path / request.param
+    unit.write_text(render(UNIT_TEMPLATE.with_name(request.param), APP_DIR=REPO,
+                           UPLOAD_DIR=REPO / "backend" / "uploads"))
+    return unit
+
+
+def test_systemd_verify(each_unit):
     analyze = require("systemd-analyze", "systemd")
-    result = subprocess.run([analyze, "verify", str(rendered_unit)], capture_output=True, text=True)
+    result = subprocess.run([analyze, "verify", str(each_unit)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "sequoalpha.service" not in result.stderr, result.stderr  # no warning about our unit
+    assert each_unit.name not in result.stderr, result.stderr  # no warning about our unit
 
 
-def test_systemd_security_exposure_at_most_2(rendered_unit):
+def test_systemd_security_exposure_at_most_2(each_unit):
+    rendered_unit = each_unit
     analyze = require("systemd-analyze", "systemd")
     result = subprocess.run([analyze, "security", "--offline=yes", "--no-pager", str(rendered_unit)],
                             capture_output=True, text=True)
@@ -153,6 +163,19 @@ def test_unit_contract(rendered_unit):
                  f"ExecStart={REPO}/backend/venv/bin/gunicorn --config {REPO}/deploy/gunicorn.conf.py"):
         assert line in unit.splitlines(), line
     assert len(re.findall(r"^ReadWritePaths=", unit, re.M)) == 1
+
+
+def test_mail_unit_contract(tmp_path):
+    unit = render(UNIT_TEMPLATE.with_name("sequoalpha-mail.service"), APP_DIR=REPO).splitlines()
+    app_unit = render(UNIT_TEMPLATE, APP_DIR=REPO, UPLOAD_DIR=REPO / "backend" / "uploads").splitlines()
+    for line in ("User=sequoalpha", f"EnvironmentFile={REPO}/backend/.env", "Restart=on-failure",
+                 f"ExecStart={REPO}/backend/venv/bin/flask --app main mail worker", "RestartPreventExitStatus=78"):
+        assert line in unit, line
+    # The same sandbox as the app's, less the uploads folder it has no business writing.
+    sandbox = {line for line in app_unit[app_unit.index(next(l for l in app_unit if "Sandboxing" in l)):]
+               if line and not line.startswith("#")}
+    assert sandbox - set(unit) == {f"ReadWritePaths={REPO}/backend/uploads"}
+    assert not any(line.startswith("ReadWritePaths=") for line in unit)
 
 
 def test_gunicorn_config(monkeypatch):
