@@ -8,6 +8,7 @@ import { formatBytes, plural, timeEl } from './format.js';
 import { reportError } from './toasts.js';
 import { pageCount, pager, stateRow } from './tables.js';
 import { documentActions } from './downloads.js';
+import { fillFirmDetails } from './firm-details.js';
 
 const PER_PAGE = 20;
 const COLUMNS = $('#doc-table thead tr').children.length;
@@ -150,6 +151,7 @@ categorySelect.addEventListener('change', () => form.requestSubmit());
 clearButton.addEventListener('click', clearFilters);
 
 async function main() {
+  fillFirmDetails();
   try {
     me = await initAccount();
   } catch (err) {
