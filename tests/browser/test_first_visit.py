@@ -1,7 +1,7 @@
 """What a first visit showed: where people land after sign-in, the focus on the sign-in page,
 the password dialog's "too short", the public site's year, legal pages, contact details from
 one place, and its header folding behind a menu button on a phone."""
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -88,7 +88,7 @@ def test_the_public_header_folds_on_a_phone(open_page, ui):
 def test_public_site_year_legal_pages_and_contact_details_from_one_place(open_page, ui):
     page, _watch = open_page()
     page.goto("/")
-    year = str(datetime.now(timezone.utc).year)
+    year = str(datetime.now(UTC).year)
     page.locator("[data-year]").wait_for()
     page.wait_for_function("document.querySelector('[data-year]').textContent === String(new Date().getFullYear())")
     assert f"© {year} SequoAlpha Management" in page.locator(".site-footer").inner_text()

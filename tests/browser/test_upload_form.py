@@ -16,7 +16,7 @@ pytestmark = pytest.mark.browser
 def form_fields(body: bytes) -> dict:
     """The text parts of a multipart/form-data body."""
     fields = {}
-    for name, value in re.findall(rb'name="([^"]+)"\r\n\r\n(.*?)\r\n--', body, flags=re.S):
+    for name, value in re.findall(rb'name="([^"]+)"\r\n\r\n(.*?)\r\n--', body, flags=re.DOTALL):
         fields[name.decode()] = value.decode()
     return fields
 
