@@ -25,6 +25,11 @@ function invalid(fieldName, message) {
   return new ApiError(422, { message, errors: { json: { [fieldName]: [message] } } });
 }
 
+// The API's rule (backend passwords.MIN_LENGTH / MAX_LENGTH), checked here first so the
+// person is told at once, next to the field, instead of by a 422.
+export const PASSWORD_MIN = 10;
+export const PASSWORD_MAX = 128;
+
 function changePassword(me) {
   return formDialog({
     title: 'Change your password',
@@ -39,7 +44,7 @@ function changePassword(me) {
       body.append(
         who,
         field({ label: 'Current password', name: 'current_password', type: 'password', required: true, autocomplete: 'current-password' }).wrap,
-        field({ label: 'New password', name: 'new_password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 10 characters. A passphrase of several words works well.' }).wrap,
+        field({ label: 'New password', name: 'new_password', type: 'password', required: true, autocomplete: 'new-password', hint: `At least ${PASSWORD_MIN} characters. A passphrase of several words works well.` }).wrap,
         field({ label: 'Repeat the new password', name: 'confirm_password', type: 'password', required: true, autocomplete: 'new-password' }).wrap,
       );
     },
@@ -49,6 +54,8 @@ function changePassword(me) {
       const confirm = form.elements.confirm_password.value;
       if (!current) throw invalid('current_password', 'Enter your current password.');
       if (!next) throw invalid('new_password', 'Enter a new password.');
+      if ([...next].length < PASSWORD_MIN) throw invalid('new_password', `Too short: the new password needs at least ${PASSWORD_MIN} characters.`);
+      if ([...next].length > PASSWORD_MAX) throw invalid('new_password', `Too long: the new password can have at most ${PASSWORD_MAX} characters.`);
       if (next !== confirm) throw invalid('confirm_password', 'The two new passwords differ.');
       // Make sure the session is fresh first, so that a 401 below can only mean a wrong
       // current password and not an expired token.

@@ -13,11 +13,13 @@ import { get, onChange, session } from './admin-data.js';
 import { describeVisibility, visibilityPicker } from './visibility.js';
 import { mountUpload } from './admin-upload.js';
 import { viewLink } from './downloads.js';
+import { readListState, writeListState } from './url-state.js';
 
 const PER_PAGE = 25;
 
 export function mountDocuments(panel, { showAudit }) {
-  const state = { q: '', category_id: '', page: 1 };
+  // The list's place lives in the address (?q=&category_id=&page=#documents): a reload keeps it.
+  const state = readListState(['q', 'category_id', 'page']);
   let loadSeq = 0;
 
   /* ----- Upload ----- */
@@ -30,7 +32,7 @@ export function mountDocuments(panel, { showAudit }) {
   linkButton.addEventListener('click', () => addLink());
 
   /* ----- List ----- */
-  const search = field({ label: 'Search', name: 'q', type: 'search', attrs: { placeholder: 'Title or description', autocomplete: 'off' } });
+  const search = field({ label: 'Search', name: 'q', type: 'search', value: state.q, attrs: { placeholder: 'Title or description', autocomplete: 'off' } });
   const categoryFilter = field({ label: 'Category', name: 'category_id', type: 'select', options: [{ value: '', label: 'All categories' }] });
   const filterForm = h('form', { class: 'toolbar', role: 'search', 'aria-label': 'Search all documents' },
     search.wrap, categoryFilter.wrap, h('div', { class: 'btn-row' }, h('button', { type: 'submit', class: 'btn' }, 'Search')));
@@ -40,6 +42,7 @@ export function mountDocuments(panel, { showAudit }) {
   ]);
   const docPager = pager('Documents pages', (page) => {
     state.page = page;
+    writeListState(state);
     load();
   });
   const listSection = h('section', { class: 'panel', 'aria-labelledby': 'docs-heading' },
@@ -53,13 +56,14 @@ export function mountDocuments(panel, { showAudit }) {
     state.q = search.control.value.trim();
     state.category_id = categoryFilter.control.value;
     state.page = 1;
+    writeListState(state);
     load();
   });
   categoryFilter.control.addEventListener('change', () => filterForm.requestSubmit());
 
   async function fillCategoryFilter() {
     const categories = await get('categories');
-    const keep = categoryFilter.control.value;
+    const keep = categoryFilter.control.value || state.category_id;
     categoryFilter.control.replaceChildren(h('option', { value: '' }, 'All categories'),
       ...categories.map((c) => h('option', { value: c.id, selected: String(c.id) === keep }, c.name)));
   }
@@ -108,6 +112,7 @@ export function mountDocuments(panel, { showAudit }) {
       if (seq !== loadSeq) return;
       if (!data.items.length && data.total > 0 && state.page > 1) {
         state.page = Math.ceil(data.total / data.per_page);
+        writeListState(state);
         load();
         return;
       }

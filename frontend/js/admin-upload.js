@@ -1,11 +1,12 @@
 // Upload one or many PDFs: file picker or drag-and-drop, a title and description per file,
-// a category and visibility for the batch, a real progress bar per file (XMLHttpRequest
-// upload progress) and a clear result per file.
+// a category, document date and visibility for the batch that each file may override, a
+// real progress bar per file (XMLHttpRequest upload progress) and a clear result per file.
+// Leaving the page while files are on their way asks first.
 
 import { ApiError, SessionEndedError, uploadForm } from './api.js';
 import { h, srOnly, uniqueId } from './elements.js';
 import { formatBytes, plural } from './format.js';
-import { field, fieldErrors } from './forms.js';
+import { checkbox, field, fieldErrors } from './forms.js';
 import { get, session } from './admin-data.js';
 import { visibilityPicker } from './visibility.js';
 
@@ -29,13 +30,14 @@ export function mountUpload(container, { onUploaded }) {
     h('span', { class: 'hint' }, 'You can choose several files at once. PDF only.'));
   const list = h('ul', { class: 'upload-list', 'aria-label': 'Files to upload' });
   const categorySlot = h('div', {});
+  const batchDate = field({ label: 'Document date', name: 'document_date', type: 'date', hint: 'The date the documents are about. Empty: the upload date.' });
   const visibilitySlot = h('div', {});
   const summary = h('p', { role: 'status', 'aria-live': 'polite', class: 'muted' });
   const submit = h('button', { type: 'submit', class: 'btn', disabled: true }, 'Upload');
   const clear = h('button', { type: 'button', class: 'btn btn--secondary', hidden: true }, 'Clear list');
   const settings = h('div', { class: 'upload-settings', hidden: true },
     h('h3', {}, 'For all files in this batch'),
-    h('div', { class: 'form-grid' }, categorySlot),
+    h('div', { class: 'form-grid' }, categorySlot, batchDate.wrap),
     visibilitySlot);
   const form = h('form', { novalidate: true, 'aria-labelledby': 'upload-heading' },
     dropzone, list, settings,
@@ -48,8 +50,52 @@ export function mountUpload(container, { onUploaded }) {
   const items = [];
   let busy = false;
 
+  // The browser asks "Leave site?" while files are on their way (the text is the browser's own).
+  const holdPage = (event) => {
+    event.preventDefault();
+    event.returnValue = '';
+  };
+
+  const loadChoices = () => Promise.all([get('categories'), get('groups'), get('users')])
+    .then(([categories, groups, users]) => ({ categories, groups, users }));
+
+  /** A file's own category, date and visibility; each empty choice means "as the batch". */
+  function renderItemChoices(item, { categories, groups, users }) {
+    const keep = item.choices ? item.choices.values() : { category: '', date: '', own: false, visibility: null };
+    const category = field({
+      label: 'Category', name: 'category_id', type: 'select', value: keep.category,
+      options: [{ value: '', label: 'As the batch' }, { value: 'none', label: 'No category' },
+        ...categories.map((c) => ({ value: c.id, label: c.name }))],
+    });
+    const date = field({ label: 'Document date', name: 'document_date', type: 'date', value: keep.date, hint: 'Empty: as the batch.' });
+    const own = checkbox({ label: 'Its own visibility, not the batch’s', name: 'own_visibility', checked: keep.own });
+    const filePicker = visibilityPicker({ groups, users, value: keep.visibility, legend: `Who can see ${item.file.name}` });
+    filePicker.el.hidden = !keep.own;
+    own.control.addEventListener('change', () => {
+      filePicker.el.hidden = !own.control.checked;
+    });
+    const controls = [category.control, date.control, own.control];
+    item.choices = {
+      controls,
+      values: () => ({
+        category: category.control.value,
+        date: date.control.value,
+        own: own.control.checked,
+        visibility: filePicker.value(),
+      }),
+      setDisabled: (off) => {
+        for (const c of controls) c.disabled = off;
+        filePicker.el.disabled = off;
+      },
+    };
+    item.choicesSlot.replaceChildren(h('div', { class: 'form-grid' }, category.wrap, date.wrap), own.wrap, filePicker.el);
+    if (item.state !== 'ready' && item.state !== 'failed') item.choices.setDisabled(true);
+  }
+
   async function renderSettings() {
-    const [categories, groups, users] = await Promise.all([get('categories'), get('groups'), get('users')]);
+    const choices = await loadChoices();
+    const { categories, groups, users } = choices;
+    for (const item of items) renderItemChoices(item, choices);
     const keepCat = categorySelect ? categorySelect.value : '';
     const keepVis = picker ? picker.value() : null;
     const cat = field({
@@ -82,15 +128,21 @@ export function mountUpload(container, { onUploaded }) {
       const progress = h('progress', { max: 100, value: 0, 'aria-label': `Upload progress for ${file.name}` });
       const percent = h('span', { class: 'progress-label', 'aria-hidden': 'true' }, '0%');
       const result = h('p', { class: 'upload-result', 'data-role': 'result' });
+      const progressRow = h('div', { class: 'progress-row' }, progress, percent);
+      const choicesSlot = h('div', { class: 'upload-item__choices' });
       const remove = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Remove', srOnly(` ${file.name}`));
       const li = h('li', { class: 'upload-item', id, 'data-filename': file.name },
         h('div', { class: 'upload-item__head' },
           h('span', { class: 'upload-item__name' }, file.name, ' ', h('span', { class: 'upload-item__size' }, `(${formatBytes(file.size)})`)),
           remove),
         h('div', { class: 'form-grid' }, title.wrap, description.wrap),
-        h('div', { class: 'progress-row' }, progress, percent),
+        choicesSlot,
+        progressRow,
         result);
-      const item = { file, li, title: title.control, description: description.control, progress, percent, result, remove, state: 'ready' };
+      const item = {
+        file, li, title: title.control, description: description.control, progress, percent, progressRow, result, remove,
+        choicesSlot, choices: null, state: 'ready',
+      };
       if (!looksLikePdf(file)) {
         item.state = 'rejected';
         li.classList.add('is-error');
@@ -98,6 +150,7 @@ export function mountUpload(container, { onUploaded }) {
         result.textContent = 'Not a PDF: only PDF files can be uploaded. This file will be skipped.';
         title.control.disabled = true;
         description.control.disabled = true;
+        progressRow.hidden = true;
       }
       remove.addEventListener('click', () => {
         items.splice(items.indexOf(item), 1);
@@ -107,6 +160,7 @@ export function mountUpload(container, { onUploaded }) {
       });
       items.push(item);
       list.append(li);
+      if (picker) loadChoices().then((choices) => renderItemChoices(item, choices)).catch(() => {});
     }
     refreshButtons();
     if (!picker) renderSettings().catch(() => {});
@@ -121,6 +175,9 @@ export function mountUpload(container, { onUploaded }) {
   function showItemError(item, err) {
     item.state = 'failed';
     item.li.classList.add('is-error');
+    // A refused file shows its error, not a full (green) bar for the bytes that were sent.
+    item.progressRow.hidden = true;
+    setProgress(item, 0);
     const perField = fieldErrors(err);
     const details = [];
     for (const [name, messages] of Object.entries(perField)) {
@@ -142,6 +199,8 @@ export function mountUpload(container, { onUploaded }) {
     item.remove.hidden = true;
     item.title.disabled = true;
     item.description.disabled = true;
+    item.choices?.setDisabled(true);
+    item.progressRow.hidden = false;
     setProgress(item, 0);
     item.result.id = item.result.id || uniqueId('result');
     item.result.className = 'upload-result';
@@ -150,8 +209,12 @@ export function mountUpload(container, { onUploaded }) {
     data.append('file', item.file, item.file.name);
     data.append('title', item.title.value.trim());
     if (item.description.value.trim()) data.append('description', item.description.value.trim());
-    if (shared.category_id) data.append('category_id', shared.category_id);
-    data.append('visibility', JSON.stringify(shared.visibility));
+    const own = item.choices ? item.choices.values() : { category: '', date: '', own: false };
+    const category = own.category === '' ? shared.category_id : own.category;
+    if (category && category !== 'none') data.append('category_id', category);
+    const date = own.date || shared.document_date;
+    if (date) data.append('document_date', date);
+    data.append('visibility', JSON.stringify(own.own ? own.visibility : shared.visibility));
     try {
       const doc = await uploadForm('/api/admin/documents/upload', data, {
         onProgress: (loaded, total) => {
@@ -173,6 +236,7 @@ export function mountUpload(container, { onUploaded }) {
       if (err instanceof SessionEndedError) throw err;
       item.title.disabled = false;
       item.description.disabled = false;
+      item.choices?.setDisabled(false);
       item.remove.hidden = false;
       showItemError(item, err instanceof ApiError ? err : new ApiError(0, null));
       return false;
@@ -193,7 +257,9 @@ export function mountUpload(container, { onUploaded }) {
     busy = true;
     refreshButtons();
     form.setAttribute('aria-busy', 'true');
+    window.addEventListener('beforeunload', holdPage);
     const shared = {
+      document_date: batchDate.control.value,
       category_id: categorySelect ? categorySelect.value : '',
       visibility: picker ? picker.value() : { everyone: false, group_ids: [], user_ids: [] },
     };
@@ -208,6 +274,7 @@ export function mountUpload(container, { onUploaded }) {
       throw err;
     } finally {
       busy = false;
+      window.removeEventListener('beforeunload', holdPage);
       form.removeAttribute('aria-busy');
       refreshButtons();
     }

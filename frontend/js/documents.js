@@ -8,6 +8,8 @@ import { formatBytes, plural, timeEl } from './format.js';
 import { reportError } from './toasts.js';
 import { pageCount, pager, stateRow } from './tables.js';
 import { documentActions } from './downloads.js';
+import { fillFirmDetails } from './firm-details.js';
+import { readListState, writeListState } from './url-state.js';
 
 const PER_PAGE = 20;
 const COLUMNS = $('#doc-table thead tr').children.length;
@@ -22,22 +24,18 @@ const state = { q: '', category_id: '', page: 1 };
 let me = null;
 let loadSeq = 0;
 
+const LIST_KEYS = ['q', 'category_id', 'page'];
+
 function readUrl() {
-  const params = new URLSearchParams(location.search);
-  state.q = params.get('q') || '';
-  state.category_id = params.get('category_id') || '';
-  state.page = Math.max(1, Number.parseInt(params.get('page') || '1', 10) || 1);
+  Object.assign(state, readListState(LIST_KEYS));
   form.elements.q.value = state.q;
   categorySelect.value = state.category_id;
+  // A category no longer offered (no visible document left in it) is not kept as a filter.
+  if (categorySelect.value !== state.category_id) state.category_id = '';
 }
 
 function writeUrl() {
-  const params = new URLSearchParams();
-  if (state.q) params.set('q', state.q);
-  if (state.category_id) params.set('category_id', state.category_id);
-  if (state.page > 1) params.set('page', String(state.page));
-  const qs = params.toString();
-  history.replaceState(null, '', qs ? `?${qs}` : location.pathname);
+  writeListState(state);
 }
 
 // The status line above the table already gives the total, so the page line does not.
@@ -131,7 +129,8 @@ function clearFilters() {
 
 async function loadCategories() {
   try {
-    const categories = await api('/api/categories');
+    // Only the categories that hold a document this person can see: an empty choice helps nobody.
+    const categories = await api('/api/categories', { query: { in_use: 'true' } });
     categorySelect.append(...categories.map((c) => h('option', { value: c.id }, c.name)));
   } catch (err) {
     reportError(err);
@@ -150,6 +149,7 @@ categorySelect.addEventListener('change', () => form.requestSubmit());
 clearButton.addEventListener('click', clearFilters);
 
 async function main() {
+  fillFirmDetails();
   try {
     me = await initAccount();
   } catch (err) {

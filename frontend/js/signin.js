@@ -1,9 +1,11 @@
 // Sign-in page: POST /api/login sets the httpOnly session cookies; the tokens in the JSON
 // answer are deliberately ignored (never kept in script-readable storage).
 
-import { api, ApiError } from './api.js';
+import { api, ApiError, readCookie, refreshSession } from './api.js';
 import { $ } from './elements.js';
 import { formatWait } from './format.js';
+import { safeNext } from './next-url.js';
+import { fillFirmDetails } from './firm-details.js';
 import { clearErrors, fieldErrors, setFieldError, setFormMessage, showError } from './forms.js';
 
 const form = $('#signin-form');
@@ -25,14 +27,29 @@ if (params.get('expired') === '1') {
   showNotice('Please sign in to continue.', 'info');
 }
 
-/** Only same-site portal pages are allowed as a destination after sign-in. */
+const HOME = '/frontend/documents.html';
+const ADMIN_HOME = '/frontend/admin.html';
+
+/** Where a signed-in user goes: ?next= when it is safe and theirs, else their landing page. */
 function destination(user) {
-  const next = params.get('next') || '';
-  if (/^\/frontend\/[\w\-/.]*\.html([?#][^\s]*)?$/.test(next) && !next.startsWith('/frontend/signin.html')) {
-    if (next.startsWith('/frontend/admin.html') && !user.is_admin) return '/frontend/documents.html';
-    return next;
+  const next = safeNext(params.get('next'));
+  if (next && !(next.startsWith(ADMIN_HOME) && !user.is_admin)) return next;
+  return user.is_admin ? ADMIN_HOME : HOME;
+}
+
+/**
+ * Sent here from a page or a download whose access token had expired: when a refresh cookie
+ * is still here, renew the session silently and go straight back, without asking again.
+ */
+async function resumeSession() {
+  if (!safeNext(params.get('next')) || params.get('expired') === '1' || params.get('signedout') === '1') return;
+  if (readCookie('csrf_refresh_token') === null || !(await refreshSession())) return;
+  try {
+    const me = await api('/api/me', { refresh: false });
+    location.replace(destination(me || {}));
+  } catch {
+    // The refreshed session did not hold: the form is there to sign in again.
   }
-  return '/frontend/documents.html';
 }
 
 function messageFor(err) {
@@ -95,3 +112,7 @@ form.addEventListener('submit', async (event) => {
     form.removeAttribute('aria-busy');
   }
 });
+
+fillFirmDetails();
+form.elements.username.focus();
+resumeSession();

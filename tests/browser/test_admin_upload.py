@@ -20,7 +20,7 @@ def test_upload_two_pdfs_restrict_one_to_a_group(open_page, admin_api, make_user
         files.append(path)
 
     page, _watch = open_page()
-    ui.sign_in(page, "boss")
+    ui.sign_in(page, "boss", expect_url="**/frontend/admin.html*")
     page.get_by_role("link", name="Admin console", exact=True).click()
     page.wait_for_url("**/frontend/admin.html*")
     assert page.get_by_role("tab", name="Documents").get_attribute("aria-selected") == "true"
@@ -83,7 +83,7 @@ def test_upload_two_pdfs_restrict_one_to_a_group(open_page, admin_api, make_user
 def test_drag_and_drop_onto_the_drop_zone(open_page, admin_api, ui):
     pdf = ui.make_pdf(label="dropped")
     page, _watch = open_page()
-    ui.sign_in(page, "boss")
+    ui.sign_in(page, "boss", expect_url="**/frontend/admin.html*")
     page.goto("/frontend/admin.html")
     zone = page.locator(".dropzone")
     zone.wait_for()

@@ -95,7 +95,7 @@ def test_document_center(open_page, portal, ui, width):
 @pytest.mark.parametrize("width", WIDTHS)
 def test_admin_console(open_page, portal, ui, width, tmp_path):
     page, _watch = open_page(width=width)
-    ui.sign_in(page, "boss")
+    ui.sign_in(page, "boss", expect_url="**/frontend/admin.html*")
     page.goto("/frontend/admin.html")
     page.locator("#panel-documents tr[data-id]").first.wait_for()
     no_horizontal_scroll(page)

@@ -25,7 +25,7 @@ def test_upload_while_s3_is_down_is_marked_waiting_for_s3(open_page, admin_api, 
     pdf = tmp_path / "Statement_Q2_2026.pdf"
     pdf.write_bytes(ui.make_pdf(label="statement"))
     page, _watch = open_page()
-    ui.sign_in(page, "boss")
+    ui.sign_in(page, "boss", expect_url="**/frontend/admin.html*")
     page.goto("/frontend/admin.html")
     page.get_by_label("Choose PDF files to upload").set_input_files(str(pdf))
     page.get_by_role("button", name="Upload", exact=True).click()

@@ -50,12 +50,7 @@ def test_sign_in_with_the_keyboard_only_and_by_email(open_page, make_user, ui):
     make_user("dora", email="Dora@Example.com")
     page, _watch = open_page(width=375)
     page.goto("/frontend/signin.html")
-    page.keyboard.press("Tab")  # skip-link-free page: the first stop is the logo link
-    for _ in range(5):
-        if page.evaluate("document.activeElement.id") == "username":
-            break
-        page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.id") == "username"
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'username'")  # focused on arrival
     page.keyboard.type("dora@example.com")
     page.keyboard.press("Tab")
     page.keyboard.type(ui.PASSWORD)
