@@ -204,6 +204,7 @@ def test_production_accepts_strong_secrets_and_secures_cookies(monkeypatch):
     monkeypatch.setenv("SEQUOALPHA_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "s" * 40)
     monkeypatch.setenv("JWT_SECRET_KEY", "j" * 40)
+    monkeypatch.setenv("PUBLIC_URL", "https://portal.example.com")
     monkeypatch.delenv("COOKIE_SECURE", raising=False)
     monkeypatch.delenv("BCRYPT_ROUNDS", raising=False)
     cfg = load_config()
