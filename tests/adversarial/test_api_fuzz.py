@@ -24,7 +24,7 @@ from schemathesis.core.failures import FailureGroup, ServerError
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-import figures
+from support import figures
 
 from .support import bearer, fuzz_settings, seed_portal
 
