@@ -28,6 +28,8 @@ from support import figures
 
 from .support import bearer, fuzz_settings, seed_portal
 
+pytestmark = pytest.mark.fuzz
+
 # Examples per operation and generation mode (positive, negative), per role.
 EXAMPLES = {"admin": 5, "client": 3, "anonymous": 2}
 PUBLIC = {"GET /api/health", "POST /api/login"}  # fuzzed as hard as the admin routes

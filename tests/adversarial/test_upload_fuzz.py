@@ -32,6 +32,8 @@ from support.documents import stored_files, upload
 
 from .support import fuzz_settings, scaled
 
+pytestmark = pytest.mark.fuzz
+
 REFUSED = {413, 415, 422}
 
 
