@@ -1,101 +1,26 @@
-"""Shared fixtures: an app on a fresh schema (SQLite, and PostgreSQL when TEST_DATABASE_URL is
-set), a test client, user factories and sign-in helpers."""
-import os
-import uuid
+"""The suite's fixtures live in tests/support (loaded here as plugins); this file also marks
+whole directories with their tier, so that a new test file there is never in the quick tier by
+accident (`pytest -m "not browser and not ops and not fault and not fuzz and not bench and not slow"`)."""
+from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-from sequoalpha import create_app
-from sequoalpha.config import database_url as normalise_url
-from sequoalpha.extensions import db as _db
-from sequoalpha.models import Group, User
-from sequoalpha.accounts.passwords import hash_password
+pytest_plugins = ["support.app", "support.s3"]
 
-from api_helpers import PASSWORD, login, make_config
-
-
-
-@pytest.fixture(scope="session")
-def postgres_url():
-    """A scratch PostgreSQL database for this run, dropped at the end."""
-    if not os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("TEST_DATABASE_URL is not set: the PostgreSQL runs need it (.ci/run sets it)")
-    base = normalise_url(os.environ["TEST_DATABASE_URL"])
-    name = f"sequoalpha_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(base).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+TESTS = Path(__file__).resolve().parent
+DIRECTORY_MARKERS = {
+    "browser": ("browser",),
+    "ops": ("ops",),
+    "faults": ("fault",),
+    "bench_smoke": ("bench", "ops", "slow"),
+}
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.db'}"
-    return request.getfixturevalue("postgres_url")
-
-
-@pytest.fixture
-def app_config(database_url, tmp_path) -> dict:
-    """The config of the `app` fixture; override keys here before `app` is built."""
-    return make_config(database_url, tmp_path)
-
-
-@pytest.fixture
-def app(app_config):
-    app = create_app(app_config)
-    with app.app_context():
-        _db.drop_all()
-        _db.create_all()
-    yield app
-    with app.app_context():
-        _db.session.remove()
-        _db.drop_all()
-        _db.engine.dispose()
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def make_user(app):
-    """Create a user and return their id: make_user("ann", is_admin=True, groups=["Fund A"])."""
-
-    def factory(username, password=PASSWORD, is_admin=False, is_active=True, groups=(), email=None):
-        with app.app_context():
-            members_of = []
-            for name in groups:
-                group = _db.session.scalar(_db.select(Group).where(Group.name == name)) or Group(name=name)
-                members_of.append(group)
-            user = User(
-                username=username,
-                email=email or f"{username}@example.com",
-                password_hash=hash_password(password),
-                is_admin=is_admin,
-                is_active=is_active,
-                groups=members_of,
-            )
-            _db.session.add(user)
-            _db.session.commit()
-            return user.id
-
-    return factory
-
-
-@pytest.fixture
-def admin_headers(client, make_user):
-    make_user("admin", is_admin=True)
-    return login(client, "admin")
-
-
-@pytest.fixture
-def user_headers(client, make_user):
-    make_user("client1")
-    return login(client, "client1")
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        try:
+            top = Path(item.fspath).resolve().relative_to(TESTS).parts[0]
+        except ValueError:
+            continue
+        for marker in DIRECTORY_MARKERS.get(top, ()):
+            item.add_marker(getattr(pytest.mark, marker))

@@ -1,5 +1,5 @@
 """Admin of users, groups, categories and the audit log."""
-from api_helpers import login
+from support.api import login
 
 
 def test_user_crud_and_duplicates(client, admin_headers):

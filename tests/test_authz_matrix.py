@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from api_helpers import login
+from support.api import login
 
 PUBLIC = {"/api/health", "/api/openapi.json", "/api/login"}
 

@@ -6,8 +6,8 @@ from urllib.parse import unquote
 
 from werkzeug.http import parse_options_header
 
-from api_helpers import login
-from documents_support import make_pdf, sha256, stored_files, upload
+from support.api import login
+from support.documents import make_pdf, sha256, stored_files, upload
 from sequoalpha.documents.files import content_disposition
 
 PDF = make_pdf(4096)

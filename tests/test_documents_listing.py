@@ -4,8 +4,8 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import event, insert, select
 
-from api_helpers import login
-from documents_support import upload
+from support.api import login
+from support.documents import upload
 from sequoalpha.documents.visibility import documents_for
 from sequoalpha.extensions import db
 from sequoalpha.models import (

@@ -8,7 +8,7 @@ from pypdf import PdfWriter
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from documents_support import make_pdf, sha256, stored_files, upload
+from support.documents import make_pdf, sha256, stored_files, upload
 from sequoalpha.documents.uploads import clean_filename
 from sequoalpha.extensions import db
 from sequoalpha.models import Document

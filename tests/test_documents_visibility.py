@@ -1,8 +1,8 @@
 """The visibility matrix: who sees which document, through every route that can reveal one."""
 import pytest
 
-from api_helpers import login
-from documents_support import upload
+from support.api import login
+from support.documents import upload
 
 USERS = ["admin", "in_group", "granted", "other", "anonymous"]
 DOCS = {

@@ -3,7 +3,7 @@ import pytest
 
 from sequoalpha.config import ConfigError, load_config
 
-from api_helpers import login
+from support.api import login
 
 
 def assert_error(response, status):

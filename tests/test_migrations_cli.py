@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 from sqlalchemy import inspect, text
 
-from api_helpers import make_config, login
+from support.api import make_config, login
 from sequoalpha import create_app
 from sequoalpha.extensions import db
 

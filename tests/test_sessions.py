@@ -5,7 +5,7 @@ from datetime import timedelta
 import jwt as pyjwt
 import pytest
 
-from api_helpers import PASSWORD, SECRETS, login
+from support.api import PASSWORD, SECRETS, login
 from sequoalpha import create_app
 from sequoalpha.extensions import db
 from sequoalpha.models import AuditEvent, RevokedToken, UnknownLogin, User, utcnow

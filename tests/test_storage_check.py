@@ -2,7 +2,8 @@
 import os
 import time
 
-from documents_support import aws_env, closed_port, make_pdf, moto_endpoint, s3, sha256, upload  # noqa: F401
+from support.common import free_port
+from support.documents import make_pdf, sha256, upload
 from sequoalpha.documents import storage
 from sequoalpha.extensions import db
 from sequoalpha.models import Document
@@ -69,7 +70,7 @@ def test_check_reports_each_inconsistency(s3, client, admin_headers, app):
 
 def test_check_says_when_s3_cannot_be_checked(s3, client, admin_headers, app):
     upload(client, admin_headers)
-    app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{closed_port()}"
+    app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
     result = _check(app)
     assert result.exit_code == 1
     assert any(line.startswith("s3: cannot be checked") for line in _problems(result.output)), result.output

@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from documents_support import aws_env, closed_port, make_pdf, moto_endpoint, s3, sha256, stored_files, upload  # noqa: F401
+from support.common import free_port
+from support.documents import make_pdf, sha256, stored_files, upload
 from sequoalpha.documents import storage
 from sequoalpha.documents.files import content_disposition
 from sequoalpha.extensions import db
@@ -72,9 +73,9 @@ def test_presign_lifetime_follows_the_setting(s3, client, admin_headers, app):
     assert parse_qs(urlsplit(url).query)["X-Amz-Expires"] == ["60"]
 
 
-def test_s3_outage_then_sync(s3, client, admin_headers, user_headers, app, moto_endpoint):  # noqa: F811
+def test_s3_outage_then_sync(s3, client, admin_headers, user_headers, app, moto_endpoint):
     both = _upload(client, admin_headers)
-    app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{closed_port()}"
+    app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
     started = time.monotonic()
     local_only = _upload(client, admin_headers, make_pdf(4096), "during outage.pdf")
     assert time.monotonic() - started < 15
@@ -172,12 +173,12 @@ def test_a_document_deleted_during_its_sync_push_leaves_no_object(s3, client, ad
     assert "Contents" not in s3.list_objects_v2(Bucket=s3.bucket) and stored_files(app) == []
 
 
-def test_delete_removes_both_copies_and_survives_a_dead_s3(s3, client, admin_headers, app, moto_endpoint):  # noqa: F811
+def test_delete_removes_both_copies_and_survives_a_dead_s3(s3, client, admin_headers, app, moto_endpoint):
     first, second = _upload(client, admin_headers), _upload(client, admin_headers, make_pdf(2048), "b.pdf")
     assert client.delete(f"/api/admin/documents/{first['id']}", headers=admin_headers).status_code == 204
     assert len(stored_files(app)) == 1
     assert len(s3.list_objects_v2(Bucket=s3.bucket)["Contents"]) == 1
-    app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{closed_port()}"
+    app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
     assert client.delete(f"/api/admin/documents/{second['id']}", headers=admin_headers).status_code == 204
     assert stored_files(app) == []
     app.config["S3_ENDPOINT_URL"] = moto_endpoint
@@ -187,7 +188,7 @@ def test_delete_removes_both_copies_and_survives_a_dead_s3(s3, client, admin_hea
 
 def test_health_reports_s3(s3, client, app):
     assert client.get("/api/health").get_json()["storage"] == {"s3": "ok", "local": "ok"}
-    app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{closed_port()}"
+    app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
     assert client.get("/api/health").get_json()["storage"]["s3"] == "unavailable"
     probe = dict(storage._probes)
     assert client.get("/api/health").get_json()["storage"]["s3"] == "unavailable"

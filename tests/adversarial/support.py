@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, settings
 
-from api_helpers import login
-from documents_support import make_pdf, upload
+from support.api import login
+from support.documents import make_pdf, upload
 from sequoalpha.accounts.tokens import issue_tokens
 from sequoalpha.extensions import db
 from sequoalpha.models import Category, Group, User

@@ -24,9 +24,11 @@ from schemathesis.core.failures import FailureGroup, ServerError
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-import figures
+from support import figures
 
 from .support import bearer, fuzz_settings, seed_portal
+
+pytestmark = pytest.mark.fuzz
 
 # Examples per operation and generation mode (positive, negative), per role.
 EXAMPLES = {"admin": 5, "client": 3, "anonymous": 2}

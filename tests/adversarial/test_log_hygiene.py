@@ -1,6 +1,6 @@
 """Log hygiene: secrets never reach a log, and user input cannot forge a log line.
 
-Every log record of the run is kept by tests/figures.py (a handler on the root logger) and
+Every log record of the run is kept by tests/support/figures.py (a handler on the root logger) and
 searched at the end of the session for every password the app hashed or checked, for JWTs and
 for presigned-URL signatures. The tests here drive the paths most likely to leak (failed and
 successful sign-ins, cookies, refresh, logout, password changes, S3 presigning and S3 failures)
@@ -13,10 +13,10 @@ import time
 
 import pytest
 
-import figures
-import stack
-from api_helpers import login
-from documents_support import make_pdf, s3, aws_env, moto_endpoint, upload  # noqa: F401 -- fixtures
+from support import figures
+from support.api import login
+from support.documents import make_pdf, upload
+from support.gunicorn import Gunicorn, app_env, flask_cli
 
 LONG_SECRET = "Hygiene-check password 7f3a9c1e, never logged"
 FORGED = "audit action=login actor='admin' FORGED"
@@ -26,7 +26,7 @@ def _lines_since(mark: int) -> list[tuple[str, str]]:
     return figures.records()[mark:]
 
 
-def test_secrets_stay_out_of_logs_through_a_whole_session(app, client, make_user, s3):  # noqa: F811
+def test_secrets_stay_out_of_logs_through_a_whole_session(app, client, make_user, s3):
     figures.secret(LONG_SECRET)
     mark = len(figures.records())
     admin_id = make_user("admin", is_admin=True, password=LONG_SECRET)
@@ -129,11 +129,11 @@ def test_gunicorn_logs_cannot_be_forged_over_the_wire(tmp_path):
     """The access and error logs of the real Gunicorn (shipped config) under raw requests whose
     request line and headers carry CR, LF and escapes: no line of the log starts with the
     forged text. Runs on SQLite: no database server needed."""
-    env = stack.app_env(f"sqlite:///{tmp_path / 'portal.db'}", tmp_path / "uploads")
+    env = app_env(f"sqlite:///{tmp_path / 'portal.db'}", tmp_path / "uploads")
     (tmp_path / "uploads").mkdir()
-    migrated = stack.flask_cli(env, "db", "upgrade")
+    migrated = flask_cli(env, "db", "upgrade")
     assert migrated.returncode == 0, migrated.stderr
-    with stack.Gunicorn(env, tmp_path, workers=1) as server:
+    with Gunicorn(env, tmp_path, workers=1) as server:
         raw = [
             f"GET /api/health?x=1\r\n{FORGED} HTTP/1.1\r\nHost: x\r\n\r\n",
             f"GET /api/health HTTP/1.1\r\nHost: x\r\nUser-Agent: a\r\n{FORGED}\r\n\r\n",

@@ -20,8 +20,8 @@ import random
 
 import pytest
 
-import figures
-from api_helpers import login
+from support import figures
+from support.api import login
 from sequoalpha.extensions import db
 from sequoalpha.models import Category, Document, Group, User
 

@@ -1,5 +1,5 @@
 """Defects the adversarial suite found, each pinned by a test of its own."""
-from api_helpers import login
+from support.api import login
 
 HUGE = 2**63  # past SQLite's INTEGER; also past PostgreSQL's integer
 

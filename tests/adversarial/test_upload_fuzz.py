@@ -26,11 +26,13 @@ from hypothesis import strategies as st
 from pypdf import PdfReader, PdfWriter
 from pypdf.generic import NameObject, TextStringObject
 
-import figures
-from api_helpers import login
-from documents_support import stored_files, upload
+from support import figures
+from support.api import login
+from support.documents import stored_files, upload
 
 from .support import fuzz_settings, scaled
+
+pytestmark = pytest.mark.fuzz
 
 REFUSED = {413, 415, 422}
 

@@ -90,10 +90,13 @@ class Figures:
                 results[name].append(scenario(self.b.seconds))
         return results
 
-    def plain(self, url: str, script: str, connections: int | None = None):
+    def plain(self, url: str, script, connections: int | None = None):
+        """A wrk measurement of `url`. `script` is the Lua text, or a function making it when the
+        scenario runs: a script holding a token must be made then (see Bench.token)."""
         def scenario(seconds):
+            text = script() if callable(script) else script
             before = self.b.cpu.sample()
-            result = self.wrk(url, script, connections, seconds).run()
+            result = self.wrk(url, text, connections, seconds).run()
             after = self.b.cpu.sample()
             result.cpu_ms = {name: (after[name] - before[name]) * 1000 / max(result.requests, 1) for name in after}
             return result
@@ -112,7 +115,7 @@ class Figures:
 
     def listing(self, who: str = "bench_client", connections: int | None = None):
         return self.plain(self.b.app_url + "/api/documents?page=1&per_page=25",
-                          lua_script(headers=self.auth(who)), connections)
+                          lambda: lua_script(headers=self.auth(who)), connections)
 
     def add(self, row: Row, *result_lists: tuple[str, list[Result]]) -> Row:
         for name, results in result_lists:
@@ -142,7 +145,8 @@ class Figures:
         results = self.alternate({
             "hello": self.plain(b.hello_url + "/api/hello", lua_script()),
             "listing": self.listing(),
-            "presign": self.plain(b.app_url + paths[0], lua_script(paths=paths, headers=self.auth("bench_client"))),
+            "presign": self.plain(b.app_url + paths[0],
+                                  lambda: lua_script(paths=paths, headers=self.auth("bench_client"))),
         })
         hello = median([x.rps for x in results["hello"]])
         for key, figure, goal in (
@@ -172,7 +176,7 @@ class Figures:
         connections = 4
         results = self.alternate({
             "static": self.plain(f"{b.static_url}/{key}", lua_script(), connections),
-            "xaccel": self.plain(url, lua_script(headers=self.auth("bench_client")), connections),
+            "xaccel": self.plain(url, lambda: lua_script(headers=self.auth("bench_client")), connections),
         })
         static = median([x.mb_per_s for x in results["static"]])
         value = median([x.mb_per_s for x in results["xaccel"]])
@@ -189,10 +193,9 @@ class Figures:
         b = self.b
         urls = [f"{b.app_url}/api/documents/{i}/download" for i in b.dataset.big_ids]
         counts = {"ok": 0, "bad": 0}
-        token = b.token("bench_client")
 
         def loaded(seconds):
-            clients = Downloaders(b.cleanup, b.workdir, urls, token, b.download_rate)
+            clients = Downloaders(b.cleanup, b.workdir, urls, b.token("bench_client"), b.download_rate)
             try:
                 time.sleep(1.0)  # all ten transfers in flight
                 return self.listing()(seconds)
@@ -331,12 +334,10 @@ class Figures:
         size = b.max_upload_bytes - 64 * 1024  # the multipart envelope must fit Nginx's limit too
         big = sized_pdf(b.workdir / "upload-50mb.pdf", size)
         small = sized_pdf(b.workdir / "upload-2mb.pdf", 2 * MB)
-        token = b.token("benchadmin")
-
         def upload(path: Path) -> int:
             done = subprocess.run(
                 ["curl", "--silent", "--show-error", "--output", "/dev/null", "--write-out", "%{http_code}",
-                 "--header", f"Authorization: Bearer {token}", "--form", f"file=@{path};type=application/pdf",
+                 "--header", f"Authorization: Bearer {b.token('benchadmin')}", "--form", f"file=@{path};type=application/pdf",
                  "--form", f"title=Benchmark upload {path.name}", f"{b.app_url}/api/admin/documents/upload"],
                 capture_output=True, text=True, timeout=300)
             return int(done.stdout or 0)

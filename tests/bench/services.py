@@ -1,6 +1,6 @@
 """The processes of a benchmark run, built on the test suites' helpers rather than twins of them:
 
-tests/stack.py (the fault and ops suites'): the throwaway PostgreSQL cluster, the Gunicorn runner,
+tests/support (the fault and ops suites'): the throwaway PostgreSQL cluster, the Gunicorn runner,
 the app's production environment, the Flask CLI, free ports, moto's S3 server, the shipped Nginx
 site rendered on loopback ports and the scratch database next to TEST_DATABASE_URL.
 
@@ -19,17 +19,19 @@ from concurrent.futures import wait as futures_wait
 from pathlib import Path
 
 import pytest
-import requests
 
 TESTS = Path(__file__).resolve().parents[1]
 if str(TESTS) not in sys.path:
-    sys.path.insert(0, str(TESTS))  # tests/stack.py is imported as the suites do
+    sys.path.insert(0, str(TESTS))  # tests/support is imported as the suites import it
 
-import stack  # noqa: E402  (tests/stack.py)
-from stack import FakeS3, production_like_dirs, render_nginx, scratch_database, wait_for, which  # noqa: E402
+from support import common, gunicorn, postgres  # noqa: E402
+from support.common import answers, free_port, wait_for, which  # noqa: E402
+from support.gunicorn import GUNICORN_CONF  # noqa: E402
+from support.nginx import production_like_dirs, render_nginx  # noqa: E402
+from support.postgres import scratch_database  # noqa: E402
+from support.s3 import FakeS3  # noqa: E402
 
-REPO = stack.REPO
-GUNICORN_CONF = stack.GUNICORN_CONF
+REPO = common.REPO  # run.py's
 
 
 class BenchError(RuntimeError):
@@ -114,13 +116,6 @@ def spawn(cleanup: Cleanup, what: str, cmd: list[str], log: Path, sig: int = sig
     return proc
 
 
-def answers(url: str, status: int = 200) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == status
-    except requests.RequestException:
-        return False
-
-
 def tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -129,7 +124,7 @@ def tail(path: Path, lines: int = 30) -> str:
 
 
 def work_directory() -> Path:
-    """The run's directory, laid out as tests/stack.py lays out the server's: Nginx's workers (www-data)
+    """The run's directory, laid out as tests/support/nginx.py lays out the server's: Nginx's workers (www-data)
     reach uploads/ only through its group; everything else in it is the run's own."""
     base, _uploads = skips_as_errors(production_like_dirs)
     return base
@@ -137,8 +132,8 @@ def work_directory() -> Path:
 
 # ---- PostgreSQL ----------------------------------------------------------------------------
 
-class DurableCluster(stack.PostgresCluster):
-    """tests/stack.py's throwaway cluster with the server's default durability (fsync and
+class DurableCluster(postgres.PostgresCluster):
+    """tests/support/postgres.py's throwaway cluster with the server's default durability (fsync and
     synchronous commit on, as on the EC2 host): every download commits, and that is measured."""
 
     def start(self) -> None:
@@ -148,8 +143,8 @@ class DurableCluster(stack.PostgresCluster):
 
 def cluster_possible() -> bool:
     try:
-        stack.pg_tool("initdb")
-        stack.pg_tool("pg_ctl")
+        postgres.pg_tool("initdb")
+        postgres.pg_tool("pg_ctl")
     except pytest.skip.Exception:
         return False
     if os.geteuid() == 0:
@@ -179,7 +174,7 @@ def postmaster_pid(cluster: DurableCluster) -> int | None:
 
 def start_scratch_database(cleanup: Cleanup) -> str:
     """A database created next to TEST_DATABASE_URL's (dropped at the end)."""
-    url, drop = skips_as_errors(scratch_database)
+    url, drop = skips_as_errors(scratch_database, "sequoalpha_bench")
     cleanup.push("scratch database", drop)
     return url
 
@@ -187,17 +182,14 @@ def start_scratch_database(cleanup: Cleanup) -> str:
 # ---- S3 and the app ------------------------------------------------------------------------
 
 def start_s3(cleanup: Cleanup) -> FakeS3:
-    s3 = FakeS3()
-    s3.bucket = "sequoalpha-bench"
-    s3.start()
+    s3 = FakeS3("sequoalpha-bench")
     cleanup.push("moto S3", s3.stop)
-    s3.client().create_bucket(Bucket=s3.bucket)
-    return s3
+    return s3.start()
 
 
 def app_env(database_url: str, upload_dir: Path, s3: FakeS3) -> dict:
     """The production environment (deploy/env.example) pointed at this stack."""
-    return stack.app_env(
+    return gunicorn.app_env(
         database_url, upload_dir,
         MAX_UPLOAD_MB="50", S3_BUCKET=s3.bucket, S3_ENDPOINT_URL=s3.endpoint, S3_PRESIGN_SECONDS="300",
         X_ACCEL_PREFIX="/_protected/", TRUSTED_PROXIES="127.0.0.1",
@@ -205,7 +197,7 @@ def app_env(database_url: str, upload_dir: Path, s3: FakeS3) -> dict:
 
 
 def flask_cli(env: dict, *args: str, input: str | None = None) -> str:
-    done = stack.flask_cli(env, *args, input=input, timeout=300)
+    done = gunicorn.flask_cli(env, *args, input=input, timeout=300)
     if done.returncode != 0:
         raise BenchError(f"flask {' '.join(args)} failed:\n{done.stderr}")
     return done.stdout
@@ -228,36 +220,36 @@ def configured_workers(env: dict) -> int:
 
 
 def start_gunicorn(cleanup: Cleanup, env: dict, log_dir: Path, ready_path: str, app: str | None = None,
-                   chdir: Path | None = None) -> tuple[stack.Gunicorn, Future]:
-    """tests/stack.py's Gunicorn (the shipped config) with its configured number of workers;
+                   chdir: Path | None = None) -> tuple[gunicorn.Gunicorn, Future]:
+    """tests/support/gunicorn.py's Gunicorn (the shipped config) with its configured number of workers;
     `app`/`chdir` run another module (the hello baseline) under the same config. It boots in
     the background (the caller inserts the data set meanwhile): `ready()` waits for it."""
-    gunicorn = stack.Gunicorn(env, log_dir, workers=configured_workers(env))
+    server = gunicorn.Gunicorn(env, log_dir, workers=configured_workers(env))
     if app:
-        gunicorn.args += ["--chdir", str(chdir), app]
-    gunicorn.bind = f"127.0.0.1:{gunicorn.port}"
-    cleanup.push(f"Gunicorn ({app or 'main:app'})", gunicorn.stop)
+        server.args += ["--chdir", str(chdir), app]
+    server.bind = f"127.0.0.1:{server.port}"
+    cleanup.push(f"Gunicorn ({app or 'main:app'})", server.stop)
     pool = ThreadPoolExecutor(1, thread_name_prefix="gunicorn-boot")
-    booting = pool.submit(gunicorn.start, 120, ready_path)
+    booting = pool.submit(server.start, 120, ready_path)
     cleanup.push("a Gunicorn boot", lambda: (futures_wait([booting]), pool.shutdown()))  # before its stop
-    return gunicorn, booting
+    return server, booting
 
 
-def ready(cleanup: Cleanup, gunicorn: stack.Gunicorn, booting: Future) -> stack.Gunicorn:
+def ready(cleanup: Cleanup, server: gunicorn.Gunicorn, booting: Future) -> gunicorn.Gunicorn:
     try:
         booting.result()
     except pytest.skip.Exception as exc:
         raise BenchUnavailable(str(exc)) from None
     except Exception as exc:
-        raise BenchError(f"Gunicorn did not start: {exc}\n{gunicorn.log()[-3000:]}") from None
-    cleanup.pids.append(gunicorn.proc.pid)
-    return gunicorn
+        raise BenchError(f"Gunicorn did not start: {exc}\n{server.log()[-3000:]}") from None
+    cleanup.pids.append(server.proc.pid)
+    return server
 
 
 # ---- Nginx ---------------------------------------------------------------------------------
 
 class Nginx:
-    """The shipped site rendered for `upstream` (tests/stack.py's render_nginx), plus, when `static_dir`
+    """The shipped site rendered for `upstream` (tests/support/nginx.py's render_nginx), plus, when `static_dir`
     is given, a baseline server on its own port serving that directory under /static/."""
 
     def __init__(self, cleanup: Cleanup, prefix: Path, upstream: str, upload_dir: Path,
@@ -268,7 +260,7 @@ class Nginx:
         self.url = f"http://127.0.0.1:{self.setup.http_port}"
         self.static_url = None
         if static_dir is not None:
-            port = stack.free_port()
+            port = free_port()
             self.static_url = f"http://127.0.0.1:{port}/static"
             snippet = prefix / "snippets" / "sequoalpha-security-headers.conf"
             (prefix / "baseline.conf").write_text(f"""# Benchmark baseline: Nginx serving a file, nothing else.
@@ -287,7 +279,7 @@ server {{
             conf = self.setup.conf.read_text()
             site_include = f"include {prefix}/site.conf;"
             if site_include not in conf:
-                raise BenchError("tests/stack.py's nginx.conf changed shape; update tests/bench/services.py")
+                raise BenchError("tests/support/nginx.py's nginx.conf changed shape; update tests/bench/services.py")
             self.setup.conf.write_text(conf.replace(site_include, f"{site_include}\n    include {prefix}/baseline.conf;"))
         checked = self.setup.test_config()
         if checked.returncode != 0:

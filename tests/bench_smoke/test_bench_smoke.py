@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.ops, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 ROW_KEYS = ["listing", "presign", "xaccel", "downloads", "logins", "login-load", "login-flood", "p50-scale",

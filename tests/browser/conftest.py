@@ -2,7 +2,7 @@
 Playwright, a watch on every page (console errors, CSP violations, requests to another
 origin), axe-core accessibility checks and screenshots.
 
-The app, its fresh schema and the user factory come from tests/conftest.py; here the
+The app, its fresh schema and the user factory come from tests/support/app.py; here the
 database is pinned to SQLite (the browser tier tests the site, not the database) and the app
 is served for real by werkzeug in a thread, so the browser talks HTTP to it.
 """
@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 import pytest
 from werkzeug.serving import make_server
 
-from documents_support import make_pdf
+from support.api import PASSWORD, login
+from support.documents import make_pdf
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -34,7 +35,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"  # axe-core 4.14.1 (MPL-2.0)
 WIDTHS = (375, 1280)
-PASSWORD = "correct horse battery staple"  # same as tests/conftest.py's PASSWORD
 
 # Records CSP violations as the page sees them (an init script runs outside the page's CSP).
 WATCH_CSP = """
@@ -74,9 +74,7 @@ class Api:
 
     def __init__(self, app, username, password=PASSWORD):
         self.client = app.test_client()
-        response = self.client.post("/api/login", json={"username": username, "password": password})
-        assert response.status_code == 200, response.get_json()
-        self.headers = {"Authorization": f"Bearer {response.get_json()['access_token']}"}
+        self.headers = login(self.client, username, password)
 
     def call(self, method, path, expect=(200, 201, 204), **kw):
         response = self.client.open(path, method=method, headers=self.headers, **kw)

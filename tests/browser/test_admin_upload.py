@@ -3,10 +3,6 @@ to a group, and the group's member sees it while a non-member does not."""
 import base64
 import hashlib
 
-import pytest
-
-pytestmark = pytest.mark.browser
-
 
 def test_upload_two_pdfs_restrict_one_to_a_group(open_page, admin_api, make_user, ui, tmp_path):
     carol = make_user("carol")

@@ -4,8 +4,6 @@ import hashlib
 
 import pytest
 
-pytestmark = pytest.mark.browser
-
 
 @pytest.fixture
 def library(admin_api, make_user, ui):

@@ -4,7 +4,6 @@ accessibility check (labels, roles, names, contrast…), no horizontal scrolling
 screenshot in test-artifacts/screenshots/ for a person to look at."""
 import pytest
 
-pytestmark = pytest.mark.browser
 
 WIDTHS = (375, 1280)
 

@@ -1,16 +1,8 @@
 """While S3 is unreachable, uploads still succeed and the admin console marks them as
 waiting for S3 (and shows no such mark when S3 is not in use at all: see test_admin_upload)."""
-import socket
-
 import pytest
 
-pytestmark = pytest.mark.browser
-
-
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from support.common import free_port
 
 
 @pytest.fixture
@@ -18,7 +10,7 @@ def app_config(app_config, monkeypatch):
     """S3 configured, but its endpoint refuses connections (nothing listens there)."""
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")  # boto3 reads its credentials from the environment
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
-    return {**app_config, "S3_BUCKET": "sequoalpha-test", "S3_ENDPOINT_URL": f"http://127.0.0.1:{closed_port()}"}
+    return {**app_config, "S3_BUCKET": "sequoalpha-test", "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"}
 
 
 def test_upload_while_s3_is_down_is_marked_waiting_for_s3(open_page, admin_api, ui, tmp_path):

@@ -2,13 +2,10 @@
 silently with the refresh cookie and carry on, for API calls and for downloads alike."""
 from datetime import timedelta
 
-import pytest
 from flask_jwt_extended import create_access_token
 
 from sequoalpha.extensions import db
 from sequoalpha.models import User
-
-pytestmark = pytest.mark.browser
 
 
 def expire_access_token(app, page, username):

@@ -2,10 +2,6 @@
 account and an expired session; keyboard-only sign-in."""
 import re
 
-import pytest
-
-pytestmark = pytest.mark.browser
-
 
 def alert_text(page):
     alert = page.locator("#signin-form .form-message")

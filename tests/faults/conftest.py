@@ -1,9 +1,10 @@
 """The fault suite: each test owns a throwaway PostgreSQL cluster and the processes it starts
-(tests/stack.py). Registers tests/figures.py (the end-of-run figures and the log scan)."""
+(tests/support). Registers tests/support/figures.py (the end-of-run figures and the log scan)."""
 import pytest
 
-import figures
-import stack
+from support import figures
+from support.gunicorn import app_env
+from support.postgres import PostgresCluster
 
 from .support import install
 
@@ -16,7 +17,7 @@ def pytest_configure(config):
 def pg_cluster():
     """One throwaway PostgreSQL cluster for the fault tests that do not restart it; each test
     makes its own database in it (`pg_cluster.create_database()`)."""
-    with stack.PostgresCluster() as cluster:
+    with PostgresCluster() as cluster:
         yield cluster
 
 
@@ -27,7 +28,7 @@ def portal_database(pg_cluster, tmp_path_factory):
     are copies of it (CREATE DATABASE … TEMPLATE), which saves a migration per test."""
     template = "sequoalpha_installed"
     url = pg_cluster.create_database(template)
-    password = install(stack.app_env(url, tmp_path_factory.mktemp("installed")))
+    password = install(app_env(url, tmp_path_factory.mktemp("installed")))
 
     def new() -> tuple[str, str]:
         return pg_cluster.create_database(template=template), password

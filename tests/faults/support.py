@@ -3,19 +3,17 @@ production (`flask db upgrade`), an admin made with `flask create-admin`, and a 
 client that never hangs (every request has a timeout) and reports what it saw."""
 from __future__ import annotations
 
-import hashlib
 import io
 import secrets
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
 
-import figures
-import stack
-from documents_support import make_pdf
+from support import figures
+from support.documents import make_pdf
+from support.gunicorn import app_env, flask_cli
 
 ADMIN = "faultadmin"
 
@@ -30,7 +28,7 @@ class Portal:
     session: requests.Session = field(default_factory=requests.Session)
 
     def cli(self, *args: str, timeout: float = 120):
-        return stack.flask_cli(self.env, *args, timeout=timeout)
+        return flask_cli(self.env, *args, timeout=timeout)
 
     def sign_in(self, url: str) -> None:
         self.url = url
@@ -68,9 +66,9 @@ def install(env: dict) -> str:
     admin's password."""
     password = "fault-" + secrets.token_urlsafe(18)
     figures.secret(password)
-    migrated = stack.flask_cli(env, "db", "upgrade")
+    migrated = flask_cli(env, "db", "upgrade")
     assert migrated.returncode == 0, migrated.stderr
-    made = stack.flask_cli(env, "create-admin", "--username", ADMIN, "--email", f"{ADMIN}@example.com",
+    made = flask_cli(env, "create-admin", "--username", ADMIN, "--email", f"{ADMIN}@example.com",
                            "--password-stdin", input=password + "\n")
     assert made.returncode == 0, made.stderr
     return password
@@ -82,11 +80,7 @@ def deploy(tmp_path: Path, database: tuple[str, str], **env_extra: str) -> Porta
     url, password = database
     upload_dir = tmp_path / "uploads"
     upload_dir.mkdir(exist_ok=True)
-    return Portal(env=stack.app_env(url, upload_dir, **env_extra), upload_dir=upload_dir, password=password)
-
-
-def sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return Portal(env=app_env(url, upload_dir, **env_extra), upload_dir=upload_dir, password=password)
 
 
 def pdf(label: str) -> bytes:
@@ -96,16 +90,3 @@ def pdf(label: str) -> bytes:
 
 def elapsed(start: float) -> float:
     return time.monotonic() - start
-
-
-@contextmanager
-def moto_bucket(bucket: str):
-    """moto's S3 server with `bucket` created; stopped on the way out."""
-    s3 = stack.FakeS3()
-    s3.bucket = bucket
-    s3.start()
-    try:
-        s3.client().create_bucket(Bucket=bucket)
-        yield s3
-    finally:
-        s3.stop()

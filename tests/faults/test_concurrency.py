@@ -12,11 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-import figures
-import stack
-from documents_support import make_pdf
+from support import figures
+from support.documents import make_pdf, sha256
+from support.gunicorn import Gunicorn
+from support.s3 import FakeS3
 
-from .support import deploy, moto_bucket, sha256
+from .support import deploy
 
 BUCKET = "sequoalpha-concurrency"
 UPLOADS, DOWNLOADS = 20, 100
@@ -24,9 +25,9 @@ UPLOADS, DOWNLOADS = 20, 100
 
 @pytest.mark.slow
 def test_20_concurrent_uploads_and_100_concurrent_downloads(tmp_path, portal_database):
-    with moto_bucket(BUCKET) as s3:
+    with FakeS3(BUCKET) as s3:
         portal = deploy(tmp_path, portal_database(), S3_BUCKET=BUCKET, S3_ENDPOINT_URL=s3.endpoint)
-        with stack.Gunicorn(portal.env, tmp_path, workers=3) as server:
+        with Gunicorn(portal.env, tmp_path, workers=3) as server:
             portal.sign_in(server.url)
             files = {f"concurrent-{n:02}.pdf": make_pdf(48 * 1024 + n * 997) for n in range(UPLOADS)}
             assert len({sha256(c) for c in files.values()}) == UPLOADS

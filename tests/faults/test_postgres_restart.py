@@ -16,8 +16,8 @@ from dataclasses import dataclass
 import pytest
 import requests
 
-import figures
-import stack
+from support import figures
+from support.gunicorn import Gunicorn
 
 from .support import deploy
 
@@ -59,7 +59,7 @@ def test_postgres_restart_under_load(tmp_path, pg_cluster, portal_database):
     cluster = pg_cluster
     portal = deploy(tmp_path, portal_database())
     try:
-        with stack.Gunicorn(portal.env, tmp_path, workers=2) as server:
+        with Gunicorn(portal.env, tmp_path, workers=2) as server:
             portal.sign_in(server.url)
             master = server.proc.pid
             answers: list[Answer] = []

@@ -13,10 +13,13 @@ import time
 
 import pytest
 
-import figures
-import stack
+from support import figures
+from support.common import wait_for
+from support.documents import sha256
+from support.gunicorn import Gunicorn
+from support.s3 import BlackHole, FakeS3
 
-from .support import deploy, pdf, sha256
+from .support import deploy, pdf
 
 UPLOAD_LIMIT = 15.0
 BUCKET = "sequoalpha-blackhole"
@@ -24,12 +27,12 @@ BUCKET = "sequoalpha-blackhole"
 
 @pytest.mark.slow
 def test_uploads_and_downloads_survive_an_s3_black_hole(tmp_path, portal_database):
-    hole = stack.BlackHole()
-    s3 = stack.FakeS3()
+    hole = BlackHole()
+    s3 = FakeS3(BUCKET)
     lost = 0
     try:
         portal = deploy(tmp_path, portal_database(), S3_BUCKET=BUCKET, S3_ENDPOINT_URL=hole.url)
-        with stack.Gunicorn(portal.env, tmp_path, workers=2).start(ready_path="/api/openapi.json") as server:
+        with Gunicorn(portal.env, tmp_path, workers=2).start(ready_path="/api/openapi.json") as server:
             portal.sign_in(server.url)
             files = {f"blackhole-{n}.pdf": pdf(f"black hole {n}") for n in range(2)}
             ids, slowest = {}, 0.0
@@ -63,9 +66,7 @@ def test_uploads_and_downloads_survive_an_s3_black_hole(tmp_path, portal_databas
             # S3 comes back, on the same address.
             hole.close()
             s3.port = hole.port
-            s3.bucket = BUCKET
             s3.start()
-            s3.client().create_bucket(Bucket=BUCKET)
 
             synced = portal.cli("storage", "sync")
             assert synced.returncode == 0, synced.stdout + synced.stderr
@@ -82,10 +83,10 @@ def test_uploads_and_downloads_survive_an_s3_black_hole(tmp_path, portal_databas
                 return response.status_code == 302 and response.headers["Location"].startswith(s3.endpoint)
 
             for name, document_id in ids.items():
-                stack.wait_for(lambda: presigned(document_id), 30, "downloads from S3 again", interval=1)
+                wait_for(lambda: presigned(document_id), 30, "downloads from S3 again", interval=1)
                 lost += sha256(portal.download(document_id)) != sha256(files[name])
             # Each worker believes its last S3 probe for 10 s: health says ok once they all re-probed.
-            stack.wait_for(lambda: portal.get("/api/health").json()["storage"]["s3"] == "ok", 30,
+            wait_for(lambda: portal.get("/api/health").json()["storage"]["s3"] == "ok", 30,
                            "health to report S3 ok", interval=1)
     finally:
         hole.close()

@@ -17,11 +17,13 @@ from pathlib import Path
 
 import pytest
 
-import figures
-import stack
-from documents_support import make_pdf
+from support import figures
+from support.common import wait_for
+from support.documents import make_pdf, sha256
+from support.gunicorn import Gunicorn
+from support.s3 import FakeS3
 
-from .support import deploy, moto_bucket, sha256
+from .support import deploy
 
 BUCKET = "sequoalpha-kill"
 
@@ -53,7 +55,7 @@ def _socket_inode(server_port: int, client_port: int) -> str | None:
     return None
 
 
-def _worker_holding(server: stack.Gunicorn, sock: socket.socket) -> int | None:
+def _worker_holding(server: Gunicorn, sock: socket.socket) -> int | None:
     """The worker whose file descriptors include the server side of `sock`'s connection."""
     inode = _socket_inode(server.port, sock.getsockname()[1])
     if inode is None:
@@ -80,13 +82,13 @@ def _kill_mid_upload(server, token, content, name, upload_dir: Path, when: str) 
         sock.sendall(head)
         if when == "body":
             sock.sendall(body[: len(body) // 3])
-        worker = stack.wait_for(lambda: _worker_holding(server, sock), 20, "the worker serving the upload",
+        worker = wait_for(lambda: _worker_holding(server, sock), 20, "the worker serving the upload",
                                 interval=0.01)
         if when == "body":
             time.sleep(0.5)  # it is reading the body now, waiting for the rest
         else:
             sock.sendall(body)
-            stack.wait_for(lambda: any(p.name.startswith(".upload-") for p in upload_dir.iterdir()), 30,
+            wait_for(lambda: any(p.name.startswith(".upload-") for p in upload_dir.iterdir()), 30,
                            "the upload's temporary file", interval=0.001)
         os.kill(worker, signal.SIGKILL)
         try:
@@ -98,9 +100,9 @@ def _kill_mid_upload(server, token, content, name, upload_dir: Path, when: str) 
 
 @pytest.mark.slow
 def test_worker_killed_mid_upload_leaves_nothing_half_done(tmp_path, portal_database):
-    with moto_bucket(BUCKET) as s3:
+    with FakeS3(BUCKET) as s3:
         portal = deploy(tmp_path, portal_database(), S3_BUCKET=BUCKET, S3_ENDPOINT_URL=s3.endpoint)
-        with stack.Gunicorn(portal.env, tmp_path, workers=2) as server:
+        with Gunicorn(portal.env, tmp_path, workers=2) as server:
             portal.sign_in(server.url)
             master = server.proc.pid
             killed = []
@@ -110,7 +112,7 @@ def test_worker_killed_mid_upload_leaves_nothing_half_done(tmp_path, portal_data
                                           portal.upload_dir, when)
                 assert worker in before
                 killed.append(worker)
-                stack.wait_for(lambda: worker not in server.worker_pids() and len(server.worker_pids()) == 2,
+                wait_for(lambda: worker not in server.worker_pids() and len(server.worker_pids()) == 2,
                                30, "the master to replace the killed worker")
             assert server.proc.poll() is None and server.proc.pid == master
 

@@ -10,7 +10,7 @@ from collections import Counter
 
 from aiosmtpd.controller import Controller
 
-from stack import free_port
+from support.common import free_port
 
 
 class Recorder:

@@ -6,13 +6,13 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from api_helpers import login, make_config
+from support.api import login, make_config
 from sequoalpha import create_app
 from sequoalpha.config import ConfigError
 from sequoalpha.extensions import db
 from sequoalpha.mail import messages, outbox, worker
 from sequoalpha.models import OutboxMessage, utcnow
-from stack import BlackHole
+from support.s3 import BlackHole
 
 TOKEN = "tok_" + "x1Y2" * 10
 

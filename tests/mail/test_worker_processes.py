@@ -9,12 +9,12 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from api_helpers import SECRETS, make_config
+from support.api import SECRETS, make_config
 from sequoalpha import create_app
 from sequoalpha.extensions import db
 from sequoalpha.mail import messages, outbox
 from sequoalpha.models import OutboxMessage
-from stack import BACKEND, VENV_BIN, wait_for
+from support.common import BACKEND, VENV_BIN, wait_for
 
 pytestmark = pytest.mark.slow
 

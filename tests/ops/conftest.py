@@ -1,5 +1,5 @@
 """Fixtures of the ops tests: a full stack started on loopback ports from the shipped deploy/
-files (rendered by tests/stack.py into a temporary directory):
+files (rendered by tests/support/nginx.py into a temporary directory):
 
     Nginx (deploy/nginx/*, rendered)  ->  Gunicorn (deploy/gunicorn.conf.py)  ->  Flask
         -> PostgreSQL (a scratch database on TEST_DATABASE_URL)  and  moto's server as S3.
@@ -21,8 +21,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from stack import (BACKEND, GUNICORN_CONF, REPO, VENV_BIN, FakeS3, NginxSetup, free_port, production_like_dirs,
-                   render_nginx, require, scratch_database, wait_for)
+from support.common import BACKEND, REPO, VENV_BIN, free_port, require, wait_for_http
+from support.documents import make_pdf
+from support.gunicorn import GUNICORN_CONF, flask_cli
+from support.nginx import NginxSetup, production_like_dirs, render_nginx
+from support.postgres import scratch_database
+from support.s3 import FakeS3
 
 UNIT_TEMPLATE = REPO / "deploy" / "systemd" / "sequoalpha.service"
 SHELL_SCRIPTS = [REPO / "manage.sh", REPO / "update.sh", REPO / "deploy_ec2.sh",
@@ -109,8 +113,7 @@ class Stack:
         return {"Authorization": f"Bearer {token or self.token}"}
 
     def flask(self, *args: str, input: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([str(VENV_BIN / "flask"), "--app", "main", *args], cwd=BACKEND, env=self.env,
-                              input=input, capture_output=True, text=True, timeout=120)
+        return flask_cli(self.env, *args, input=input)
 
     def worker_pids(self) -> set[int]:
         children = Path(f"/proc/{self.gunicorn.pid}/task/{self.gunicorn.pid}/children")
@@ -139,11 +142,9 @@ def _stop(proc: subprocess.Popen | None, sig=signal.SIGTERM, timeout: float = 30
 def stack():
     """Nginx -> Gunicorn -> Flask -> PostgreSQL + moto S3, all from the shipped configs."""
     require("nginx", "nginx-light")
-    database_url, drop_database = scratch_database()
+    database_url, drop_database = scratch_database("sequoalpha_ops")
     base, upload_dir = production_like_dirs()
-    s3 = FakeS3()
-    s3.start()
-    s3.client().create_bucket(Bucket=s3.bucket)
+    s3 = FakeS3("sequoalpha-ops").start()
     gunicorn_bind = f"127.0.0.1:{free_port()}"
     env = {
         **os.environ,
@@ -182,15 +183,18 @@ def stack():
             st.gunicorn = subprocess.Popen([str(VENV_BIN / "gunicorn"), "--config", str(GUNICORN_CONF)],
                                            cwd=BACKEND, env=env, stdout=log, stderr=subprocess.STDOUT,
                                            umask=0o027)
-        wait_for(lambda: _answers(f"http://{gunicorn_bind}/api/health") or st.gunicorn.poll() is not None,
-                 30, "Gunicorn")
-        assert st.gunicorn.poll() is None, st.gunicorn_log()
+        try:
+            wait_for_http(f"http://{gunicorn_bind}/api/health", 30, proc=st.gunicorn)
+        except RuntimeError:
+            pytest.fail(f"Gunicorn exited:\n{st.gunicorn_log()}")
         checked = nginx.test_config()
         assert checked.returncode == 0, checked.stderr
         st.nginx_proc = subprocess.Popen(nginx.cmd("-g", "daemon off;"), stdout=subprocess.DEVNULL,
                                          stderr=subprocess.DEVNULL)
-        wait_for(lambda: _answers(st.url + "/api/health") or st.nginx_proc.poll() is not None, 15, "Nginx")
-        assert st.nginx_proc.poll() is None, (nginx.prefix / "logs" / "error.log").read_text()
+        try:
+            wait_for_http(st.url + "/api/health", 15, proc=st.nginx_proc)
+        except RuntimeError:
+            pytest.fail(f"Nginx exited:\n{(nginx.prefix / 'logs' / 'error.log').read_text()}")
         yield st
     finally:
         _stop(st.nginx_proc, signal.SIGQUIT)
@@ -207,19 +211,9 @@ def stack():
         shutil.rmtree(base, ignore_errors=True)
 
 
-def _answers(url: str) -> bool:
-    try:
-        return requests.get(url, timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
-
-
 # ---- documents -----------------------------------------------------------------------------
 
 def upload(stack, label: str, **fields) -> tuple[dict, bytes]:
-    # Imported here: tests/bench imports this module without backend/ (sequoalpha) on sys.path.
-    from documents_support import make_pdf
-
     pdf = make_pdf(label=label)
     data = {"title": label, "visibility": json.dumps({"everyone": True, "group_ids": [], "user_ids": []}),
             **fields}

@@ -6,15 +6,12 @@ import stat
 import tarfile
 import time
 
-import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from stack import require
+from support.common import require
 
 from .conftest import record_measurement
-
-pytestmark = pytest.mark.ops
 
 
 def fetch(stack, document_id: int, token: str) -> bytes:

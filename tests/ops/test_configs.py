@@ -5,11 +5,12 @@ import subprocess
 
 import pytest
 
-from stack import GUNICORN_CONF, REPO, SITE_TEMPLATE, render, render_nginx, require
+from support.common import REPO, require
+from support.gunicorn import GUNICORN_CONF
+from support.nginx import SITE_TEMPLATE, render, render_nginx
 
 from .conftest import SHELL_SCRIPTS, UNIT_TEMPLATE, self_signed_cert
 
-pytestmark = pytest.mark.ops
 
 MAX_EXPOSURE = 2.0
 

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from stack import REPO, require
+from support.common import REPO, require
 
 pytestmark = pytest.mark.ops
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stack import require
+from support.common import require
 
 from .test_update import FAKE_SYSTEMCTL, git, update
 

@@ -7,13 +7,11 @@ import os
 import signal
 import time
 
-import pytest
 
-from stack import wait_for
+from support.common import wait_for
 
 from .conftest import Traffic, record_measurement
 
-pytestmark = pytest.mark.ops
 
 RELOADS = 3
 

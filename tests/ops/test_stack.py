@@ -11,11 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from stack import render_nginx, require, wait_for
+from support.common import require, wait_for
+from support.nginx import render_nginx
 
 from .conftest import ADMIN, SECURITY_HEADERS, self_signed_cert
-
-pytestmark = pytest.mark.ops
 
 
 def assert_security_headers(response, *, hsts: bool = False):

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from stack import BACKEND, REPO, require, wait_for
+from support.common import BACKEND, REPO, require, wait_for
 
 from .conftest import Traffic, record_measurement
 
-pytestmark = pytest.mark.ops
 
 FAKE_SYSTEMCTL = """#!/bin/sh
 # systemctl, as far as update.sh needs it, for the test stack.

@@ -9,7 +9,7 @@ Log hygiene: from registration on, a handler on the root logger keeps every log 
 run (app, libraries, and the logs of the Gunicorn processes the fault tests start, added with
 `add_log_text`). At the end of the session they are searched for every password the app set on
 an account or accepted at sign-in during the run (learnt by wrapping what
-`sequoalpha.passwords` calls), for JWTs and
+`sequoalpha.accounts.passwords` calls), for JWTs and
 for presigned-URL signatures; a hit fails the run. A record of the app's own logger whose
 message spans several lines is counted as a forged line (user input must not start a new line).
 The werkzeug request log is left out: in this suite it is the log of moto's S3 stand-in, which
@@ -168,7 +168,7 @@ _last_password = threading.local()
 
 
 class _RecordingBcrypt:
-    """Stands in for the bcrypt module inside sequoalpha.passwords: a password that is hashed
+    """Stands in for the bcrypt module inside sequoalpha.accounts.passwords: a password that is hashed
     (set on an account) or that verifies (a real sign-in) becomes a secret. Wrong passwords are
     not secrets (tests use phrases such as "wrong password", which log messages may contain)."""
 
@@ -196,7 +196,7 @@ class _RecordingBcrypt:
 
 
 def _wrap_password_hashing() -> None:
-    """Learn the passwords of the run: sequoalpha.passwords pre-hashes every password with
+    """Learn the passwords of the run: sequoalpha.accounts.passwords pre-hashes every password with
     `_prehash` before bcrypt sees it; remember it there, keep it if bcrypt hashes or accepts it."""
     from sequoalpha.accounts import passwords
 

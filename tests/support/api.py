@@ -1,5 +1,5 @@
-"""Helpers the API tests import (fixtures live in conftest.py, which is not importable by name
-once several test folders have their own)."""
+"""The test app's config (`make_config`, the shared `PASSWORD` and `SECRETS`) and `login`, which
+signs in through a test client and returns the Authorization header."""
 
 PASSWORD = "correct horse battery staple"
 SECRETS = {"SECRET_KEY": "s" * 64, "JWT_SECRET_KEY": "j" * 64}
