@@ -36,7 +36,8 @@ def create_app(config: dict | None = None) -> Flask:
         health.blp, auth.blp, admin.categories_blp, admin.blp, documents.blp, admin_documents.blp,
     ):
         api.register_blueprint(blueprint)
-    app.register_blueprint(site.bp)
+    if app.config["ENV_MODE"] != "production":  # in production Nginx serves the site
+        app.register_blueprint(site.bp)
     errors.init_app(app)
     security.init_app(app)
     cli.init_app(app)
