@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
-from . import cli, errors, security
+from . import body_limits, cli, errors, security
 from .config import BACKEND_DIR, load_config
 from .extensions import api, db, jwt, migrate
 from .schemas import MAX_ID
@@ -40,6 +40,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.register_blueprint(site.bp)
     errors.init_app(app)
     security.init_app(app)
+    body_limits.init_app(app)
     cli.init_app(app)
     return app
 
