@@ -27,7 +27,7 @@ def limit_body() -> None:
 
 def too_large_message() -> str:
     if body_limit() == BODY_LIMIT:
-        return f"The request body is larger than the limit of {BODY_LIMIT // (1024 * 1024)} MB."
+        return f"The request is larger than the limit of {BODY_LIMIT // (1024 * 1024)} MB."
     return f"The request is larger than the upload limit of {current_app.config['MAX_UPLOAD_MB']} MB."
 
 
