@@ -256,6 +256,20 @@ install_if_changed() {
   install -m "$3" "$1" "$2"
 }
 
+# Nginx's worker_connections (the main nginx.conf's events block; Debian ships 768) bounds
+# all open connections; each proxied request takes two. Raise it to 4096, and the workers'
+# file limit with it, so that the site's per-address limit_conn is what a flood meets first.
+# Succeeds only when it changed the file (then Nginx needs a reload).
+tune_nginx_events() {
+  local conf=/etc/nginx/nginx.conf before
+  [[ -f "${conf}" ]] || return 1
+  before="$(cat "${conf}")"
+  sed -i -E 's/^([[:space:]]*worker_connections)[[:space:]]+[0-9]+;/\1 4096;/' "${conf}"
+  grep -qE '^[[:space:]]*worker_rlimit_nofile' "${conf}" \
+    || sed -i -E 's/^(worker_processes[^;]*;)/\1\nworker_rlimit_nofile 10240;/' "${conf}"
+  [[ "$(cat "${conf}")" != "${before}" ]]
+}
+
 # Render the site and snippet, check them with nginx -t, and reload; the old files come back
 # if the check fails.
 configure_nginx() {
@@ -282,6 +296,7 @@ configure_nginx() {
   install_if_changed "${work}/snippet" "${NGINX_SNIPPET}" 0644 && changed=1
   install_if_changed "${work}/site" "${NGINX_SITE}" 0644 && changed=1
   ln -sfn "${NGINX_SITE}" "/etc/nginx/sites-enabled/${SERVICE}"
+  tune_nginx_events && changed=1
   if [[ -L /etc/nginx/sites-enabled/default ]]; then
     log "disabling Nginx's default site (SequoAlpha has its own default server)"
     rm -f /etc/nginx/sites-enabled/default

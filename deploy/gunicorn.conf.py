@@ -5,7 +5,10 @@ names the app itself (backend/main.py: app). Environment overrides, for tests an
 GUNICORN_BIND (default 127.0.0.1:8000), GUNICORN_WORKERS (default 2 x cores + 1, at most 12).
 """
 import importlib
+import ipaddress
 import os
+
+from gunicorn.glogging import Logger
 
 _BACKEND = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "backend"))
 
@@ -60,6 +63,25 @@ accesslog = "-"
 errorlog = "-"
 loglevel = "info"
 access_log_format = '%({x-real-ip}i)s "%(r)s" %(s)s %(B)s %(M)sms "%(a)s"'
+
+
+class AccessLogger(Logger):
+    """The line starts with X-Real-IP only when it is an IP address, else with the peer address:
+    any other text (markup, a forged log line) from a peer that is not Nginx never starts it."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        try:
+            address = ipaddress.ip_address(atoms.get("{x-real-ip}i", "").strip())
+            if getattr(address, "scope_id", None):  # "fe80::1%<zone>": the zone is free text
+                raise ValueError
+            atoms["{x-real-ip}i"] = str(address)
+        except ValueError:
+            atoms["{x-real-ip}i"] = atoms.get("h", "-")
+        return atoms
+
+
+logger_class = AccessLogger
 capture_output = False
 proc_name = "sequoalpha"
 

@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
-from . import cli, errors, security
+from . import body_limits, cli, errors, security
 from .config import BACKEND_DIR, load_config
 from .extensions import api, db, jwt, migrate
 from .schemas.fields import MAX_ID
@@ -41,9 +41,11 @@ def create_app(config: dict | None = None) -> Flask:
         mail_routes.blp,
     ):
         api.register_blueprint(blueprint)
-    app.register_blueprint(site.bp)
+    if app.config["ENV_MODE"] != "production":  # in production Nginx serves the site
+        app.register_blueprint(site.bp)
     errors.init_app(app)
     security.init_app(app)
+    body_limits.init_app(app)
     cli.init_app(app)
     if app.config["MAIL_WORKER_THREAD"] and not app.testing:
         from .mail.worker import start_thread

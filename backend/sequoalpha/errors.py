@@ -9,6 +9,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 from werkzeug.http import HTTP_STATUS_CODES
 
+from .body_limits import too_large_message
+
 MESSAGES = {
     400: "The request could not be understood (malformed body or parameters).",
     401: "You are not signed in, or your session has ended.",
@@ -44,7 +46,7 @@ class Api(SmorestApi):
         errors = data.get("errors") or data.get("messages")
         message = data.get("message")
         if error.code == 413 and message is None:
-            message = f"The request is larger than the upload limit of {current_app.config['MAX_UPLOAD_MB']} MB."
+            message = too_large_message()
         headers = dict(data.get("headers") or {})
         if error.code == 405 and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)

@@ -1,4 +1,6 @@
 """Cross-cutting request hygiene: the client's address and the headers on every response."""
+import ipaddress
+
 from flask import Flask, Response, current_app, request
 
 HEADERS = {
@@ -15,13 +17,24 @@ HEADERS = {
 
 
 def client_ip() -> str | None:
-    """The peer address; the proxy's X-Real-IP only when the peer is a trusted proxy."""
+    """The peer address; the proxy's X-Real-IP only when the peer is a trusted proxy and the
+    header is an IP address (any other text, markup or escapes, is not recorded)."""
 
     peer = request.remote_addr
     if peer in current_app.config["TRUSTED_PROXIES"]:
         forwarded = request.headers.get("X-Real-IP") or request.access_route[-1]
-        return forwarded.strip()[:45] or peer
+        return ip_address_or_none(forwarded) or peer
     return peer
+
+
+def ip_address_or_none(value: str | None) -> str | None:
+    """`value` as a normalised IP address, or None when it is not one."""
+    try:
+        address = ipaddress.ip_address((value or "").strip())
+    except ValueError:
+        return None
+    # An IPv6 zone ("fe80::1%eth0") is free text: not accepted.
+    return None if getattr(address, "scope_id", None) else str(address)
 
 
 def add_security_headers(response: Response) -> Response:

@@ -15,10 +15,10 @@ from pathlib import Path
 
 from flask import current_app
 from flask_smorest import abort
-from pypdf import PdfReader
 from werkzeug.datastructures import FileStorage
 
 from .storage import CHUNK_BYTES
+from .pdf_check import BoundExceeded, CheckFailed, pdf_facts, run_bounded
 
 TEMP_PREFIX = ".upload-"
 MAX_FILENAME = 200
@@ -57,7 +57,8 @@ def received_file(upload: FileStorage, folder: str, max_bytes: int) -> Iterator[
 
 
 def check_pdf(received: ReceivedFile) -> None:
-    """415 unless the file is a real PDF: header, end marker, parses, has at least one page."""
+    """415 unless the file is a real PDF: header, end marker, parses, has at least one page;
+    422 when parsing it needs more time or memory than pdf_check's bounds."""
     if received.size == 0:
         _not_pdf("The file is empty.")
     with open(received.path, "rb") as fh:
@@ -66,19 +67,18 @@ def check_pdf(received: ReceivedFile) -> None:
         fh.seek(max(received.size - EOF_WINDOW, 0))
         if b"%%EOF" not in fh.read():
             _not_pdf("This is not a complete PDF (its end-of-file marker is missing): it is truncated or damaged.")
-        fh.seek(0)
-        try:
-            reader = PdfReader(fh)  # a file object: pypdf would read a path into memory
-            locked = reader.is_encrypted and not reader.decrypt("")
-            pages = 0 if locked else len(reader.pages)
-            if pages:
-                reader.pages[0].mediabox  # noqa: B018 -- parse the first page for real
-        except Exception as exc:  # noqa: BLE001 -- any parser failure means "not a readable PDF"
-            current_app.logger.info("upload rejected: PDF parse error %s: %s", type(exc).__name__, exc)
-            _not_pdf("The file could not be read as a PDF: it is damaged or not a PDF.")
-    if locked:
+    try:
+        facts = run_bounded(pdf_facts, str(received.path))
+    except BoundExceeded as exc:
+        current_app.logger.warning("upload rejected: PDF check over its %s bound", exc.reason)
+        abort(422, message="The PDF is too complex to check (it needs too much time or memory to read). "
+                           "Save it again from its application, or print it to a new PDF, and upload that.")
+    except CheckFailed as exc:  # any parser failure means "not a readable PDF"
+        current_app.logger.info("upload rejected: PDF parse error %s: %s", exc.kind, exc.detail)
+        _not_pdf("The file could not be read as a PDF: it is damaged or not a PDF.")
+    if facts.locked:
         _not_pdf("Password-protected PDFs are not accepted; upload an unprotected copy.")
-    if not pages:
+    if not facts.pages:
         _not_pdf("The PDF has no pages.")
 
 

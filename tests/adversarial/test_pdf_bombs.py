@@ -1,0 +1,84 @@
+"""PDF bombs: a small upload that inflates to hundreds of MB is refused (422) within a bound of
+time and memory, by a parser run in a child process (sequoalpha.documents.pdf_check)."""
+import os
+import time
+
+import pytest
+
+from support.documents import make_pdf, upload
+from support.pdf_bombs import object_stream_bomb
+from sequoalpha.documents.pdf_check import Bounds, BoundExceeded, CheckFailed, PdfFacts, pdf_facts, run_bounded
+
+QUICK = Bounds(seconds=3, memory_bytes=64 * 1024 * 1024, result_bytes=1024 * 1024)
+
+
+def test_an_object_stream_bomb_is_a_quick_422(client, admin_headers):
+    """Found by an outside review: a 578 KB PDF whose object streams inflate to hundreds of MB
+    took 36 s and 744 MB in validation (here, unbounded: 100 s and 680 MB)."""
+    bomb = object_stream_bomb(pages=8, inflated_mb=70)
+    assert len(bomb) < 1024 * 1024
+    started = time.monotonic()
+    response = upload(client, admin_headers, bomb, "bomb.pdf", title="Bomb")
+    elapsed = time.monotonic() - started
+    assert response.status_code == 422, response.get_json()
+    body = response.get_json()
+    assert body["code"] == 422 and "too complex" in body["message"]
+    assert elapsed < 20, elapsed  # the bound is 10 s; Gunicorn's worker timeout is 30 s
+    # A real PDF is still accepted afterwards.
+    assert upload(client, admin_headers, make_pdf(pages=3), "fine.pdf", title="Fine").status_code == 201
+
+
+def test_run_bounded_returns_the_result(tmp_path):
+    path = tmp_path / "ok.pdf"
+    path.write_bytes(make_pdf(pages=2))
+    assert run_bounded(pdf_facts, str(path)) == PdfFacts(pages=2, locked=False)
+    assert run_bounded(lambda p: open(p, "rb").read(5) * 1000, str(path)) == b"%PDF-" * 1000
+
+
+def test_run_bounded_reports_what_the_function_raised(tmp_path):
+    with pytest.raises(CheckFailed) as failed:
+        run_bounded(lambda p: {}["missing"], str(tmp_path / "x"))
+    assert failed.value.kind == "KeyError"
+
+
+def _spin(_path):
+    while True:
+        pass
+
+
+def _sleep(_path):
+    time.sleep(60)
+
+
+def _hog(_path):
+    return b"x" * (1024 * 1024 * 1024)
+
+
+def _huge_answer(_path):
+    return "t" * (8 * 1024 * 1024)
+
+
+@pytest.mark.parametrize("func, reason", [(_spin, "time"), (_sleep, "time"), (_hog, "memory"),
+                                          (_huge_answer, "result size")])
+def test_run_bounded_stops_at_each_bound(tmp_path, func, reason):
+    started = time.monotonic()
+    with pytest.raises(BoundExceeded) as exceeded:
+        run_bounded(func, str(tmp_path / "x"), QUICK)
+    assert exceeded.value.reason == reason
+    assert time.monotonic() - started < QUICK.seconds + 3
+
+
+def test_the_child_is_reaped(tmp_path):
+    before = set(os.listdir("/proc"))
+    for _ in range(3):
+        with pytest.raises(BoundExceeded):
+            run_bounded(_sleep, str(tmp_path / "x"), Bounds(seconds=0.5))
+    zombies = []
+    for pid in set(os.listdir("/proc")) - before:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                if fh.read().split(")")[-1].split()[0] == "Z":
+                    zombies.append(pid)
+        except OSError:
+            pass
+    assert not zombies
