@@ -127,4 +127,4 @@ def queue_reminder(user: User, document: Document) -> bool:
         set_={"reminded_at": stmt.excluded.reminded_at},
         where=Reminder.reminded_at <= at - REMIND_EVERY,
     ).returning(Reminder.user_id)
-    return db.session.execute(stmt).first() is not None
+    return bool(db.session.execute(stmt).all())  # read to the end: SQLite keeps the table locked till then
