@@ -135,7 +135,6 @@ def _serve_marked(document: Document, header: str, downloader: User) -> tuple[st
         marked.close()
         raise
     response = send_file(marked, mimetype=CONTENT_TYPE, conditional=False, etag=False, max_age=0)
-    response.headers["Cache-Control"] = "private, no-store"
     return via, _pdf_response(header, response)
 
 
