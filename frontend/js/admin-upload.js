@@ -5,7 +5,7 @@
 import { ApiError, SessionEndedError, uploadForm } from './api.js';
 import { h, srOnly, uniqueId } from './elements.js';
 import { formatBytes, plural } from './format.js';
-import { field, fieldErrors } from './forms.js';
+import { checkbox, field, fieldErrors } from './forms.js';
 import { get, session } from './admin-data.js';
 import { visibilityPicker } from './visibility.js';
 
@@ -33,9 +33,11 @@ export function mountUpload(container, { onUploaded }) {
   const summary = h('p', { role: 'status', 'aria-live': 'polite', class: 'muted' });
   const submit = h('button', { type: 'submit', class: 'btn', disabled: true }, 'Upload');
   const clear = h('button', { type: 'button', class: 'btn btn--secondary', hidden: true }, 'Clear list');
+  const watermark = checkbox({ label: 'Watermark each download with the client’s name, e-mail and the time', name: 'watermark' });
   const settings = h('div', { class: 'upload-settings', hidden: true },
     h('h3', {}, 'For all files in this batch'),
     h('div', { class: 'form-grid' }, categorySlot),
+    watermark.wrap,
     visibilitySlot);
   const form = h('form', { novalidate: true, 'aria-labelledby': 'upload-heading' },
     dropzone, list, settings,
@@ -152,6 +154,7 @@ export function mountUpload(container, { onUploaded }) {
     if (item.description.value.trim()) data.append('description', item.description.value.trim());
     if (shared.category_id) data.append('category_id', shared.category_id);
     data.append('visibility', JSON.stringify(shared.visibility));
+    if (shared.watermark) data.append('watermark', 'true');
     try {
       const doc = await uploadForm('/api/admin/documents/upload', data, {
         onProgress: (loaded, total) => {
@@ -196,6 +199,7 @@ export function mountUpload(container, { onUploaded }) {
     const shared = {
       category_id: categorySelect ? categorySelect.value : '',
       visibility: picker ? picker.value() : { everyone: false, group_ids: [], user_ids: [] },
+      watermark: watermark.control.checked,
     };
     let ok = 0;
     summary.textContent = `Uploading ${plural(queue.length, 'file')}…`;
