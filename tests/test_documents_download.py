@@ -115,7 +115,7 @@ def test_admin_edits_a_document(client, admin_headers, app):
     moved = client.patch(f"/api/admin/documents/{link['id']}", headers=admin_headers,
                          json={"external_url": "http://example.org/b"})
     assert moved.get_json()["external_url"] == "http://example.org/b"
-    fields = [e["detail"]["fields"] for e in _audit(client, admin_headers, "document_updated")]
+    fields = [sorted(e["detail"]["changes"]) for e in _audit(client, admin_headers, "document_updated")]
     assert ["external_url"] in fields and ["category_id", "description", "title", "visibility"] in fields
 
 

@@ -88,6 +88,12 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # SQLite: batch migrations rebuild tables (copy, drop, rename); with foreign keys on,
+        # dropping a parent would cascade into its children. Off for the run (outside any
+        # transaction, where SQLite honours it), and checked by the migrations that rebuild.
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -32,7 +32,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from . import admin, health, site
     from .accounts import routes as accounts
-    from .admin import audit_log, groups, users  # noqa: F401 -- their routes join admin.blp
+    from .admin import audit_log, groups, readers, users  # noqa: F401 -- their routes join admin.blp
     from .documents import admin_routes, categories, routes as documents
     from .mail import routes as mail_routes
 

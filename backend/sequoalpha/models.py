@@ -4,7 +4,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON, BigInteger, CheckConstraint, Column, ColumnElement, DateTime, ForeignKey, Index, String, Table,
-    Text, TypeDecorator, or_, text,
+    Text, TypeDecorator, false, or_, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, validates
 
@@ -45,8 +45,14 @@ class Lockout:
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# Tables whose ids the audit trail names: AUTOINCREMENT on SQLite, so that a deleted row's id is
+# never given to a new one (whose trail would then start with the old one's).
+NO_ID_REUSE = {"sqlite_autoincrement": True}
+
+
 class User(Lockout, db.Model):
     __tablename__ = "users"
+    __table_args__ = dict(NO_ID_REUSE)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)  # stored lower-case
@@ -151,6 +157,7 @@ class Document(db.Model):
         Index("ix_documents_created_at_id", "created_at", "id"),
         # The few documents for everyone, found without a scan (visibility.visible_count).
         Index("ix_documents_everyone", "id", postgresql_where=text("everyone"), sqlite_where=text("everyone")),
+        NO_ID_REUSE,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -172,6 +179,8 @@ class Document(db.Model):
     external_url: Mapped[str | None] = mapped_column(String(2048))
     # Visibility (admins see everything)
     everyone: Mapped[bool] = mapped_column(default=False)
+    # Each download is marked with the downloader's name (documents/watermark.py).
+    watermark: Mapped[bool] = mapped_column(default=False, server_default=false())
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -186,6 +195,8 @@ class Document(db.Model):
     )
     # Per query: true until the signed-in user has downloaded it (see documents/visibility.py).
     is_new: Mapped[bool] = query_expression()
+    # Per query, in a user's document list for admins: their first download (documents/readers.py).
+    opened_at: Mapped[datetime | None] = query_expression()
 
     @property
     def visibility(self) -> dict:
@@ -234,6 +245,18 @@ class DocumentRead(db.Model):
         ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     read_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Reminder(db.Model):
+    """`user_id` was last reminded to open `document_id` at `reminded_at` (documents/readers.py)."""
+
+    __tablename__ = "reminders"
+
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    reminded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # --- mail ----------------------------------------------------------------------------------

@@ -5,7 +5,8 @@
 import { api } from './api.js';
 import { h, srOnly } from './elements.js';
 import { formatBytes, plural, timeEl } from './format.js';
-import { field } from './forms.js';
+import { checkbox, field } from './forms.js';
+import { readersSummary, showReaders } from './admin-readers.js';
 import { reportError, toast } from './toasts.js';
 import { confirmDialog, formDialog } from './dialogs.js';
 import { pager, stateRow, table } from './tables.js';
@@ -83,6 +84,8 @@ export function mountDocuments(panel, { showAudit }) {
       : [h('span', {}, doc.filename || ''), h('span', {}, `· ${formatBytes(doc.size_bytes)}`)];
     const edit = h('button', { type: 'button', class: 'btn btn--secondary btn--small' }, 'Edit', srOnly(` ${doc.title}`));
     const history = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'History', srOnly(` ${doc.title}`));
+    const readersButton = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Readers', srOnly(` of ${doc.title}`));
+    readersButton.addEventListener('click', () => showReaders(doc).then(() => load()).catch(reportError));
     const del = h('button', { type: 'button', class: 'btn btn--danger-outline btn--small' }, 'Delete', srOnly(` ${doc.title}`));
     const open = viewLink(doc, 'btn btn--ghost btn--small');
     edit.addEventListener('click', () => editDocument(doc));
@@ -94,10 +97,11 @@ export function mountDocuments(panel, { showAudit }) {
         h('p', { class: 'doc-meta' }, ...storageBadges(doc), ...meta),
         doc.description ? h('p', { class: 'doc-desc' }, doc.description) : null),
       h('td', { 'data-label': 'Category' }, doc.category ? doc.category.name : h('span', { class: 'muted' }, 'None')),
-      h('td', { 'data-label': 'Visible to' }, describeVisibility(doc.visibility, groups, users)),
+      h('td', { 'data-label': 'Visible to' }, describeVisibility(doc.visibility, groups, users),
+        doc.readers ? h('div', { class: 'muted readers-count' }, readersSummary(doc.readers)) : null),
       h('td', { 'data-label': 'Uploaded', class: 'nowrap' }, timeEl(doc.created_at),
         doc.uploaded_by ? h('div', { class: 'muted' }, `by ${doc.uploaded_by.username}`) : null),
-      h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, open, edit, history, del)));
+      h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, open, edit, readersButton, history, del)));
   }
 
   async function load() {
@@ -141,7 +145,10 @@ export function mountDocuments(panel, { showAudit }) {
       options: [{ value: '', label: 'No category' }, ...categories.map((c) => ({ value: c.id, label: c.name }))],
     });
     const picker = visibilityPicker({ groups, users, value: doc?.visibility });
-    body.append(...[title.wrap, url && url.wrap, description.wrap, category.wrap, picker.el].filter(Boolean));
+    const mark = doc && doc.kind === 'file'
+      ? checkbox({ label: 'Watermark each download with the client’s name, e-mail and the time', name: 'watermark', checked: !!doc.watermark })
+      : null;
+    body.append(...[title.wrap, url && url.wrap, description.wrap, category.wrap, mark && mark.wrap, picker.el].filter(Boolean));
     title.control.focus();
     return (form) => {
       const payload = {
@@ -151,6 +158,7 @@ export function mountDocuments(panel, { showAudit }) {
         visibility: picker.value(),
       };
       if (url) payload.external_url = form.elements.external_url.value.trim();
+      if (mark) payload.watermark = mark.control.checked;
       return payload;
     };
   }

@@ -35,9 +35,11 @@ export function mountUpload(container, { onUploaded }) {
   const summary = h('p', { role: 'status', 'aria-live': 'polite', class: 'muted' });
   const submit = h('button', { type: 'submit', class: 'btn', disabled: true }, 'Upload');
   const clear = h('button', { type: 'button', class: 'btn btn--secondary', hidden: true }, 'Clear list');
+  const watermark = checkbox({ label: 'Watermark each download with the client’s name, e-mail and the time', name: 'watermark' });
   const settings = h('div', { class: 'upload-settings', hidden: true },
     h('h3', {}, 'For all files in this batch'),
     h('div', { class: 'form-grid' }, categorySlot, batchDate.wrap),
+    watermark.wrap,
     visibilitySlot);
   const form = h('form', { novalidate: true, 'aria-labelledby': 'upload-heading' },
     dropzone, list, settings,
@@ -215,6 +217,7 @@ export function mountUpload(container, { onUploaded }) {
     const date = own.date || shared.document_date;
     if (date) data.append('document_date', date);
     data.append('visibility', JSON.stringify(own.own ? own.visibility : shared.visibility));
+    if (shared.watermark) data.append('watermark', 'true');
     try {
       const doc = await uploadForm('/api/admin/documents/upload', data, {
         onProgress: (loaded, total) => {
@@ -262,6 +265,7 @@ export function mountUpload(container, { onUploaded }) {
       document_date: batchDate.control.value,
       category_id: categorySelect ? categorySelect.value : '',
       visibility: picker ? picker.value() : { everyone: false, group_ids: [], user_ids: [] },
+      watermark: watermark.control.checked,
     };
     let ok = 0;
     summary.textContent = `Uploading ${plural(queue.length, 'file')}…`;

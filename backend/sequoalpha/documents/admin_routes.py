@@ -18,7 +18,7 @@ from ..schemas.documents import (
     LinkCreateSchema,
     UploadSchema,
 )
-from . import files
+from . import files, readers
 from .uploads import check_pdf_name, clean_filename
 from .visibility import document_or_404, list_documents
 
@@ -68,7 +68,21 @@ def _replace_grants(grants: list, model, key: str, ids: list[int]) -> None:
 
 def _admin_view(document_id: int) -> Document:
     """The one way admin routes fetch a document: every document, with what the admin dump needs."""
-    return document_or_404(document_id, admin_view=True)
+    return readers.with_counts([document_or_404(document_id, admin_view=True)])[0]
+
+
+NO_LINK_WATERMARK = "A link cannot be watermarked; only uploaded files can."
+# What a `document_updated` event compares, before and after.
+TRACKED = ("title", "description", "category_id", "external_url", "watermark", "visibility")
+
+
+def _tracked(document: Document) -> dict:
+    return {field: getattr(document, field) for field in TRACKED}
+
+
+def _changes(before: dict, after: dict) -> dict:
+    """{field: [before, after]} of the fields whose value changed."""
+    return {field: [before[field], after[field]] for field in TRACKED if before[field] != after[field]}
 
 
 # --- routes ------------------------------------------------------------------------------
@@ -78,8 +92,11 @@ def _admin_view(document_id: int) -> Document:
 @blp.arguments(DocumentQuerySchema, location="query")
 @blp.response(200, AdminDocumentPageSchema)
 def list_all(args):
-    """Every document, newest first, with visibility and storage state."""
-    return list_documents(args, admin_view=True)
+    """Every document, newest first, with visibility, storage state and how many of its
+    audience have opened it."""
+    page = list_documents(args, admin_view=True)
+    readers.with_counts(page["items"])
+    return page
 
 
 @blp.post("/upload")
@@ -93,7 +110,7 @@ def upload(data):
     filename = clean_filename(data["file"].filename)
     check_pdf_name(filename)
     document = Document(kind="file", title=data["title"], description=data["description"], filename=filename,
-                        uploaded_by_id=current_user.id)
+                        uploaded_by_id=current_user.id, watermark=data["watermark"])
     _set_category(document, data.get("category_id"), "files")
     _set_visibility(document, data["visibility"], "files")
     files.accept(document, data["file"], current_user)
@@ -108,13 +125,15 @@ def upload(data):
 @blp.response(201, AdminDocumentSchema)
 def create_link(data):
     """Add a link (http/https) as a document."""
+    if data["watermark"]:
+        _invalid("json", "watermark", NO_LINK_WATERMARK)
     document = Document(kind="link", title=data["title"], description=data["description"],
                         external_url=data["external_url"], uploaded_by_id=current_user.id)
     _set_category(document, data.get("category_id"), "json")
     _set_visibility(document, data["visibility"], "json")
     db.session.add(document)
     db.session.flush()
-    audit.record("document_uploaded", current_user, document_id=document.id,
+    audit.record("link_created", current_user, document_id=document.id,
                  detail={"title": document.title, "external_url": document.external_url})
     db.session.commit()
     return _admin_view(document.id)
@@ -137,7 +156,10 @@ def update(data, document_id):
     document = _admin_view(document_id)
     if "external_url" in data and document.kind != "link":
         _invalid("json", "external_url", "Only a link has an address; upload a new file instead.")
-    for field in ("title", "description", "external_url"):
+    if data.get("watermark") and document.kind == "link":
+        _invalid("json", "watermark", NO_LINK_WATERMARK)
+    before = _tracked(document)
+    for field in ("title", "description", "external_url", "watermark"):
         if field in data:
             setattr(document, field, data[field])
     if "category_id" in data:
@@ -145,7 +167,8 @@ def update(data, document_id):
     if "visibility" in data:
         _set_visibility(document, data["visibility"], "json")
     document.updated_at = utcnow()
-    audit.record("document_updated", current_user, document_id=document.id, detail={"fields": sorted(data)})
+    audit.record("document_updated", current_user, document_id=document.id,
+                 detail={"changes": _changes(before, _tracked(document))})
     db.session.commit()
     return _admin_view(document.id)
 
@@ -158,5 +181,5 @@ def delete(document_id):
     left to `flask storage check`)."""
     document = _admin_view(document_id)
     audit.record("document_deleted", current_user, document_id=document.id,
-                 detail={"title": document.title, "kind": document.kind, "storage_key": document.storage_key})
+                 detail={"title": document.title, "kind": document.kind})
     files.discard(document)

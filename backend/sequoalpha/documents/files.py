@@ -7,12 +7,15 @@ that a row never names a store without the file:
 - `push_to_s3` (after the upload's commit, and by `flask storage sync`): S3 first, then the row
   says so, then the local copy may go. When S3 fails the document stays local (`storage.s3 =
   false`) until the next sync.
-- `serve`: S3 by presigned URL, else the local copy (X-Accel-Redirect behind Nginx), else 503.
+- `serve`: S3 by presigned URL, else the local copy (X-Accel-Redirect behind Nginx), else 503;
+  a watermarked document is always marked and streamed by the app (watermark.py).
 - `discard`: the row goes first; a store that then fails to delete is logged and left to
   `flask storage check`.
 """
 import os
 import re
+import shutil
+import tempfile
 import unicodedata
 from urllib.parse import quote
 
@@ -23,9 +26,10 @@ from werkzeug.datastructures import FileStorage
 
 from .. import audit
 from ..extensions import db
-from ..models import Document, User
+from ..models import Document, User, utcnow
 from .storage import CONTENT_TYPE, LocalStore, S3Store, StorageError, local_store, new_key, s3_store
 from .uploads import check_pdf, received_file
+from .watermark import label, watermark
 
 
 def accept(document: Document, upload: FileStorage, uploader: User) -> None:
@@ -85,15 +89,18 @@ def push_to_s3(document: Document, s3: S3Store, local: LocalStore) -> bool:
     return True
 
 
-def serve(document: Document, disposition: str) -> tuple[str | None, Response]:
+def serve(document: Document, disposition: str, downloader: User | None = None) -> tuple[str | None, Response]:
     """The answer to a download of `document` and the store that served it ("link", "s3",
     "local"); 503 when no store can. A HEAD (a browser or proxy checking the file) gets the same
     headers and `via` None: it is not a download, and from S3 it gets the PDF's headers rather
-    than a presigned URL, which would be an unaudited download."""
+    than a presigned URL, which would be an unaudited download. With a `downloader`, a
+    watermarked document is marked with their name and streamed by the app."""
     head = request.method == "HEAD"
     if document.kind == "link":
         return (None if head else "link"), redirect(document.external_url)
     header = content_disposition(disposition, document.filename)
+    if document.watermark and downloader is not None:
+        return (None, _pdf_response(header)) if head else _serve_marked(document, header, downloader)
     s3 = s3_store()
     if document.in_s3 and s3 is not None and s3.available():
         if head:
@@ -105,6 +112,50 @@ def serve(document: Document, disposition: str) -> tuple[str | None, Response]:
     local = local_store()
     if document.in_local and local.exists(document.storage_key):
         return (None if head else "local"), _local_response(local, document.storage_key, header)
+    current_app.logger.error("download %s: no store can serve %s", document.id, document.storage_key)
+    abort(503, message="This document cannot be downloaded right now; try again shortly.",
+          headers={"Retry-After": "30"})
+
+
+def _serve_marked(document: Document, header: str, downloader: User) -> tuple[str, Response]:
+    """The marked copy, written to an anonymous temporary file and sent from it in chunks (the
+    file goes when the response closes): memory stays bounded whatever the PDF's size."""
+    text = label(downloader.full_name, downloader.username, downloader.email, utcnow())
+    marked = tempfile.TemporaryFile(dir=current_app.config["UPLOAD_FOLDER"])
+    try:
+        with tempfile.TemporaryFile(dir=current_app.config["UPLOAD_FOLDER"]) as original:
+            via = _fetch_original(document, original)
+            try:
+                watermark(original, marked, text)
+            except Exception:  # never the unmarked file instead: refused, and logged for the admin
+                current_app.logger.exception("download %s: the PDF could not be watermarked", document.id)
+                abort(503, message="This document cannot be prepared for download right now.")
+        marked.seek(0)
+    except BaseException:
+        marked.close()
+        raise
+    response = send_file(marked, mimetype=CONTENT_TYPE, conditional=False, etag=False, max_age=0)
+    return via, _pdf_response(header, response)
+
+
+def _fetch_original(document: Document, out) -> str:
+    """Copy the stored file into `out` from S3, else the local copy; 503 when neither can."""
+    s3 = s3_store()
+    if document.in_s3 and s3 is not None and s3.available():
+        try:
+            s3.fetch(document.storage_key, out)
+            out.seek(0)
+            return "s3"
+        except StorageError as exc:
+            current_app.logger.warning("download %s: %s; trying the local copy", document.id, exc)
+            out.seek(0)
+            out.truncate()
+    local = local_store()
+    if document.in_local and local.exists(document.storage_key):
+        with open(local.path(document.storage_key), "rb") as fh:
+            shutil.copyfileobj(fh, out, 1 << 20)
+        out.seek(0)
+        return "local"
     current_app.logger.error("download %s: no store can serve %s", document.id, document.storage_key)
     abort(503, message="This document cannot be downloaded right now; try again shortly.",
           headers={"Retry-After": "30"})

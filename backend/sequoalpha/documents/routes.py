@@ -1,7 +1,7 @@
 """What a signed-in user sees and downloads: the document list, one document, the download.
 Which documents those are is visibility.py's rule; how the file is served, files.py's."""
 from flask_jwt_extended import current_user, jwt_required
-from flask_smorest import Blueprint
+from flask_smorest import Blueprint, abort
 
 from .. import audit
 from ..config import PRESIGN_MAX_SECONDS
@@ -36,15 +36,23 @@ def get_document(document_id):
 @jwt_required()
 @blp.arguments(DownloadArgsSchema, location="query")
 @blp.response(302, description=f"To a presigned S3 URL (≤ {PRESIGN_MAX_SECONDS} s), or to the link's address")
-@blp.alt_response(200, description="The PDF, when only the local copy can serve it")
+@blp.alt_response(200, description="The PDF, when only the local copy can serve it, and always for a "
+                                   "watermarked document (marked with the downloader's name)")
+@blp.alt_response(403, description="`original=true` from a user who is not an admin")
 @blp.alt_response(404, description="No such document, or not visible to you")
 @blp.alt_response(503, description="No store can serve the file right now")
 def download(args, document_id):
-    """Download a document: S3 by presigned URL, else the local copy; a link redirects."""
+    """Download a document: S3 by presigned URL, else the local copy; a link redirects. A
+    watermarked document is marked with the downloader's name and streamed by the app; admins
+    may ask for the `original`."""
     document = document_or_404(document_id)
-    via, response = files.serve(document, args["disposition"])
+    if args["original"] and not current_user.is_admin:
+        abort(403, message="Only admins can download the original of a watermarked document.")
+    marked = document.watermark and not args["original"]
+    via, response = files.serve(document, args["disposition"], current_user if marked else None)
     if via is not None:  # a download, not a HEAD: recorded, and the document is no longer new
-        audit.record("document_downloaded", current_user, document_id=document.id, detail={"via": via})
+        detail = {"via": via, "watermarked": True} if marked and document.kind == "file" else {"via": via}
+        audit.record("document_downloaded", current_user, document_id=document.id, detail=detail)
         mark_read(current_user.id, document.id)
         db.session.commit()
     return response

@@ -192,6 +192,10 @@ class S3Store:
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"S3 listing failed: {exc}") from exc
 
+    def fetch(self, key: str, out) -> None:
+        """Copy the object into the binary file `out`, in chunks."""
+        self._call("download_fileobj", Key=key, Fileobj=out)
+
     def presign(self, key: str, content_disposition: str) -> str:
         """A SigV4 GET URL (≤ PRESIGN_MAX_SECONDS) whose response carries our Content-Type/Disposition."""
         params = {

@@ -90,3 +90,12 @@ def mail_test() -> Message:
         "This is a test message from the client portal. If you can read it, outgoing mail works.",
         Link("Open the portal", "/"),
     ])
+
+
+def reminder(user_name: str | None, title: str) -> Message:
+    """An admin's nudge to open a document: its title and the portal, never the file."""
+    return compose(f"Reminder: “{title}” is waiting for you", [
+        f"A document is waiting for you in the client portal: {title}.",
+        "Sign in to read it.",
+        Link("Open the portal", "/frontend/documents.html"),
+    ], greeting=user_name)

@@ -1,5 +1,5 @@
 """Schemas of accounts: sign-in, the signed-in user, and the admin's users, groups and audit log."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .fields import (
     ID,
@@ -87,6 +87,13 @@ class AuditQuerySchema(PageArgsSchema):
     actor_id = fields.Integer(validate=ID)
     document_id = fields.Integer(validate=ID)
     target_user_id = fields.Integer(validate=ID)
+    date_from = fields.Date(data_key="from", metadata={"description": "UTC date YYYY-MM-DD, inclusive."})
+    date_to = fields.Date(data_key="to", metadata={"description": "UTC date YYYY-MM-DD, inclusive."})
+
+    @validates_schema
+    def _ordered(self, data, **_kw):
+        if "date_from" in data and "date_to" in data and data["date_from"] > data["date_to"]:
+            raise ValidationError("`from` is after `to`.", "to")
 
 
 class AuditEventSchema(Schema):
@@ -98,6 +105,9 @@ class AuditEventSchema(Schema):
     target_user_id = fields.Integer(allow_none=True)
     ip = fields.String(allow_none=True)
     detail = fields.Dict()
+    document_title = fields.String(allow_none=True, metadata={
+        "description": "The document's title, or its last title once deleted."})
+    document_deleted = fields.Boolean(metadata={"description": "The document no longer exists."})
 
 
 UserPageSchema = page_of(UserSchema, "UserPageSchema")

@@ -77,16 +77,48 @@ class StorageStateSchema(Schema):
     local = fields.Boolean()
 
 
+class ReaderCountsSchema(Schema):
+    opened = fields.Integer(metadata={"description": "How many of the audience have downloaded it."})
+    audience = fields.Integer(metadata={"description": "Active non-admin users who can see it."})
+
+
 class AdminDocumentSchema(DocumentSchema):
     """A document as an admin sees it: who may see it, where it is stored, who uploaded it."""
 
     visibility = fields.Nested(VisibilitySchema)
     storage = fields.Nested(StorageStateSchema)
     uploaded_by = fields.Nested(UserRefSchema, allow_none=True)
+    watermark = fields.Boolean(metadata={"description": "Each download carries the downloader's name."})
+    readers = fields.Nested(ReaderCountsSchema)
+
+
+class UserDocumentSchema(AdminDocumentSchema):
+    """A document one user can see, as an admin looks at that user."""
+
+    opened_at = fields.DateTime(allow_none=True, metadata={"description": "Their first download, or null."})
+
+
+class ReaderUserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    full_name = fields.String()
+    email = fields.String()
+
+
+class ReaderSchema(Schema):
+    user = fields.Nested(ReaderUserSchema)
+    opened_at = fields.DateTime(allow_none=True, metadata={"description": "Their first download, or null."})
+    downloads = fields.Integer()
+
+
+class RemindResultSchema(Schema):
+    queued = fields.Integer(metadata={"description": "Reminders queued (one per user and document per 24 h)."})
 
 
 DocumentPageSchema = page_of(DocumentSchema, "DocumentPageSchema")
 AdminDocumentPageSchema = page_of(AdminDocumentSchema, "AdminDocumentPageSchema")
+UserDocumentPageSchema = page_of(UserDocumentSchema, "UserDocumentPageSchema")
+ReaderPageSchema = page_of(ReaderSchema, "ReaderPageSchema")
 
 
 # --- what is received --------------------------------------------------------------------
@@ -98,6 +130,16 @@ class DocumentQuerySchema(PageArgsSchema):
 
 class DownloadArgsSchema(Schema):
     disposition = fields.String(load_default="attachment", validate=validate.OneOf(["attachment", "inline"]))
+    original = fields.Boolean(load_default=False, metadata={
+        "description": "Admins: the stored file, without the watermark (403 for others)."})
+
+
+class ReaderQuerySchema(PageArgsSchema):
+    status = fields.String(validate=validate.OneOf(["opened", "unopened"]))
+
+
+WATERMARK = fields.Boolean(load_default=False, metadata={
+    "description": "Mark each download with the downloader's name, e-mail and the UTC time (files only)."})
 
 
 class UploadSchema(Schema):
@@ -111,6 +153,7 @@ class UploadSchema(Schema):
         VisibilitySchema, load_default=admins_only,
         metadata={"description": 'A JSON string: {"everyone": bool, "group_ids": [int], "user_ids": [int]}'},
     )
+    watermark = WATERMARK
 
 
 class LinkCreateSchema(Schema):
@@ -119,6 +162,7 @@ class LinkCreateSchema(Schema):
     description = text(5000, load_default="")
     category_id = fields.Integer(validate=ID)
     visibility = fields.Nested(VisibilitySchema, load_default=admins_only)
+    watermark = WATERMARK
 
 
 class DocumentUpdateSchema(Schema):
@@ -127,3 +171,4 @@ class DocumentUpdateSchema(Schema):
     category_id = fields.Integer(allow_none=True, validate=ID)
     visibility = fields.Nested(VisibilitySchema)
     external_url = fields.String(validate=URL)
+    watermark = fields.Boolean()
