@@ -64,8 +64,8 @@ class StoredLength(validate.Length):
 class Email(fields.String):
     """An e-mail address as email-validator reads it (syntax only, no DNS look-up): control
     characters, markup, spaces, look-alike and invisible characters and reserved domains are
-    refused, and a local part over 64 characters (strict). The address comes back normalised (an IDN domain in one spelling); the model
-    lower-cases it."""
+    refused, and a local part over 64 characters (strict). The address comes back normalised
+    (an IDN domain in one spelling); the model lower-cases it."""
 
     def __init__(self, **kw):
         super().__init__(metadata={"format": "email"}, **kw)
