@@ -1,10 +1,14 @@
 """What a write must respect before it is committed: the rows it names exist, the values that must
-be unique are, and a race on a unique value ends as the same 409 as the check."""
+be unique are, a race on a unique value ends as the same 409 as the check, and one active admin
+always remains."""
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import false, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from .extensions import db
+from .models import User
+
+ADMIN_CHANGES_LOCK = 0x5E0A_AD01  # PostgreSQL advisory lock key: changes that can remove an admin
 
 
 def existing(model, ids: list[int], field: str, location: str = "json", within: str | None = None) -> list:
@@ -36,3 +40,25 @@ def commit_or_conflict(message: str) -> None:
     except IntegrityError:
         db.session.rollback()
         abort(409, message=message)
+
+
+def keep_an_admin(actor_id: int, target_id: int) -> User:
+    """Before a change that can take an active admin away (demote, disable, delete): wait for any
+    other such change to commit, then check on fresh rows that the actor is still an active admin
+    (403) and that one remains besides the target (409). Returns the target, re-read (404 if a
+    concurrent change deleted it). Without the wait, two admins removing each other both passed
+    their checks and left none."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(func.pg_advisory_xact_lock(ADMIN_CHANGES_LOCK)))
+    else:  # SQLite: a write takes the database's write lock, held until the commit
+        db.session.execute(update(User).where(false()).values(is_admin=User.is_admin)
+                           .execution_options(synchronize_session=False))
+    admins = set(db.session.scalars(select(User.id).where(User.is_admin, User.is_active)))
+    if actor_id not in admins:
+        abort(403, message="This needs an administrator account.")
+    if not admins - {target_id}:
+        abort(409, message="At least one active administrator must remain.")
+    target = db.session.get(User, target_id, populate_existing=True)
+    if target is None:
+        abort(404, message="This user no longer exists.")
+    return target

@@ -135,7 +135,7 @@ class Bench:
         hello_nginx = Nginx(self.cleanup, self.workdir / "nginx-hello", self.hello.bind, self.upload_dir)
         self.app_url, self.hello_url, self.static_url = app_nginx.url, hello_nginx.url, app_nginx.static_url
         self.gunicorn_url = f"http://{self.app.bind}"
-        flask_cli(env, "create-admin", "--username", "benchadmin", "--email", "benchadmin@bench.invalid",
+        flask_cli(env, "create-admin", "--username", "benchadmin", "--email", "benchadmin@bench.example",
                   "--password-stdin", input=self.password + "\n")
         self.log(f"building the data set ({self.scale.documents:,} documents, {self.scale.users} users, "
                  f"{self.scale.groups} groups)")

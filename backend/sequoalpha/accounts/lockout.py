@@ -4,7 +4,7 @@ import math
 from datetime import timedelta
 
 from flask_smorest import abort
-from sqlalchemy import delete
+from sqlalchemy import delete, inspect, or_, select, update
 
 from .. import audit
 from ..extensions import db, upsert
@@ -34,13 +34,37 @@ def record_failure(subject: Lockout) -> None:
 
 def refuse_while_locked(subject: Lockout, action: str, user: User | None, detail: dict) -> None:
     """429 with the wait while `subject` is locked; the refusal is audited as `action`."""
+    if subject.locked_until and subject.locked_until > utcnow():
+        _refuse(subject.locked_until, action, user, detail)
+
+
+def _refuse(locked_until, action: str, user: User | None, detail: dict) -> None:
+    wait = max(math.ceil((locked_until - utcnow()).total_seconds()), 1) if locked_until else 1
+    audit.record(action, user, detail=detail)
+    db.session.commit()
+    abort(429, message=f"Too many failed attempts. Try again in {wait} seconds.",
+          headers={"Retry-After": str(wait)})
+
+
+def claim_attempt(subject: Lockout, action: str, user: User | None, detail: dict) -> None:
+    """Count this attempt as a failure, and the lock it earns, BEFORE the password is checked,
+    and commit: the increment only happens while `subject` is not locked (one UPDATE, which holds
+    the row until the commit), so of concurrent attempts only as many reach the check as the lock
+    allows; the others get the 429 (audited as `action`). A right password then clears the count."""
+    model = type(subject)
+    key = inspect(model).primary_key[0]
+    this = key == inspect(subject).identity[0]
     now = utcnow()
-    if subject.locked_until and subject.locked_until > now:
-        wait = math.ceil((subject.locked_until - now).total_seconds())
-        audit.record(action, user, detail=detail)
-        db.session.commit()
-        abort(429, message=f"Too many failed attempts. Try again in {wait} seconds.",
-              headers={"Retry-After": str(wait)})
+    failures = db.session.scalar(
+        update(model).where(this, or_(model.locked_until.is_(None), model.locked_until <= now))
+        .values(failed_logins=model.failed_logins + 1).returning(model.failed_logins)
+        .execution_options(synchronize_session=False))
+    if failures is None:
+        _refuse(db.session.scalar(select(model.locked_until).where(this)), action, user, detail)
+    if seconds := lock_seconds(failures):
+        db.session.execute(update(model).where(this).values(locked_until=now + timedelta(seconds=seconds))
+                           .execution_options(synchronize_session=False))
+    db.session.commit()
 
 
 def unknown_login(name: str) -> UnknownLogin:

@@ -19,7 +19,7 @@ from .. import audit
 from ..extensions import db
 from ..models import RevokedToken, User, utcnow
 from ..schemas.accounts import AccessTokenSchema, LoginResponseSchema, LoginSchema, PasswordChangeSchema, UserSchema
-from .lockout import record_failure, refuse_while_locked, unknown_login
+from .lockout import claim_attempt, unknown_login
 from .passwords import burn_check, check_password, hash_password
 from .tokens import issue_tokens, revoke
 
@@ -45,11 +45,10 @@ def login(data):
     # A name that is no account fails and locks exactly like one: same answers, same timing.
     subject = user or unknown_login(name)
     unknown = {"username": name[:64]} if user is None else {}
-    refuse_while_locked(subject, "login_failed", user, detail={"reason": "locked", **unknown})
+    claim_attempt(subject, "login_failed", user, detail={"reason": "locked", **unknown})
     if user is None:
         burn_check()
     if user is None or not check_password(data["password"], user.password_hash):
-        record_failure(subject)
         audit.record("login_failed", user, detail={"reason": "unknown user" if user is None else "wrong password",
                                                    **unknown})
         db.session.commit()
@@ -116,12 +115,11 @@ def me():
 def change_password(data):
     """Change my password. Every token issued before stops working; a browser session gets
     fresh cookies, API clients sign in again."""
-    user = get_current_user()  # the User itself, not the proxy: record_failure needs its class
+    user = get_current_user()  # the User itself, not the proxy: claim_attempt needs its class
     # Wrong current passwords count towards the account's lock, as failed sign-ins do: a stolen
     # session must not be a way to guess the password without limit.
-    refuse_while_locked(user, "password_change_failed", user, detail={"reason": "locked"})
+    claim_attempt(user, "password_change_failed", user, detail={"reason": "locked"})
     if not check_password(data["current_password"], user.password_hash):
-        record_failure(user)
         audit.record("password_change_failed", user, target_user_id=user.id, detail={"reason": "wrong password"})
         db.session.commit()
         abort(422, message="The current password is wrong.",

@@ -7,7 +7,7 @@ from .. import audit
 from ..accounts.guard import admin_required
 from ..accounts.passwords import hash_password
 from ..extensions import db
-from ..integrity import commit_or_conflict, existing, unique
+from ..integrity import commit_or_conflict, existing, keep_an_admin, unique
 from ..models import Group, User
 from ..pagination import paginate
 from ..schemas.accounts import UserCreateSchema, UserPageSchema, UserSchema, UserUpdateSchema
@@ -66,6 +66,8 @@ def update_user(data, user_id):
     user = db.get_or_404(User, user_id)
     if user.id == current_user.id and (data.get("is_active") is False or data.get("is_admin") is False):
         abort(409, message="You cannot disable or demote your own account.")
+    if data.get("is_active") is False or data.get("is_admin") is False:
+        user = keep_an_admin(current_user.id, user.id)
     if "email" in data:
         unique(User.email, User.normal(data["email"]), user.id, EMAIL_TAKEN)
     if "group_ids" in data:
@@ -95,6 +97,7 @@ def delete_user(user_id):
     user = db.get_or_404(User, user_id)
     if user.id == current_user.id:
         abort(409, message="You cannot delete your own account.")
+    user = keep_an_admin(current_user.id, user.id)
     audit.record("user_deleted", current_user, target_user_id=user.id, detail={"username": user.username})
     db.session.delete(user)
     db.session.commit()

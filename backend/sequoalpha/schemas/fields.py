@@ -1,6 +1,7 @@
 """Field types, validators and envelopes that every schema module shares."""
 import re
 
+from email_validator import EmailNotValidError, validate_email
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..accounts.passwords import MAX_LENGTH, MIN_LENGTH
@@ -60,8 +61,25 @@ class StoredLength(validate.Length):
         return value
 
 
-def email_field(**kw) -> fields.Email:
-    return fields.Email(validate=StoredLength(max=254), **kw)
+class Email(fields.String):
+    """An e-mail address as email-validator reads it (syntax only, no DNS look-up): control
+    characters, markup, spaces, look-alike and invisible characters and reserved domains are
+    refused, and a local part over 64 characters (strict). The address comes back normalised
+    (an IDN domain in one spelling); the model lower-cases it."""
+
+    def __init__(self, **kw):
+        super().__init__(metadata={"format": "email"}, **kw)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = NO_CONTROL(super()._deserialize(value, attr, data, **kwargs))
+        try:
+            return validate_email(value, check_deliverability=False, strict=True).normalized
+        except EmailNotValidError as error:
+            raise ValidationError(str(error)) from None
+
+
+def email_field(**kw) -> Email:
+    return Email(validate=StoredLength(max=254), **kw)
 
 
 def id_list(**kw) -> fields.List:
