@@ -4,7 +4,7 @@ and mixes) never leave the portal without an active admin, and every answer is a
 rounds each."""
 import pytest
 
-from api_helpers import login
+from support.api import login
 from sequoalpha.extensions import db
 from sequoalpha.models import AuditEvent, User
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from api_helpers import PASSWORD, login
+from support.api import PASSWORD, login
 from sequoalpha.accounts import routes
 from sequoalpha.accounts.lockout import LOCK_AFTER
 from sequoalpha.extensions import db
