@@ -9,6 +9,7 @@ import { reportError, toast } from './toasts.js';
 import { confirmDialog, formDialog } from './dialogs.js';
 import { pager, stateRow, table } from './tables.js';
 import { changed, get, onChange, session } from './admin-data.js';
+import { showUserDocuments } from './admin-user-documents.js';
 
 const PER_PAGE = 25;
 
@@ -94,6 +95,10 @@ export function mountUsers(panel) {
       user.is_active ? 'Disable' : 'Enable', srOnly(` ${user.username}`));
     const del = h('button', { type: 'button', class: 'btn btn--danger-outline btn--small', disabled: self, title: self ? 'You cannot delete your own account.' : null },
       'Delete', srOnly(` ${user.username}`));
+    // Admins see every document: what they have not opened says nothing.
+    const docs = user.is_admin ? null
+      : h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Documents', srOnly(` of ${user.username}`));
+    if (docs) docs.addEventListener('click', () => showUserDocuments(user).catch(reportError));
     edit.addEventListener('click', () => editUser(user));
     reset.addEventListener('click', () => resetPassword(user));
     toggle.addEventListener('click', () => setActive(user, !user.is_active));
@@ -106,7 +111,7 @@ export function mountUsers(panel) {
       h('td', { 'data-label': 'Role' }, user.is_admin ? h('span', { class: 'badge badge--admin' }, 'Admin') : 'Client'),
       h('td', { 'data-label': 'Status' }, user.is_active ? h('span', { class: 'badge badge--ok' }, 'Active') : h('span', { class: 'badge badge--danger' }, 'Disabled')),
       h('td', { 'data-label': 'Last sign-in', class: 'nowrap' }, user.last_login_at ? timeEl(user.last_login_at, true) : h('span', { class: 'muted' }, 'Never')),
-      h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, edit, reset, toggle, del)));
+      h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, edit, docs, reset, toggle, del)));
   }
 
   async function load() {

@@ -69,3 +69,27 @@ export async function confirmDialog({ title, message, confirmLabel = 'Delete', a
   });
   return result === true;
 }
+
+/** A modal that only shows something (a list, a report): build(body) fills it; one Close button. */
+export function viewDialog({ title, description, build }) {
+  return new Promise((resolve) => {
+    const titleId = uniqueId('dlg-title');
+    const descId = description ? uniqueId('dlg-desc') : null;
+    const body = h('div', { class: 'modal__body' });
+    const close = h('button', { type: 'button', class: 'btn btn--secondary' }, 'Close');
+    const dialog = h('dialog', { class: 'modal', 'aria-labelledby': titleId, 'aria-describedby': descId },
+      h('div', { class: 'modal__form' },
+        h('div', { class: 'modal__head' }, h('h2', { id: titleId }, title), description ? h('p', { id: descId, class: 'muted' }, description) : null),
+        body,
+        h('div', { class: 'modal__foot' }, close)));
+    close.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve();
+    });
+    if (build) build(body);
+    document.body.append(dialog);
+    dialog.showModal();
+    ($('input:not([type=hidden]), select', body) || close).focus();
+  });
+}

@@ -29,7 +29,8 @@ async function openInNewTab(event, url) {
   }
 }
 
-async function download(event, url, onDone) {
+/** A plain click on a link to an attachment: make sure the session is alive, then download. */
+export async function download(event, url, onDone) {
   if (!isPlainClick(event)) return;
   event.preventDefault();
   try {
