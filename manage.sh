@@ -119,24 +119,6 @@ need_root() {
 
 service_active() { as_root systemctl is-active --quiet "${SERVICE}" 2>/dev/null; }
 
-# pg_run URL COMMAND [ARGS...]: a PostgreSQL client on DATABASE_URL, the password passed in
-# PGPASSWORD (never on a command line, where `ps` would show it).
-pg_run() {
-  local url="$1" cmd="$2" rest userinfo="" hostpart user password=""
-  shift 2
-  [[ "${url}" =~ ^postgres(ql)?(\+[A-Za-z0-9_]+)?://(.*)$ ]] || die "DATABASE_URL is not a PostgreSQL URL"
-  rest="${BASH_REMATCH[3]}"
-  hostpart="${rest}"
-  if [[ "${rest}" == *@* ]]; then
-    userinfo="${rest%%@*}"
-    hostpart="${rest#*@}"
-  fi
-  user="${userinfo%%:*}"
-  [[ "${userinfo}" == *:* ]] && password="${userinfo#*:}"
-  password="$(printf '%b' "${password//%/\\x}")"
-  PGPASSWORD="${password}" "${cmd}" --dbname="postgresql://${user:+${user}@}${hostpart}" "$@"
-}
-
 # The database URL without its password, for messages.
 db_label() { app_setting DATABASE_URL | sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#'; }
 
