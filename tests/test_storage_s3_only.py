@@ -1,6 +1,7 @@
 """STORAGE_MODE=s3-only (several app hosts): an upload is in S3, verified, before its 201; the
 uploads folder only stages it; S3 unreachable means a 503 and nothing stored; downloads are
 presigned only; `storage check` and `sync` know the mode. Through moto's real HTTP server."""
+
 import urllib.request
 
 import pytest
@@ -17,7 +18,7 @@ PDF = make_pdf(128 * 1024)
 
 
 @pytest.fixture
-def s3_only(s3, app):
+def s3_only(s3, app):  # noqa: F811 -- the fixture imported above
     app.config["STORAGE_MODE"] = "s3-only"
     return s3
 
@@ -35,8 +36,9 @@ def _cli(app, *args):
     return app.test_cli_runner().invoke(args=["storage", *args])
 
 
-def test_an_upload_is_in_s3_verified_before_its_201_and_nothing_stays_local(s3_only, app, client, admin_headers,
-                                                                           user_headers):
+def test_an_upload_is_in_s3_verified_before_its_201_and_nothing_stays_local(
+    s3_only, app, client, admin_headers, user_headers
+):
     response = upload(client, admin_headers, PDF, "q3.pdf", visibility={"everyone": True})
     assert response.status_code == 201, response.get_json()
     doc = response.get_json()
@@ -69,6 +71,7 @@ def test_s3_unreachable_is_a_503_with_nothing_stored(s3_only, app, client, admin
 
 def test_s3_failing_during_the_put_is_a_503_with_nothing_stored(s3_only, app, client, admin_headers, monkeypatch):
     """S3 answers the probe, then the put itself fails (it went away in between)."""
+
     def broken_put(self, key, source, sha256):
         raise storage.StorageError("S3 put_object failed: connection reset")
 
@@ -135,7 +138,9 @@ def test_check_and_sync_deal_with_what_an_interrupted_upload_leaves(s3_only, app
     assert held["storage"] == {"s3": False, "local": True}
     app.config["STORAGE_MODE"] = "s3-only"
     checked = _cli(app, "check", "--no-hash")
-    assert checked.exit_code == 1 and f"document {held['id']} " in checked.output and "held only locally" in checked.output
+    assert (
+        checked.exit_code == 1 and f"document {held['id']} " in checked.output and "held only locally" in checked.output
+    )
     assert "local: document" not in checked.output  # the uploads folder is not a store in s3-only
 
 

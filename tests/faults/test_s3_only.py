@@ -10,6 +10,7 @@ object or a staging file left once `storage sync` has cleaned up).
   afterwards check is clean and the bucket holds only documents that have rows.
 - Concurrency: 12 uploads at once are all stored, each verified in S3, with no staging file left.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,13 @@ def _local(portal) -> list[str]:
 @pytest.mark.slow
 def test_s3_down_refuses_uploads_and_stores_nothing(tmp_path, portal_database):
     refused = stack.free_port()  # nothing listens here
-    portal = deploy(tmp_path, portal_database(), STORAGE_MODE="s3-only", S3_BUCKET=BUCKET + "-down",
-                    S3_ENDPOINT_URL=f"http://127.0.0.1:{refused}")
+    portal = deploy(
+        tmp_path,
+        portal_database(),
+        STORAGE_MODE="s3-only",
+        S3_BUCKET=BUCKET + "-down",
+        S3_ENDPOINT_URL=f"http://127.0.0.1:{refused}",
+    )
     answers = []
     with stack.Gunicorn(portal.env, tmp_path, workers=2).start(ready_path="/api/openapi.json") as server:
         portal.sign_in(server.url)
@@ -56,8 +62,9 @@ def test_s3_down_refuses_uploads_and_stores_nothing(tmp_path, portal_database):
         rows_while_down = _rows(portal)
     # S3 on a live address that then goes away: the probe said ok, the put fails.
     with moto_bucket(BUCKET + "-gone") as s3:
-        portal = deploy(tmp_path, portal_database(), STORAGE_MODE="s3-only", S3_BUCKET=s3.bucket,
-                        S3_ENDPOINT_URL=s3.endpoint)
+        portal = deploy(
+            tmp_path, portal_database(), STORAGE_MODE="s3-only", S3_BUCKET=s3.bucket, S3_ENDPOINT_URL=s3.endpoint
+        )
         with stack.Gunicorn(portal.env, tmp_path, workers=1) as server:
             portal.sign_in(server.url)
             stored = portal.upload(pdf("before"), "before.pdf")
@@ -67,10 +74,17 @@ def test_s3_down_refuses_uploads_and_stores_nothing(tmp_path, portal_database):
             rows_after = _rows(portal)
             s3.start()
             objects = _objects(s3)
-    bad = [(r.status_code, r.headers.get("Retry-After"), r.text[:120]) for r in answers
-           if r.status_code != 503 or not r.headers.get("Retry-After") or r.json().get("code") != 503]
-    half_stored = len(rows_while_down) + (len(rows_after) - 1) + (len(objects) - 1) \
+    bad = [
+        (r.status_code, r.headers.get("Retry-After"), r.text[:120])
+        for r in answers
+        if r.status_code != 503 or not r.headers.get("Retry-After") or r.json().get("code") != 503
+    ]
+    half_stored = (
+        len(rows_while_down)
+        + (len(rows_after) - 1)
+        + (len(objects) - 1)
         + len([name for name in _local(portal) if name != ".gitkeep"])
+    )
     figures.add("faults", injected=2, requests=len(answers) + 1, lost=0, documents_lost=0)
     figures.add("s3_only_down", refused=len(answers) - len(bad), half_stored=half_stored)
     assert not bad, bad
@@ -83,15 +97,20 @@ def test_s3_down_refuses_uploads_and_stores_nothing(tmp_path, portal_database):
 @pytest.mark.slow
 def test_worker_killed_mid_upload_leaves_nothing_once_synced(tmp_path, portal_database):
     with moto_bucket(BUCKET + "-kill") as s3:
-        portal = deploy(tmp_path, portal_database(), STORAGE_MODE="s3-only", S3_BUCKET=s3.bucket,
-                        S3_ENDPOINT_URL=s3.endpoint)
+        portal = deploy(
+            tmp_path, portal_database(), STORAGE_MODE="s3-only", S3_BUCKET=s3.bucket, S3_ENDPOINT_URL=s3.endpoint
+        )
         with stack.Gunicorn(portal.env, tmp_path, workers=2) as server:
             portal.sign_in(server.url)
             for when, size in (("body", 3 * 1024 * 1024), ("storing", 12 * 1024 * 1024)):
-                worker = _kill_mid_upload(server, portal.token, make_pdf(size), f"killed-{when}.pdf",
-                                          portal.upload_dir, when)
-                stack.wait_for(lambda: worker not in server.worker_pids() and len(server.worker_pids()) == 2,
-                               30, "the master to replace the killed worker")
+                worker = _kill_mid_upload(
+                    server, portal.token, make_pdf(size), f"killed-{when}.pdf", portal.upload_dir, when
+                )
+                stack.wait_for(
+                    lambda killed=worker: killed not in server.worker_pids() and len(server.worker_pids()) == 2,
+                    30,
+                    "the master to replace the killed worker",
+                )
             rows_after_kills = _rows(portal)
             leftovers = [name for name in _local(portal) if name.startswith(".upload-")]
             orphans = set(_objects(s3))
@@ -111,8 +130,13 @@ def test_worker_killed_mid_upload_leaves_nothing_once_synced(tmp_path, portal_da
             objects = _objects(s3)
             local_after = [name for name in _local(portal) if name != ".gitkeep"]
     figures.add("faults", injected=2, requests=3, lost=0, documents_lost=0)
-    figures.add("s3_only_worker_kill", kills=2, staging_left=len(leftovers), orphan_objects=len(orphans),
-                half_stored_after_sync=len(objects) - 1 + len(local_after))
+    figures.add(
+        "s3_only_worker_kill",
+        kills=2,
+        staging_left=len(leftovers),
+        orphan_objects=len(orphans),
+        half_stored_after_sync=len(objects) - 1 + len(local_after),
+    )
     assert rows_after_kills == []
     assert len(leftovers) <= 1, leftovers
     if leftovers or orphans:
@@ -127,8 +151,9 @@ def test_worker_killed_mid_upload_leaves_nothing_once_synced(tmp_path, portal_da
 @pytest.mark.slow
 def test_concurrent_uploads_are_all_stored_and_verified(tmp_path, portal_database):
     with moto_bucket(BUCKET + "-concurrent") as s3:
-        portal = deploy(tmp_path, portal_database(), STORAGE_MODE="s3-only", S3_BUCKET=s3.bucket,
-                        S3_ENDPOINT_URL=s3.endpoint)
+        portal = deploy(
+            tmp_path, portal_database(), STORAGE_MODE="s3-only", S3_BUCKET=s3.bucket, S3_ENDPOINT_URL=s3.endpoint
+        )
         with stack.Gunicorn(portal.env, tmp_path, workers=3) as server:
             portal.sign_in(server.url)
             files = {f"concurrent-{n:02}.pdf": make_pdf(48 * 1024 + n * 997) for n in range(UPLOADS)}
@@ -142,15 +167,19 @@ def test_concurrent_uploads_are_all_stored_and_verified(tmp_path, portal_databas
             with ThreadPoolExecutor(max_workers=UPLOADS) as pool:
                 uploaded = dict(pool.map(send, files.items()))
             failed = {name: (r.status_code, r.text[:200]) for name, r in uploaded.items() if r.status_code != 201}
-            lost = sum(sha256(portal.download(r.json()["id"])) != sha256(files[name])
-                       for name, r in uploaded.items() if r.status_code == 201)
+            lost = sum(
+                sha256(portal.download(r.json()["id"])) != sha256(files[name])
+                for name, r in uploaded.items()
+                if r.status_code == 201
+            )
             rows = _rows(portal)
             checked = portal.cli("storage", "check")
             objects = _objects(s3)
             local_after = [name for name in _local(portal) if name != ".gitkeep"]
     figures.add("faults", injected=0, requests=2 * UPLOADS, lost=lost, documents_lost=lost)
-    figures.add("s3_only_concurrency", uploads=UPLOADS, failed=len(failed), objects=len(objects),
-                staging_left=len(local_after))
+    figures.add(
+        "s3_only_concurrency", uploads=UPLOADS, failed=len(failed), objects=len(objects), staging_left=len(local_after)
+    )
     assert not failed, failed
     assert lost == 0
     assert len(rows) == UPLOADS and all(r["storage"] == {"s3": True, "local": False} for r in rows)

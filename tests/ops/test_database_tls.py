@@ -4,6 +4,7 @@ openssl, ssl=on and a pg_hba.conf that takes TCP connections over TLS only (host
 its migrations and Gunicorn work over it, every one of its connections is encrypted, a client
 without TLS is refused, and `./manage.sh status` shows the connections in use against
 max_connections."""
+
 import os
 import pwd
 import subprocess
@@ -30,8 +31,26 @@ class TlsCluster(PostgresCluster):
         super().__init__()
         openssl = require("openssl", "openssl")
         cert, key = self.data / "server.crt", self.data / "server.key"
-        subprocess.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                        "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                openssl,
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+            ],
+            check=True,
+            capture_output=True,
+        )
         (self.data / "pg_hba.conf").write_text(HBA)
         with open(self.data / "postgresql.conf", "a") as conf:
             conf.write("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n")
@@ -53,19 +72,31 @@ def test_the_app_works_over_tls_and_a_client_without_tls_is_refused(tls_cluster,
     env = app_env(url, tmp_path)
     migrated = flask_cli(env, "db", "upgrade")
     assert migrated.returncode == 0, migrated.stderr
-    made = flask_cli(env, "create-admin", "--username", "tlsadmin", "--email", "tls@example.com",
-                     "--password-stdin", input="tls-admin-password-123\n")
+    made = flask_cli(
+        env,
+        "create-admin",
+        "--username",
+        "tlsadmin",
+        "--email",
+        "tls@example.com",
+        "--password-stdin",
+        input="tls-admin-password-123\n",
+    )
     assert made.returncode == 0, made.stderr
     with Gunicorn(env, tmp_path, workers=2) as server:
         assert requests.get(server.url + "/api/health", timeout=10).json()["database"] == "ok"
-        signed_in = requests.post(server.url + "/api/login", timeout=30,
-                                  json={"username": "tlsadmin", "password": "tls-admin-password-123"})
+        signed_in = requests.post(
+            server.url + "/api/login", timeout=30, json={"username": "tlsadmin", "password": "tls-admin-password-123"}
+        )
         assert signed_in.status_code == 200, signed_in.text
         engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
         with engine.connect() as conn:
-            rows = conn.execute(text(
-                "SELECT s.ssl, s.version FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
-                "WHERE a.datname = 'sequoalpha_tls' AND a.backend_type = 'client backend'")).all()
+            rows = conn.execute(
+                text(
+                    "SELECT s.ssl, s.version FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) "
+                    "WHERE a.datname = 'sequoalpha_tls' AND a.backend_type = 'client backend'"
+                )
+            ).all()
         engine.dispose()
     assert len(rows) >= 2, rows  # the workers' connections and ours
     assert all(ssl and version.startswith("TLSv1.") for ssl, version in rows), rows
@@ -84,9 +115,19 @@ def test_manage_status_shows_connections_against_max_connections(tls_cluster, tm
     url = tls_cluster.create_database("sequoalpha_budget") + "?sslmode=require"
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
     with engine.connect(), engine.connect():  # two held open, as a pool would
-        status = subprocess.run([str(REPO / "manage.sh"), "status"], capture_output=True, text=True, timeout=120,
-                                env={**os.environ, "DATABASE_URL": url, "SEQUOALPHA_ENV_FILE": "/nonexistent",
-                                     "UPLOAD_FOLDER": str(tmp_path), "SEQUOALPHA_URL": "http://127.0.0.1:9"})
+        status = subprocess.run(
+            [str(REPO / "manage.sh"), "status"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={
+                **os.environ,
+                "DATABASE_URL": url,
+                "SEQUOALPHA_ENV_FILE": "/nonexistent",
+                "UPLOAD_FOLDER": str(tmp_path),
+                "SEQUOALPHA_URL": "http://127.0.0.1:9",
+            },
+        )
     engine.dispose()
     lines = status.stdout.splitlines()
     at = lines.index(next(line for line in lines if line.startswith("Database connections")))

@@ -10,6 +10,7 @@ message exactly once (an aiosmtpd server counts deliveries); a rolling reload (A
 load through Nginx fails no request; SIGKILL host A and requests through Nginx keep succeeding.
 The modules are ordered: the kill comes last.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,8 +29,21 @@ from pathlib import Path
 import pytest
 import requests
 
-from stack import (BACKEND, VENV_BIN, FakeS3, Gunicorn, app_env, flask_cli, free_port, production_like_dirs,
-                   render_nginx, require, scratch_database, wait_for, wait_for_http)
+from stack import (
+    BACKEND,
+    VENV_BIN,
+    FakeS3,
+    Gunicorn,
+    app_env,
+    flask_cli,
+    free_port,
+    production_like_dirs,
+    render_nginx,
+    require,
+    scratch_database,
+    wait_for,
+    wait_for_http,
+)
 
 pytestmark = [pytest.mark.ops, pytest.mark.slow]
 
@@ -38,6 +52,7 @@ VISIBLE = json.dumps({"everyone": True, "group_ids": [], "user_ids": []})
 
 
 # ---- an SMTP server that counts deliveries -------------------------------------------------
+
 
 class Deliveries:
     """aiosmtpd handler: how many times each Message-ID was accepted."""
@@ -60,6 +75,7 @@ class Deliveries:
 
 
 # ---- the two hosts -----------------------------------------------------------------------
+
 
 @dataclass
 class TwoHosts:
@@ -87,15 +103,25 @@ def login(url: str, username: str, password: str) -> requests.Response:
 
 
 def upload(url: str, token: str, content: bytes, name: str) -> requests.Response:
-    return requests.post(f"{url}/api/admin/documents/upload", headers={"Authorization": f"Bearer {token}"},
-                         data={"title": name, "visibility": VISIBLE},
-                         files={"file": (name, io.BytesIO(content), "application/pdf")}, timeout=60)
+    return requests.post(
+        f"{url}/api/admin/documents/upload",
+        headers={"Authorization": f"Bearer {token}"},
+        data={"title": name, "visibility": VISIBLE},
+        files={"file": (name, io.BytesIO(content), "application/pdf")},
+        timeout=60,
+    )
 
 
 def mail_worker(env: dict, log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
-        return subprocess.Popen([str(VENV_BIN / "flask"), "--app", "main", "mail", "worker"], cwd=BACKEND, env=env,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [str(VENV_BIN / "flask"), "--app", "main", "mail", "worker"],
+            cwd=BACKEND,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 def stop(proc: subprocess.Popen | None, sig=signal.SIGTERM) -> None:
@@ -129,28 +155,56 @@ def two_hosts():
         s3.start()
         s3.client().create_bucket(Bucket=s3.bucket)
         smtp.start()
-        env_a = app_env(database_url, uploads_a, STORAGE_MODE="s3-only", S3_BUCKET=s3.bucket,
-                        S3_ENDPOINT_URL=s3.endpoint, TRUSTED_PROXIES="127.0.0.1", MAIL_BACKEND="smtp",
-                        SMTP_HOST="127.0.0.1", SMTP_PORT=str(smtp.port), SMTP_SECURITY="none",
-                        MAIL_FROM="portal@example.com", MAIL_POLL_SECONDS="0.2", MAIL_LEASE_SECONDS="10")
+        env_a = app_env(
+            database_url,
+            uploads_a,
+            STORAGE_MODE="s3-only",
+            S3_BUCKET=s3.bucket,
+            S3_ENDPOINT_URL=s3.endpoint,
+            TRUSTED_PROXIES="127.0.0.1",
+            MAIL_BACKEND="smtp",
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(smtp.port),
+            SMTP_SECURITY="none",
+            MAIL_FROM="portal@example.com",
+            MAIL_POLL_SECONDS="0.2",
+            MAIL_LEASE_SECONDS="10",
+        )
         env_b = {**env_a, "UPLOAD_FOLDER": str(uploads_b)}  # the same secrets: tokens work on both
         migrated = flask_cli(env_a, "db", "upgrade")
         assert migrated.returncode == 0, migrated.stderr
-        made = flask_cli(env_a, "create-admin", "--username", ADMIN["username"], "--email", ADMIN["email"],
-                         "--password-stdin", input=ADMIN["password"] + "\n")
+        made = flask_cli(
+            env_a,
+            "create-admin",
+            "--username",
+            ADMIN["username"],
+            "--email",
+            ADMIN["email"],
+            "--password-stdin",
+            input=ADMIN["password"] + "\n",
+        )
         assert made.returncode == 0, made.stderr
         for name, env in (("a", env_a), ("b", env_b)):
             hosts[name] = Gunicorn(env, base, workers=2).start()
             workers[name] = mail_worker(env, base / f"mail-{name}.log")
-        nginx = render_nginx(base / "nginx", upstream=f"{hosts['a'].url[7:]},{hosts['b'].url[7:]}",
-                             upload_dir=uploads_a)
+        nginx = render_nginx(
+            base / "nginx", upstream=f"{hosts['a'].url[7:]},{hosts['b'].url[7:]}", upload_dir=uploads_a
+        )
         checked = nginx.test_config()
         assert checked.returncode == 0, checked.stderr
-        cluster = TwoHosts(base=base, nginx_url=f"http://127.0.0.1:{nginx.http_port}", hosts=hosts,
-                           uploads={"a": uploads_a, "b": uploads_b}, mail_workers=workers, env=env_a, s3=s3,
-                           deliveries=deliveries)
-        cluster.nginx_proc = subprocess.Popen(nginx.cmd("-g", "daemon off;"), stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.DEVNULL)
+        cluster = TwoHosts(
+            base=base,
+            nginx_url=f"http://127.0.0.1:{nginx.http_port}",
+            hosts=hosts,
+            uploads={"a": uploads_a, "b": uploads_b},
+            mail_workers=workers,
+            env=env_a,
+            s3=s3,
+            deliveries=deliveries,
+        )
+        cluster.nginx_proc = subprocess.Popen(
+            nginx.cmd("-g", "daemon off;"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_for_http(cluster.nginx_url + "/api/health", 15, proc=cluster.nginx_proc)
         signed_in = login(cluster.url("a"), ADMIN["username"], ADMIN["password"])
         assert signed_in.status_code == 200, signed_in.text
@@ -170,6 +224,7 @@ def two_hosts():
 
 
 # ---- load through Nginx --------------------------------------------------------------------
+
 
 class Load:
     """Clients sending GETs through Nginx until stopped (at most `limit` each): every answer
@@ -219,12 +274,17 @@ def reload_and_wait(host: Gunicorn) -> None:
     every worker is new and the host answers its health check."""
     old = host.worker_pids()
     os.kill(host.proc.pid, signal.SIGHUP)
-    wait_for(lambda: (pids := host.worker_pids()) and not pids & old and len(pids) == len(old), 60,
-             "the reloaded workers", interval=0.2)
+    wait_for(
+        lambda: (pids := host.worker_pids()) and not pids & old and len(pids) == len(old),
+        60,
+        "the reloaded workers",
+        interval=0.2,
+    )
     wait_for_http(host.url + "/api/health", 30, proc=host.proc)
 
 
 # ---- the tests -----------------------------------------------------------------------------
+
 
 def test_a_document_uploaded_through_a_downloads_through_b(two_hosts):
     from documents_support import make_pdf
@@ -233,8 +293,12 @@ def test_a_document_uploaded_through_a_downloads_through_b(two_hosts):
     stored = upload(two_hosts.url("a"), two_hosts.token, content, "two-hosts.pdf")
     assert stored.status_code == 201, stored.text
     assert stored.json()["storage"] == {"s3": True, "local": False}
-    download = requests.get(f"{two_hosts.url('b')}/api/documents/{stored.json()['id']}/download",
-                            headers=two_hosts.auth(), allow_redirects=False, timeout=30)
+    download = requests.get(
+        f"{two_hosts.url('b')}/api/documents/{stored.json()['id']}/download",
+        headers=two_hosts.auth(),
+        allow_redirects=False,
+        timeout=30,
+    )
     assert download.status_code == 302 and download.headers["Location"].startswith(two_hosts.s3.endpoint)
     assert requests.get(download.headers["Location"], timeout=30).content == content
     # Neither host keeps a copy: the uploads folders only staged it.
@@ -256,8 +320,12 @@ def test_a_sign_out_on_a_ends_the_session_on_b_at_once(two_hosts):
 
 def test_a_lockout_earned_on_a_holds_on_b(two_hosts):
     password = "client-" + secrets.token_urlsafe(12)
-    made = requests.post(f"{two_hosts.url('a')}/api/admin/users", headers=two_hosts.auth(), timeout=30,
-                         json={"username": "lockme", "email": "lockme@example.com", "password": password})
+    made = requests.post(
+        f"{two_hosts.url('a')}/api/admin/users",
+        headers=two_hosts.auth(),
+        timeout=30,
+        json={"username": "lockme", "email": "lockme@example.com", "password": password},
+    )
     assert made.status_code == 201, made.text
     answers = [login(two_hosts.url("a"), "lockme", "wrong-password-123").status_code for _ in range(5)]
     assert answers == [401] * 5, answers
@@ -274,8 +342,12 @@ def test_two_mail_workers_send_every_message_exactly_once(two_hosts, tmp_path):
     count = 40
     app = create_app(make_config(two_hosts.env["DATABASE_URL"], tmp_path))
     with app.app_context():
-        ids = [outbox.enqueue("test", f"client{n}@example.com", messages.compose(f"Statement {n}", ["Hello."]),
-                              event=f"two-hosts:{n}") for n in range(count)]
+        ids = [
+            outbox.enqueue(
+                "test", f"client{n}@example.com", messages.compose(f"Statement {n}", ["Hello."]), event=f"two-hosts:{n}"
+            )
+            for n in range(count)
+        ]
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
