@@ -23,6 +23,13 @@ ADMIN_EMAIL=""
 ADMIN_USERNAME=""
 CONFIGS_ONLY=0
 USE_UFW=1
+# One of several app hosts (README "Scaling out"): the shared database and S3, the load balancer.
+DATABASE_URL_OPT=""
+EXTERNAL_DB=0
+S3_ONLY=0
+S3_BUCKET_OPT=""
+REAL_IP_FROM=""
+APP_SERVERS=""
 
 usage() {
   cat <<USAGE
@@ -43,6 +50,17 @@ Options
   --no-ufw               leave the firewall alone (the EC2 security group still applies)
   --configs-only         only re-render and reload the Nginx site and the systemd unit
   -h, --help             this help
+
+One of several app hosts (README "Scaling out"); kept for later runs once given:
+  --database-url URL     use this PostgreSQL (e.g. RDS, postgresql://user:pw@host:5432/db?sslmode=require)
+                         instead of installing one here; '-' reads it from standard input, which
+                         keeps the password out of \`ps\`. Written to backend/.env only.
+  --s3-only              STORAGE_MODE=s3-only: S3 is the only store (needs a bucket)
+  --s3-bucket NAME       S3_BUCKET for backend/.env
+  --real-ip-from CIDR    the load balancer's address range: Nginx takes the client's address from
+                         X-Forwarded-For on requests from it (repeatable)
+  --app-servers LIST     the app servers Nginx proxies to, host:port,host:port (default
+                         127.0.0.1:8000, this host's Gunicorn)
 USAGE
 }
 
@@ -55,6 +73,11 @@ parse_args() {
       --admin-username) ADMIN_USERNAME="${2:?--admin-username needs a name}"; shift 2 ;;
       --no-ufw) USE_UFW=0; shift ;;
       --configs-only) CONFIGS_ONLY=1; shift ;;
+      --database-url) DATABASE_URL_OPT="${2:?--database-url needs a URL}"; shift 2 ;;
+      --s3-only) S3_ONLY=1; shift ;;
+      --s3-bucket) S3_BUCKET_OPT="${2:?--s3-bucket needs a name}"; shift 2 ;;
+      --real-ip-from) REAL_IP_FROM="${REAL_IP_FROM:+${REAL_IP_FROM},}${2:?--real-ip-from needs a CIDR}"; shift 2 ;;
+      --app-servers) APP_SERVERS="${2:?--app-servers needs host:port,...}"; shift 2 ;;
       -h|--help) usage; exit 0 ;;
       *) usage >&2; exit 2 ;;
     esac
@@ -65,6 +88,35 @@ parse_args() {
   if [[ -n "${DOMAIN}" && ! "${DOMAIN}" =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]]; then
     die "--domain: '${DOMAIN}' is not a host name"
   fi
+  parse_scaling_args
+}
+
+# The options of one of several app hosts: checked, and defaulted from an earlier run.
+parse_scaling_args() {
+  local item
+  if [[ "${DATABASE_URL_OPT}" == "-" ]]; then
+    IFS= read -r DATABASE_URL_OPT || true
+  fi
+  if [[ -n "${DATABASE_URL_OPT}" ]]; then
+    [[ "${DATABASE_URL_OPT}" =~ ^postgres(ql)?://[^/@[:space:]]+@[^/[:space:]]+/[^[:space:]]+$ ]] \
+      || die "--database-url: expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE[?sslmode=require]"
+    EXTERNAL_DB=1
+  fi
+  [[ "$(conf_get EXTERNAL_DATABASE)" == "yes" ]] && EXTERNAL_DB=1
+  [[ "$(conf_get STORAGE_MODE)" == "s3-only" ]] && S3_ONLY=1
+  REAL_IP_FROM="${REAL_IP_FROM:-$(conf_get REAL_IP_FROM)}"
+  APP_SERVERS="${APP_SERVERS:-$(conf_get APP_SERVERS 127.0.0.1:8000)}"
+  if [[ -n "${S3_BUCKET_OPT}" && ! "${S3_BUCKET_OPT}" =~ ^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$ ]]; then
+    die "--s3-bucket: '${S3_BUCKET_OPT}' is not a bucket name"
+  fi
+  for item in ${REAL_IP_FROM//,/ }; do
+    [[ "${item}" =~ ^([0-9]{1,3}(\.[0-9]{1,3}){3}(/[0-9]{1,2})?|[0-9A-Fa-f:]*:[0-9A-Fa-f:]*(/[0-9]{1,3})?)$ ]] \
+      || die "--real-ip-from: '${item}' is not an address range (e.g. 10.0.0.0/16)"
+  done
+  for item in ${APP_SERVERS//,/ }; do
+    [[ "${item}" =~ ^([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:]+\]):[0-9]{1,5}$ ]] \
+      || die "--app-servers: '${item}' is not host:port"
+  done
 }
 
 require_root() {
@@ -73,8 +125,11 @@ require_root() {
 }
 
 install_packages() {
-  local -a pkgs=(nginx postgresql python3-venv python3-pip curl acl ufw openssl ca-certificates)
+  local -a pkgs=(nginx python3-venv python3-pip curl acl ufw openssl ca-certificates)
+  local -a services=(nginx)
   [[ -n "${DOMAIN}" ]] && pkgs+=(certbot)
+  # With --database-url the database is elsewhere: only its client (backups, status) here.
+  if (( EXTERNAL_DB )); then pkgs+=(postgresql-client); else pkgs+=(postgresql); services+=(postgresql); fi
   local missing=()
   local pkg
   for pkg in "${pkgs[@]}"; do
@@ -85,7 +140,7 @@ install_packages() {
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
   fi
-  systemctl enable --now postgresql nginx >/dev/null 2>&1 || systemctl start postgresql nginx
+  systemctl enable --now "${services[@]}" >/dev/null 2>&1 || systemctl start "${services[@]}"
 }
 
 create_system_user() {
@@ -151,10 +206,10 @@ SQL
 # database_url PASSWORD: the app's DATABASE_URL on this host.
 database_url() { printf 'postgresql://%s:%s@127.0.0.1:5432/%s\n' "${DB_ROLE}" "$1" "${DB_NAME}"; }
 
-# write_env_file DB_PASSWORD: backend/.env from deploy/env.example, with generated secrets; an
-# existing file is kept (its DATABASE_URL gets DB_PASSWORD if it still says CHANGE_ME).
+# write_env_file DATABASE_URL: backend/.env from deploy/env.example, with generated secrets; an
+# existing file is kept (its DATABASE_URL is set if it still says CHANGE_ME).
 write_env_file() {
-  local db_password="$1"
+  local db_url="$1"
   if [[ ! -f "${ENV_FILE}" ]]; then
     log "writing ${ENV_FILE} (generated secrets, mode 0600)"
     local tmp
@@ -162,13 +217,32 @@ write_env_file() {
     cp "${APP_DIR}/deploy/env.example" "${tmp}"
     kv_set "${tmp}" SECRET_KEY "$(openssl rand -base64 48 | tr -d '\n/+=')"
     kv_set "${tmp}" JWT_SECRET_KEY "$(openssl rand -base64 48 | tr -d '\n/+=')"
-    kv_set "${tmp}" DATABASE_URL "$(database_url "${db_password}")"
+    kv_set "${tmp}" DATABASE_URL "${db_url}"
     kv_set "${tmp}" UPLOAD_FOLDER "${BACKEND}/uploads"
     mv -f "${tmp}" "${ENV_FILE}"
   elif [[ "$(kv_get "${ENV_FILE}" DATABASE_URL)" == *CHANGE_ME* ]]; then
-    kv_set "${ENV_FILE}" DATABASE_URL "$(database_url "${db_password}")"
+    kv_set "${ENV_FILE}" DATABASE_URL "${db_url}"
   fi
+  apply_scaling_settings "${ENV_FILE}"
   set_cookie_secure
+}
+
+# apply_scaling_settings ENV_FILE: --database-url, --s3-bucket and --s3-only into the app's
+# settings (an operator's own values are kept otherwise).
+apply_scaling_settings() {
+  local env_file="$1"
+  [[ -n "${DATABASE_URL_OPT}" ]] && kv_set "${env_file}" DATABASE_URL "${DATABASE_URL_OPT}"
+  local url
+  url="$(kv_get "${env_file}" DATABASE_URL)"
+  if (( EXTERNAL_DB )) && [[ -z "${url}" || "${url}" == *CHANGE_ME* ]]; then
+    die "the database is external but ${env_file} has no DATABASE_URL: give --database-url"
+  fi
+  [[ -n "${S3_BUCKET_OPT}" ]] && kv_set "${env_file}" S3_BUCKET "${S3_BUCKET_OPT}"
+  if (( S3_ONLY )); then
+    [[ -n "$(kv_get "${env_file}" S3_BUCKET)" ]] || die "--s3-only needs a bucket: give --s3-bucket NAME"
+    kv_set "${env_file}" STORAGE_MODE s3-only
+  fi
+  return 0
 }
 
 # Secure cookies need HTTPS: without a certificate yet, browsers could not sign in.
@@ -217,7 +291,12 @@ run_migrations() {
 }
 
 admin_exists() {
-  [[ "$(psql_admin -d "${DB_NAME}" -tAc 'SELECT 1 FROM users WHERE is_admin LIMIT 1' 2>/dev/null)" == "1" ]]
+  local query='SELECT 1 FROM users WHERE is_admin LIMIT 1'
+  if (( EXTERNAL_DB )); then
+    [[ "$(pg_run "$(kv_get "${ENV_FILE}" DATABASE_URL)" psql --no-psqlrc -tAc "${query}" 2>/dev/null)" == "1" ]]
+  else
+    [[ "$(psql_admin -d "${DB_NAME}" -tAc "${query}" 2>/dev/null)" == "1" ]]
+  fi
 }
 
 create_first_admin() {
@@ -283,7 +362,7 @@ configure_nginx() {
   "${APP_DIR}/deploy/render.sh" "${APP_DIR}/deploy/nginx/security-headers.conf" > "${work}/snippet"
   "${APP_DIR}/deploy/render.sh" "${APP_DIR}/deploy/nginx/sequoalpha.conf" \
     APP_DIR="${APP_DIR}" UPLOAD_DIR="$(upload_dir)" SERVER_NAME="${server_name}" \
-    NGINX_SNIPPETS=/etc/nginx/snippets UPSTREAM=127.0.0.1:8000 \
+    NGINX_SNIPPETS=/etc/nginx/snippets UPSTREAM="${APP_SERVERS}" REAL_IP_FROM="${REAL_IP_FROM}" \
     MAX_UPLOAD_MB="$(kv_get "${ENV_FILE}" MAX_UPLOAD_MB 50)" \
     HTTP_LISTEN=80 HTTP_LISTEN6="[::]:80" HTTPS_LISTEN=443 HTTPS_LISTEN6="[::]:443" \
     TLS="${tls}" SSL_CERT="/etc/letsencrypt/live/${DOMAIN}/fullchain.pem" \
@@ -393,6 +472,10 @@ save_settings() {
   tmp="$(mktemp)"
   printf 'APP_DIR=%s\nDOMAIN=%s\nLETSENCRYPT_EMAIL=%s\nTLS=%s\n' \
     "${APP_DIR}" "${DOMAIN}" "${LETSENCRYPT_EMAIL}" "$(tls_ready)" > "${tmp}"
+  # The database URL holds a password: it lives in backend/.env (0600) only, never here (0644).
+  printf 'EXTERNAL_DATABASE=%s\nSTORAGE_MODE=%s\nREAL_IP_FROM=%s\nAPP_SERVERS=%s\n' \
+    "$( (( EXTERNAL_DB )) && echo yes || echo no)" "$( (( S3_ONLY )) && echo s3-only || echo fallback)" \
+    "${REAL_IP_FROM}" "${APP_SERVERS}" >> "${tmp}"
   install_if_changed "${tmp}" "${SEQUOALPHA_DEPLOY_CONF}" 0644 || true
   rm -f "${tmp}"
 }
@@ -405,6 +488,7 @@ check_site() {
 main() {
   parse_args "$@"
   readonly DOMAIN LETSENCRYPT_EMAIL ADMIN_EMAIL ADMIN_USERNAME CONFIGS_ONLY USE_UFW
+  readonly DATABASE_URL_OPT EXTERNAL_DB S3_ONLY S3_BUCKET_OPT REAL_IP_FROM APP_SERVERS
   require_root "$@"
   if (( CONFIGS_ONLY )); then
     configure_nginx
@@ -415,9 +499,11 @@ main() {
   install_packages
   create_system_user
   grant_traverse
-  local db_password
-  db_password="$(setup_database "${ENV_FILE}" "${DB_ROLE}" "${DB_NAME}")"
-  write_env_file "${db_password}"
+  local db_url="${DATABASE_URL_OPT}"
+  if (( ! EXTERNAL_DB )); then
+    db_url="$(database_url "$(setup_database "${ENV_FILE}" "${DB_ROLE}" "${DB_NAME}")")"
+  fi
+  write_env_file "${db_url}"
   setup_upload_dir
   setup_venv
   run_migrations

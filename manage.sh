@@ -34,7 +34,8 @@ Operations (on the server set up by deploy_ec2.sh; they use sudo where needed)
   stop            stop both (Nginx keeps serving the static site; /api/ answers 502)
   restart         restart it (a few seconds without service; prefer reload) and reload Nginx
   reload          graceful reload: new workers with the new code, no request dropped
-  status          both services, the health answer, disk use of the uploads folder
+  status          both services, the health answer, database connections against max_connections,
+                  disk use of the uploads folder
   logs [ARGS]     follow both services' journal (ARGS go to journalctl, e.g. --since today)
   errors [N]      the last N (50) error lines of the service and of Nginx
   test            smoke-test the running site through Nginx (exit status 1 on a failure)
@@ -123,24 +124,6 @@ need_root() {
 
 service_active() { as_root systemctl is-active --quiet "${SERVICE}" 2>/dev/null; }
 
-# pg_run URL COMMAND [ARGS...]: a PostgreSQL client on DATABASE_URL, the password passed in
-# PGPASSWORD (never on a command line, where `ps` would show it).
-pg_run() {
-  local url="$1" cmd="$2" rest userinfo="" hostpart user password=""
-  shift 2
-  [[ "${url}" =~ ^postgres(ql)?(\+[A-Za-z0-9_]+)?://(.*)$ ]] || die "DATABASE_URL is not a PostgreSQL URL"
-  rest="${BASH_REMATCH[3]}"
-  hostpart="${rest}"
-  if [[ "${rest}" == *@* ]]; then
-    userinfo="${rest%%@*}"
-    hostpart="${rest#*@}"
-  fi
-  user="${userinfo%%:*}"
-  [[ "${userinfo}" == *:* ]] && password="${userinfo#*:}"
-  password="$(printf '%b' "${password//%/\\x}")"
-  PGPASSWORD="${password}" "${cmd}" --dbname="postgresql://${user:+${user}@}${hostpart}" "$@"
-}
-
 # The database URL without its password, for messages.
 db_label() { app_setting DATABASE_URL | sed -E 's#(://[^:/@]*):[^@]*@#\1:***@#'; }
 
@@ -177,6 +160,21 @@ cmd_reload() {
   report_health
 }
 
+# Client connections in use on the database server against its max_connections: the budget of
+# README's "Scaling out" (hosts x workers x (pool_size + max_overflow) + mail workers + maintenance).
+database_connections() {
+  local url
+  url="$(app_setting DATABASE_URL)"
+  if [[ ! "${url}" =~ ^postgres ]]; then
+    echo "not PostgreSQL: no connection budget"
+    return 0
+  fi
+  pg_run "${url}" psql --no-psqlrc --quiet --tuples-only --no-align -v ON_ERROR_STOP=1 -c \
+    "SELECT count(*) || ' in use of max_connections ' || current_setting('max_connections')
+            || ' (' || count(*) FILTER (WHERE datname = current_database()) || ' on this database)'
+       FROM pg_stat_activity WHERE backend_type = 'client backend'"
+}
+
 cmd_status() {
   as_root systemctl status --no-pager --lines=0 "${SERVICE}" "${MAIL_SERVICE}" nginx || true
   echo
@@ -185,6 +183,9 @@ cmd_status() {
   echo
   echo "Health ($(site_url)/api/health):"
   site_curl /api/health || echo "  no answer"
+  echo
+  echo "Database connections ($(db_label)):"
+  database_connections 2>&1 | sed 's/^/  /' || true
   echo
   local uploads
   uploads="$(app_setting UPLOAD_FOLDER "${BACKEND}/uploads")"

@@ -120,6 +120,24 @@ kv_set() {
   mv -f "${tmp}" "${file}"
 }
 
+# pg_run URL COMMAND [ARGS...]: a PostgreSQL client on DATABASE_URL, the password passed in
+# PGPASSWORD (never on a command line, where `ps` would show it).
+pg_run() {
+  local url="$1" cmd="$2" rest userinfo="" hostpart user password=""
+  shift 2
+  [[ "${url}" =~ ^postgres(ql)?(\+[A-Za-z0-9_]+)?://(.*)$ ]] || die "DATABASE_URL is not a PostgreSQL URL"
+  rest="${BASH_REMATCH[3]}"
+  hostpart="${rest}"
+  if [[ "${rest}" == *@* ]]; then
+    userinfo="${rest%%@*}"
+    hostpart="${rest#*@}"
+  fi
+  user="${userinfo%%:*}"
+  [[ "${userinfo}" == *:* ]] && password="${userinfo#*:}"
+  password="$(printf '%b' "${password//%/\\x}")"
+  PGPASSWORD="${password}" "${cmd}" --dbname="postgresql://${user:+${user}@}${hostpart}" "$@"
+}
+
 conf_get() { kv_get "${SEQUOALPHA_DEPLOY_CONF}" "$1" "${2:-}"; }
 
 # The base URL of the site as Nginx serves it, and the curl options that reach it on this host.

@@ -6,6 +6,9 @@
 #   #if NAME        keeps the lines up to the matching #endif (or #else) when NAME is "on":
 #   #if !NAME       its opposite. NAME is "on" unless its value is empty, no, off, false or 0.
 #   #else / #endif  as you would expect; blocks nest. The marker lines are not copied.
+#   #for NAME       repeats the lines up to #endfor once per comma-separated item of NAME's
+#                   value, with @NAME@ standing for the item (e.g. several app servers); a
+#                   #for block holds no other markers.
 # A placeholder or condition with no value given is an error, so nothing half-rendered ships.
 set -euo pipefail
 
@@ -69,6 +72,30 @@ render() {
       for (i = 0; i < ENVIRON["RENDER_COUNT"]; i++) val[ENVIRON["RENDER_NAME_" i]] = ENVIRON["RENDER_VALUE_" i]
       depth = 0; keep[0] = 1
     }
+    /^[ \t]*#endfor[ \t]*$/ {
+      if (!looping) fail("#endfor without #for")
+      looping = 0
+      if (keep[depth]) {
+        saved = val[loopname]; count = split(saved, items, ",")
+        for (i = 1; i <= count; i++) {
+          item = items[i]; gsub(/^[ \t]+|[ \t]+$/, "", item)
+          if (item == "") continue
+          val[loopname] = item
+          for (j = 1; j <= nbody; j++) print substitute(body[j])
+        }
+        val[loopname] = saved
+      }
+      next
+    }
+    looping {
+      if ($0 ~ /^[ \t]*#(if|else|endif|for)([ \t]|$)/) fail("a marker inside a #for block")
+      body[++nbody] = $0; next
+    }
+    /^[ \t]*#for[ \t]+[A-Z][A-Z0-9_]*[ \t]*$/ {
+      loopname = $2; looping = 1; nbody = 0
+      if (!(loopname in val)) fail("#for " loopname " has no value (pass " loopname "=...)")
+      next
+    }
     /^[ \t]*#if[ \t]+!?[A-Z][A-Z0-9_]*[ \t]*$/ {
       cond = $2; negate = (substr(cond, 1, 1) == "!"); if (negate) cond = substr(cond, 2)
       on = truthy(cond); if (negate) on = !on
@@ -83,7 +110,10 @@ render() {
       depth--; next
     }
     keep[depth] { print substitute($0) }
-    END { if (!failed && depth != 0) fail("#if without #endif") }
+    END {
+      if (!failed && looping) fail("#for without #endfor")
+      if (!failed && depth != 0) fail("#if without #endif")
+    }
   ' "${template}"
 }
 

@@ -124,7 +124,7 @@ def test_security_headers_on_api_and_errors(client):
 
 def test_health_and_openapi(client):
     body = client.get("/api/health").get_json()
-    assert body == {"status": "ok", "database": "ok", "storage": {"s3": "disabled", "local": "ok"}}
+    assert body == {"status": "ok", "database": "ok", "storage": {"s3": "disabled", "local": "ok", "mode": "fallback"}}
     spec = client.get("/api/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
     for path in ("/api/login", "/api/me/password", "/api/admin/users/{user_id}", "/api/admin/audit"):

@@ -80,7 +80,7 @@ def test_s3_outage_then_sync(s3, client, admin_headers, user_headers, app, moto_
     local_only = _upload(client, admin_headers, make_pdf(4096), "during outage.pdf")
     assert time.monotonic() - started < 15
     assert local_only["storage"] == {"s3": False, "local": True}
-    assert client.get("/api/health").get_json()["storage"] == {"s3": "unavailable", "local": "ok"}
+    assert client.get("/api/health").get_json()["storage"] == {"s3": "unavailable", "local": "ok", "mode": "fallback"}
     for doc, content in ((both, PDF), (local_only, None)):
         response = client.get(f"/api/documents/{doc['id']}/download", headers=user_headers)
         assert response.status_code == 200, response.get_json()
@@ -187,7 +187,7 @@ def test_delete_removes_both_copies_and_survives_a_dead_s3(s3, client, admin_hea
 
 
 def test_health_reports_s3(s3, client, app):
-    assert client.get("/api/health").get_json()["storage"] == {"s3": "ok", "local": "ok"}
+    assert client.get("/api/health").get_json()["storage"] == {"s3": "ok", "local": "ok", "mode": "fallback"}
     app.config["S3_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
     assert client.get("/api/health").get_json()["storage"]["s3"] == "unavailable"
     probe = dict(storage._probes)

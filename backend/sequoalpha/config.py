@@ -67,6 +67,7 @@ def load_config(overrides: dict | None = None) -> dict:
         "AWS_REGION": env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or "us-east-1",
         "S3_PRESIGN_SECONDS": min(int(env.get("S3_PRESIGN_SECONDS", str(PRESIGN_MAX_SECONDS))), PRESIGN_MAX_SECONDS),
         "S3_KEEP_LOCAL_COPY": _bool(env.get("S3_KEEP_LOCAL_COPY"), True),
+        "STORAGE_MODE": (env.get("STORAGE_MODE") or "fallback").strip().lower(),
         "X_ACCEL_PREFIX": env.get("X_ACCEL_PREFIX") or None,
         "TRUSTED_PROXIES": [p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()],
         "BCRYPT_ROUNDS": int(env.get("BCRYPT_ROUNDS", "12")),
@@ -92,9 +93,21 @@ def load_config(overrides: dict | None = None) -> dict:
     }
     cfg.update(overrides)
     cfg["SQLALCHEMY_DATABASE_URI"] = database_url(cfg["SQLALCHEMY_DATABASE_URI"])
+    check_storage_mode(cfg)
     if cfg["ENV_MODE"] == "production":
         check_production(cfg)
     return cfg
+
+
+STORAGE_MODES = ("fallback", "s3-only")
+
+
+def check_storage_mode(cfg: dict) -> None:
+    """s3-only (several app hosts) has no local store to fall back on: it needs a bucket."""
+    if cfg["STORAGE_MODE"] not in STORAGE_MODES:
+        raise ConfigError(f"STORAGE_MODE must be one of {', '.join(STORAGE_MODES)}, not {cfg['STORAGE_MODE']!r}")
+    if cfg["STORAGE_MODE"] == "s3-only" and not cfg.get("S3_BUCKET"):
+        raise ConfigError("STORAGE_MODE=s3-only needs S3_BUCKET (S3 is the only store)")
 
 
 def check_production(cfg: dict) -> None:

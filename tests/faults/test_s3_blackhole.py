@@ -61,7 +61,7 @@ def test_uploads_and_downloads_survive_an_s3_black_hole(tmp_path, portal_databas
             health = portal.get("/api/health", timeout=60)
             assert health.status_code == 200, health.text
             assert health.json()["database"] == "ok"
-            assert health.json()["storage"] == {"s3": "unavailable", "local": "ok"}
+            assert health.json()["storage"] == {"s3": "unavailable", "local": "ok", "mode": "fallback"}
 
             # S3 comes back, on the same address.
             hole.close()

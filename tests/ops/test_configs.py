@@ -65,6 +65,18 @@ def test_render_fills_placeholders_and_conditions(tmp_path):
     assert out == "a v&1/\\ b v&1/\\ & \\1 @lower@ @\nkept y\nend\n"
 
 
+def test_render_repeats_a_for_block_per_item(tmp_path):
+    template = tmp_path / "t.conf"
+    template.write_text("up {\n#for S\n  server @S@ w=@W@;\n#endfor\n}\n#if OFF\n#for S\nno @S@\n#endfor\n#endif\n")
+    assert render(template, S="10.0.1.5:8000, 10.0.2.5:8000,", W="1", OFF="") == \
+        "up {\n  server 10.0.1.5:8000 w=1;\n  server 10.0.2.5:8000 w=1;\n}\n"
+    assert render(template, S="127.0.0.1:8000", W="1", OFF="") == "up {\n  server 127.0.0.1:8000 w=1;\n}\n"
+    template.write_text("#for S\n#if X\n#endif\n#endfor\n")
+    nested = subprocess.run([str(REPO / "deploy" / "render.sh"), str(template), "S=a", "X=1"],
+                            capture_output=True, text=True)
+    assert nested.returncode == 2 and "inside a #for block" in nested.stderr
+
+
 def test_render_refuses_a_missing_value(tmp_path):
     template = tmp_path / "t.conf"
     template.write_text("x @MISSING@\n")
@@ -92,6 +104,14 @@ def test_nginx_accepts_the_rendered_site(tmp_path):
     assert "ssl_certificate" not in site  # no TLS server before a certificate exists
 
 
+def test_nginx_accepts_several_app_servers(tmp_path):
+    setup = render_nginx(tmp_path, upstream="127.0.0.1:8000,127.0.0.1:8001", upload_dir=tmp_path / "uploads")
+    result = setup.test_config()
+    assert result.returncode == 0, result.stderr
+    site = (tmp_path / "site.conf").read_text()
+    assert re.findall(r"server (\S+) max_fails=2 fail_timeout=10s;", site) == ["127.0.0.1:8000", "127.0.0.1:8001"]
+
+
 def test_nginx_accepts_the_rendered_tls_site(tmp_path):
     cert, key = self_signed_cert(tmp_path)
     setup = render_nginx(tmp_path / "ng", upstream="127.0.0.1:8000", upload_dir=tmp_path / "uploads",
@@ -107,7 +127,8 @@ def test_nginx_accepts_the_rendered_tls_site(tmp_path):
 def test_site_matches_the_app_limits_and_the_header_rules():
     site = SITE_TEMPLATE.read_text()
     assert "client_max_body_size @MAX_UPLOAD_MB@m;" in site
-    assert "server @UPSTREAM@ fail_timeout=0;" in site
+    assert "#for UPSTREAM\n    server @UPSTREAM@ max_fails=2 fail_timeout=10s;\n#endfor" in site
+    assert "proxy_next_upstream error timeout http_502;" in site
     assert "limit_req_status 429;" in site
     assert "proxy_request_buffering on;" in site
     assert re.search(r"location \^~ /_protected/ \{\s*internal;", site)

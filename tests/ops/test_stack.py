@@ -123,7 +123,7 @@ def test_unknown_host_gets_no_answer(stack):
 def test_api_is_proxied_with_one_copy_of_each_header(stack):
     health = stack.get("/api/health")
     assert health.status_code == 200, health.text
-    assert health.json() == {"status": "ok", "database": "ok", "storage": {"s3": "ok", "local": "ok"}}
+    assert health.json() == {"status": "ok", "database": "ok", "storage": {"s3": "ok", "local": "ok", "mode": "fallback"}}
     assert health.raw.headers.getlist("Cache-Control") == ["no-store"]
     assert_security_headers(health)
 

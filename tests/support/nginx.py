@@ -47,7 +47,8 @@ class NginxSetup:
 
 
 def render_nginx(prefix: Path, *, upstream: str, upload_dir: Path, tls: bool = False,
-                 cert: Path | None = None, key: Path | None = None, max_upload_mb: int = 50) -> NginxSetup:
+                 cert: Path | None = None, key: Path | None = None, max_upload_mb: int = 50,
+                 real_ip_from: str = "") -> NginxSetup:
     """The shipped site and snippet rendered for loopback high ports under `prefix`, plus a
     main nginx.conf standing in for /etc/nginx/nginx.conf (pid, logs, temp dirs in `prefix`)."""
     for sub in ("logs", "snippets", "acme", "tmp"):
@@ -61,7 +62,7 @@ def render_nginx(prefix: Path, *, upstream: str, upload_dir: Path, tls: bool = F
         HTTP_LISTEN=f"127.0.0.1:{setup.http_port}", HTTP_LISTEN6="",
         HTTPS_LISTEN=f"127.0.0.1:{setup.https_port}", HTTPS_LISTEN6="",
         TLS="yes" if tls else "no", SSL_CERT=cert or "/nonexistent", SSL_KEY=key or "/nonexistent",
-        ACME_ROOT=prefix / "acme", LOG_DIR=prefix / "logs",
+        ACME_ROOT=prefix / "acme", LOG_DIR=prefix / "logs", REAL_IP_FROM=real_ip_from,
     )
     (prefix / "site.conf").write_text(site)
     # As root, the workers run as www-data, as on the server (Ubuntu's nginx.conf): they must

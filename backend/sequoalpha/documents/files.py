@@ -11,6 +11,10 @@ that a row never names a store without the file:
   a watermarked document is always marked and streamed by the app (watermark.py).
 - `discard`: the row goes first; a store that then fails to delete is logged and left to
   `flask storage check`.
+
+With STORAGE_MODE=s3-only (several app hosts) S3 is the only store: `accept` stages the upload
+in the uploads folder, puts it to S3 and verifies it there (size and sha256) before the row is
+committed, or answers 503 with nothing stored; `serve` only presigns; `push` has nothing to do.
 """
 import os
 import re
@@ -27,7 +31,7 @@ from werkzeug.datastructures import FileStorage
 from .. import audit
 from ..extensions import db
 from ..models import Document, User, utcnow
-from .storage import CONTENT_TYPE, LocalStore, S3Store, StorageError, local_store, new_key, s3_store
+from .storage import CONTENT_TYPE, LocalStore, S3Store, StorageError, local_store, new_key, s3_only, s3_store
 from .uploads import check_pdf, received_file
 from .watermark import label, watermark
 
@@ -35,6 +39,9 @@ from .watermark import label, watermark
 def accept(document: Document, upload: FileStorage, uploader: User) -> None:
     """Store the upload as `document`'s file and commit the row with it: both or neither.
     413 past MAX_UPLOAD_MB, 415 unless it is a readable PDF."""
+    if s3_only():
+        _accept_into_s3(document, upload, uploader)
+        return
     local = local_store()
     document.storage_key, document.content_type, document.in_local = new_key(), CONTENT_TYPE, True
     max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
@@ -54,11 +61,57 @@ def accept(document: Document, upload: FileStorage, uploader: User) -> None:
             raise
 
 
+def _accept_into_s3(document: Document, upload: FileStorage, uploader: User) -> None:
+    """s3-only: stage the upload (a temporary file, hashed as it arrives), put it to S3, read its
+    size and sha256 back from S3, and only then commit the row. S3 unreachable or wrong → 503
+    and nothing stored; a failed commit deletes the object again. The staging file goes in every
+    case (received_file); only a killed worker leaves one, or an object without a row, for
+    `flask storage sync` to remove once stale."""
+    s3 = s3_store()
+    if not s3.available():  # before reading the body: a dead S3 costs no staging
+        _s3_unreachable(None)
+    key = document.storage_key = new_key()
+    document.content_type, document.in_local, document.in_s3 = CONTENT_TYPE, False, True
+    max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
+    with received_file(upload, str(local_store().folder), max_bytes) as staged:
+        check_pdf(staged)
+        document.size_bytes, document.sha256 = staged.size, staged.sha256
+        try:
+            s3.put(key, staged.path, staged.sha256)
+            s3.verify(key, staged.size, staged.sha256)
+        except StorageError as exc:
+            _delete_object(s3, key)
+            _s3_unreachable(exc)
+        try:
+            db.session.add(document)
+            db.session.flush()
+            audit.record("document_uploaded", uploader, document_id=document.id,
+                         detail={"title": document.title, "filename": document.filename, "size_bytes": staged.size})
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            _delete_object(s3, key)
+            raise
+
+
+def _delete_object(s3: S3Store, key: str) -> None:
+    """Remove an object no row names; a failure leaves it to `flask storage check`/`sync`."""
+    try:
+        s3.delete(key)
+    except StorageError as exc:
+        current_app.logger.error("upload to s3-only storage left %s without a row: %s", key, exc)
+
+
+def _s3_unreachable(exc: StorageError | None):
+    current_app.logger.warning("upload refused: S3 is the only store and failed: %s", exc or "unreachable")
+    abort(503, message="Documents cannot be stored right now; try again shortly.", headers={"Retry-After": "30"})
+
+
 def push(document: Document) -> None:
     """Try S3 now; on failure the document stays local-only for `storage sync`."""
     document_id = document.id  # read before the push: the row may be gone after it
     s3 = s3_store()
-    if s3 is None:
+    if s3 is None or s3_only():  # s3-only: accept() put it there already
         return
     try:
         push_to_s3(document, s3, local_store())
@@ -108,9 +161,9 @@ def serve(document: Document, disposition: str, downloader: User | None = None) 
         try:
             return "s3", redirect(s3.presign(document.storage_key, header))
         except StorageError as exc:
-            current_app.logger.warning("download %s: %s; trying the local copy", document.id, exc)
+            current_app.logger.warning("download %s: %s", document.id, exc)
     local = local_store()
-    if document.in_local and local.exists(document.storage_key):
+    if not s3_only() and document.in_local and local.exists(document.storage_key):
         return (None if head else "local"), _local_response(local, document.storage_key, header)
     current_app.logger.error("download %s: no store can serve %s", document.id, document.storage_key)
     abort(503, message="This document cannot be downloaded right now; try again shortly.",
@@ -169,7 +222,7 @@ def discard(document: Document) -> None:
     db.session.commit()
     if key is None:
         return
-    for store in filter(None, (local_store(), s3_store())):
+    for store in filter(None, (None if s3_only() else local_store(), s3_store())):
         try:
             store.delete(key)
         except StorageError as exc:

@@ -172,11 +172,23 @@ class S3Store:
     def exists(self, key: str) -> bool:
         return self._head(key) is not None
 
+    def verify(self, key: str, size: int, sha256: str) -> None:
+        """Re-read the object's size and sha256 from S3; StorageError unless both match."""
+        head = self._head(key)
+        if head is None:
+            raise StorageError(f"S3 verify of {key} failed: the object is missing after its put")
+        stored = self._head_sha256(head)
+        if head.get("ContentLength") != size or stored != sha256:
+            raise StorageError(f"S3 verify of {key} failed: {head.get('ContentLength')} bytes, sha256 {stored}"
+                               f" (expected {size} bytes, sha256 {sha256})")
+
     def sha256(self, key: str) -> str | None:
         """The object's sha256 as S3 verified it on put, or None when the object is missing."""
         head = self._head(key)
-        if head is None:
-            return None
+        return None if head is None else self._head_sha256(head)
+
+    @staticmethod
+    def _head_sha256(head: dict) -> str:
         checksum = head.get("ChecksumSHA256", "")
         if checksum and "-" not in checksum:  # "-N" marks a multipart composite checksum
             return base64.b64decode(checksum).hex()
@@ -186,9 +198,13 @@ class S3Store:
         self._call("delete_object", Key=key)
 
     def keys(self) -> set[str]:
+        return set(self.listing())
+
+    def listing(self) -> dict[str, float]:
+        """Every object's key and its last-modified time (a Unix timestamp)."""
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)
-            return {obj["Key"] for page in pages for obj in page.get("Contents", [])}
+            return {obj["Key"]: obj["LastModified"].timestamp() for page in pages for obj in page.get("Contents", [])}
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(f"S3 listing failed: {exc}") from exc
 
@@ -225,6 +241,11 @@ class S3Store:
         return ok
 
 
+def s3_only() -> bool:
+    """STORAGE_MODE=s3-only: S3 is the only store; the uploads folder only stages uploads."""
+    return current_app.config.get("STORAGE_MODE", "fallback") == "s3-only"
+
+
 def local_store() -> LocalStore:
     return LocalStore(current_app.config["UPLOAD_FOLDER"])
 
@@ -235,10 +256,12 @@ def s3_store() -> S3Store | None:
 
 
 def storage_health() -> dict:
-    """{"s3": "ok"|"disabled"|"unavailable", "local": "ok"|"unavailable"} for /api/health."""
+    """{"s3": "ok"|"disabled"|"unavailable", "local": "ok"|"unavailable", "mode"} for /api/health
+    ("local" is the uploads folder: the fallback store, or in s3-only the staging area)."""
     folder = current_app.config["UPLOAD_FOLDER"]
     local = "ok" if os.path.isdir(folder) and os.access(folder, os.W_OK) else "unavailable"
+    mode = current_app.config.get("STORAGE_MODE", "fallback")
     s3 = s3_store()
     if s3 is None:
-        return {"s3": "disabled", "local": local}
-    return {"s3": "ok" if s3.available() else "unavailable", "local": local}
+        return {"s3": "disabled", "local": local, "mode": mode}
+    return {"s3": "ok" if s3.available() else "unavailable", "local": local, "mode": mode}

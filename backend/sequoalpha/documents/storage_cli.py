@@ -10,7 +10,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import Document
 from .files import push_to_s3
-from .storage import LocalStore, S3Store, StorageError, local_store, s3_store
+from .storage import KEY_PATTERN, LocalStore, S3Store, StorageError, local_store, s3_only, s3_store
 from .uploads import TEMP_PREFIX
 
 storage = AppGroup("storage", help="The document stores: push pending files to S3, check consistency.")
@@ -19,12 +19,18 @@ STALE_TEMP_SECONDS = 3600
 
 
 @storage.command("sync")
-def sync():
+@click.option("--orphans-older-than", "orphan_seconds", type=click.IntRange(min=0), default=STALE_TEMP_SECONDS,
+              show_default=True, help="s3-only: remove objects without a row once this many seconds old.")
+def sync(orphan_seconds):
     """Push every local-only document to S3.
 
     Idempotent and resumable: each document is committed as soon as it is in S3, so an
     interrupted run picks up where it stopped. A local copy whose sha256 no longer matches is
     not pushed. Exit status 1 when some push failed.
+
+    With STORAGE_MODE=s3-only there is nothing to push (an upload is in S3 before its row):
+    sync removes what interrupted uploads left (stale staging files, objects without a row)
+    and fails if a row still names only a local copy.
     """
     s3 = s3_store()
     if s3 is None:
@@ -34,6 +40,9 @@ def sync():
     for path in _stale_temporaries(local):
         path.unlink(missing_ok=True)
         click.echo(f"removed {path.name}: a temporary upload left by an interrupted worker")
+    if s3_only():
+        _sync_s3_only(s3, orphan_seconds)
+        return
     pending = db.session.scalars(
         select(Document.id)
         .where(Document.kind == "file", Document.in_local.is_(True), Document.in_s3.is_(False))
@@ -79,7 +88,11 @@ def check(no_hash):
         if not row.in_local and not row.in_s3:
             problems.append(f"document {row.id} ({row.storage_key}): no store holds it")
     local, s3 = local_store(), s3_store()
-    for store in filter(None, (local, s3)):
+    if s3_only():  # the uploads folder only stages uploads: a row naming it is a problem
+        problems += [f"document {row.id} ({row.storage_key}): held only locally, which s3-only does not serve "
+                     "(push it with STORAGE_MODE=fallback `storage sync` on the host that holds it)"
+                     for row in rows if row.in_local and not row.in_s3]
+    for store in filter(None, (None if s3_only() else local, s3)):
         try:
             problems += _check_store(store, rows, hash_files=not no_hash)
         except StorageError as exc:
@@ -90,6 +103,30 @@ def check(no_hash):
         click.echo(problem)
     click.echo(f"check: {len(rows)} file document(s), {len(problems)} problem(s)")
     if problems:
+        sys.exit(1)
+
+
+def _sync_s3_only(s3: S3Store, orphan_seconds: int) -> None:
+    """s3-only: delete objects no row names once `orphan_seconds` old (an upload killed between
+    its put and its commit; a live upload commits within seconds); report local-only rows."""
+    known = set(db.session.scalars(select(Document.storage_key).where(Document.storage_key.is_not(None))))
+    local_only = db.session.scalars(
+        select(Document.id).where(Document.kind == "file", Document.in_local.is_(True), Document.in_s3.is_(False))
+    ).all()
+    cutoff, removed = time.time() - orphan_seconds, 0
+    try:
+        for key, modified in sorted(s3.listing().items()):
+            if key not in known and KEY_PATTERN.fullmatch(key) and modified <= cutoff:
+                s3.delete(key)
+                removed += 1
+                click.echo(f"removed s3://{s3.bucket}/{key}: an object without a row, left by an interrupted upload")
+    except StorageError as exc:
+        click.echo(f"sync: FAILED: {exc}", err=True)
+        sys.exit(1)
+    click.echo(f"sync: s3-only mode, nothing to push; {removed} orphan object(s) removed")
+    if local_only:
+        click.echo(f"sync: {len(local_only)} document(s) held only locally (ids {', '.join(map(str, local_only))}): "
+                   "run `storage sync` with STORAGE_MODE=fallback on the host that holds them", err=True)
         sys.exit(1)
 
 
@@ -108,7 +145,8 @@ def _check_store(store: LocalStore | S3Store, rows, hash_files: bool) -> list[st
         elif present and hash_files and store.sha256(row.storage_key) != row.sha256:
             problems.append(f"{label}: sha256 mismatch (the stored bytes changed)")
     known = {row.storage_key for row in rows}
-    problems += [f"{store.name}: {key}: file without a document row" for key in sorted(keys - known)]
+    hint = " (storage sync removes it once an hour old)" if store.name == "s3" and s3_only() else ""
+    problems += [f"{store.name}: {key}: file without a document row{hint}" for key in sorted(keys - known)]
     return problems
 
 
