@@ -70,6 +70,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "TRUSTED_PROXIES": [p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()],
         "BCRYPT_ROUNDS": int(env.get("BCRYPT_ROUNDS", "12")),
         "STATIC_ROOT": str(REPO_ROOT),
+        # The site's address as users reach it: the WebAuthn relying party and origin come from it.
+        "PUBLIC_URL": (env.get("PUBLIC_URL") or "").rstrip("/")
+        or (None if production else f"http://localhost:{env.get('PORT', '8000')}"),
+        # Second factor
+        "MFA_TOKEN_SECONDS": int(env.get("MFA_TOKEN_SECONDS", "300")),
+        "MFA_REQUIRED_FOR_ADMINS": _bool(env.get("MFA_REQUIRED_FOR_ADMINS"), production),
         # Sessions (flask-jwt-extended)
         "JWT_TOKEN_LOCATION": ["headers", "cookies"],
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
@@ -105,5 +111,7 @@ def check_production(cfg: dict) -> None:
             raise ConfigError(f"{name} is shorter than 32 bytes")
     if cfg["SECRET_KEY"] == cfg["JWT_SECRET_KEY"]:
         raise ConfigError("SECRET_KEY and JWT_SECRET_KEY must differ")
+    if not cfg.get("PUBLIC_URL"):
+        raise ConfigError("PUBLIC_URL is not set (required when SEQUOALPHA_ENV=production)")
     if cfg["BCRYPT_ROUNDS"] < 12:
         raise ConfigError("BCRYPT_ROUNDS must be at least 12 in production")

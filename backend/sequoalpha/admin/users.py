@@ -5,6 +5,7 @@ from sqlalchemy import select
 
 from .. import audit
 from ..accounts.guard import admin_required
+from ..accounts.mfa import reset_factors
 from ..accounts.passwords import hash_password
 from ..extensions import db
 from ..integrity import commit_or_conflict, existing, unique
@@ -97,4 +98,18 @@ def delete_user(user_id):
         abort(409, message="You cannot delete your own account.")
     audit.record("user_deleted", current_user, target_user_id=user.id, detail={"username": user.username})
     db.session.delete(user)
+    db.session.commit()
+
+
+@blp.delete("/users/<int:user_id>/mfa")
+@admin_required
+@blp.response(204)
+@blp.alt_response(409, description="An admin resetting their own factors (that needs the password and a code)")
+def reset_user_mfa(user_id):
+    """Remove every second factor of a user (TOTP, recovery codes, passkeys); the user is told by
+    e-mail. For someone who lost their phone and their recovery codes."""
+    user = db.get_or_404(User, user_id)
+    if user.id == current_user.id:
+        abort(409, message="You cannot reset your own second factor; turn it off under Security instead.")
+    reset_factors(user, current_user)
     db.session.commit()
