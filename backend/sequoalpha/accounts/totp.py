@@ -6,6 +6,7 @@ makes every enrolled TOTP secret and recovery code unusable: users then need an 
 import base64
 import hashlib
 import hmac
+import io
 import secrets
 import time
 
@@ -64,7 +65,11 @@ def start_enrolment(user: User) -> dict:
 
 def qr_svg(data: str) -> str:
     """The QR code as an SVG document, made here: no outside service ever sees the secret."""
-    return segno.make(data, error="m").svg_inline(scale=5, border=4, title="TOTP QR code")
+    out = io.BytesIO()
+    # A standalone document (with its namespace), so that it also works as an <img> data: URL.
+    segno.make(data, error="m").save(out, kind="svg", scale=5, border=4, light="#fff", xmldecl=False,
+                                     svgns=True, title="TOTP QR code")
+    return out.getvalue().decode("utf-8")
 
 
 # --- codes -----------------------------------------------------------------------------------
