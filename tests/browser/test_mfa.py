@@ -206,3 +206,12 @@ def test_an_admin_without_a_second_factor_is_sent_to_enrolment(strict_admins, op
     page.get_by_role("heading", name="Your recovery codes").wait_for()
     page.goto("/frontend/admin.html")
     page.locator("#console").wait_for(state="visible")
+
+    # Sign out everywhere, from the Security page, after a confirmation.
+    page.goto("/frontend/security.html")
+    page.get_by_role("button", name="Sign out everywhere").click()
+    dialog = page.get_by_role("dialog", name="Sign out everywhere?")
+    dialog.wait_for()
+    ui.check_accessibility(page)
+    dialog.get_by_role("button", name="Sign out everywhere").click()
+    page.wait_for_url("**/frontend/signin.html?signedout=1")
