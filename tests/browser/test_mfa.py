@@ -215,3 +215,30 @@ def test_an_admin_without_a_second_factor_is_sent_to_enrolment(strict_admins, op
     ui.check_accessibility(page)
     dialog.get_by_role("button", name="Sign out everywhere").click()
     page.wait_for_url("**/frontend/signin.html?signedout=1")
+
+
+def test_an_admin_resets_a_clients_second_factor(open_page, make_user, app, ui):
+    make_user("boss", is_admin=True)
+    make_user("ann")
+    client = app.test_client()
+    headers = {"Authorization": "Bearer " + client.post(
+        "/api/login", json={"username": "ann", "password": ui.PASSWORD}).get_json()["access_token"]}
+    secret = client.post("/api/me/mfa/totp", headers=headers).get_json()["secret"]
+    code, _step = code_after(secret, -1)
+    assert client.post("/api/me/mfa/totp/confirm", headers=headers, json={"code": code}).status_code == 200
+
+    page, _watch = open_page(width=375)
+    ui.sign_in(page, "boss")
+    page.goto("/frontend/admin.html#users")
+    row = page.locator("#panel-users tr[data-username='ann']")
+    row.get_by_text("2-step on").wait_for()
+    no_horizontal_scroll(page)
+    row.get_by_role("button", name="Reset 2-step verification of ann").click()
+    dialog = page.get_by_role("dialog", name="Reset two-step verification of ann?")
+    dialog.wait_for()
+    ui.check_accessibility(page)
+    dialog.get_by_role("button", name="Reset").click()
+    dialog.wait_for(state="detached")
+    page.locator("#panel-users tr[data-username='ann']").get_by_text("2-step on").wait_for(state="detached")
+    step = client.post("/api/login", json={"username": "ann", "password": ui.PASSWORD}).get_json()
+    assert "access_token" in step and "mfa_required" not in step
