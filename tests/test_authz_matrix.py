@@ -7,7 +7,8 @@ import pytest
 
 from support.api import login
 
-PUBLIC = {"/api/health", "/api/openapi.json", "/api/login"}
+PUBLIC = {"/api/health", "/api/openapi.json", "/api/login", "/api/login/mfa", "/api/login/passkey/options",
+          "/api/login/passkey"}
 
 
 def api_cells(app):

@@ -189,10 +189,12 @@ def test_a_connection_lost_after_the_last_query_still_answers(app, client, make_
     ({"SECRET_KEY": "short", "JWT_SECRET_KEY": "j" * 40}, "SECRET_KEY is shorter than 32 bytes"),
     ({"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "short"}, "JWT_SECRET_KEY is shorter than 32 bytes"),
     ({"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "s" * 40}, "must differ"),
+    ({"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40, "PUBLIC_URL": ""}, "PUBLIC_URL is not set"),
 ])
 def test_production_refuses_weak_secrets(monkeypatch, env, reason):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("JWT_SECRET_KEY", raising=False)
+    monkeypatch.setenv("PUBLIC_URL", "https://portal.example.com")
     monkeypatch.setenv("SEQUOALPHA_ENV", "production")
     for key, value in env.items():
         monkeypatch.setenv(key, value)

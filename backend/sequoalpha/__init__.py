@@ -10,6 +10,7 @@ from werkzeug.routing import IntegerConverter
 from . import body_limits, cli, errors, security
 from .config import BACKEND_DIR, load_config
 from .extensions import api, db, jwt, migrate
+from .schemas.accounts import MfaChallengeSchema
 from .schemas.fields import MAX_ID
 
 
@@ -31,16 +32,17 @@ def create_app(config: dict | None = None) -> Flask:
     })
 
     from . import admin, health, site
-    from .accounts import routes as accounts
+    from .accounts import mfa, passkeys, routes as accounts  # noqa: F401 -- passkeys' routes join mfa.blp
     from .admin import audit_log, groups, readers, users  # noqa: F401 -- their routes join admin.blp
     from .documents import admin_routes, categories, routes as documents
     from .mail import routes as mail_routes
 
     for blueprint in (
-        health.blp, accounts.blp, categories.blp, admin.blp, documents.blp, admin_routes.blp,
+        health.blp, accounts.blp, mfa.blp, categories.blp, admin.blp, documents.blp, admin_routes.blp,
         mail_routes.blp,
     ):
         api.register_blueprint(blueprint)
+    api.spec.components.schema("MfaChallenge", schema=MfaChallengeSchema)  # one of POST /api/login's answers
     if app.config["ENV_MODE"] != "production":  # in production Nginx serves the site
         app.register_blueprint(site.bp)
     errors.init_app(app)

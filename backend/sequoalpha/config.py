@@ -72,7 +72,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "TRUSTED_PROXIES": [p.strip() for p in env.get("TRUSTED_PROXIES", "").split(",") if p.strip()],
         "BCRYPT_ROUNDS": int(env.get("BCRYPT_ROUNDS", "12")),
         "STATIC_ROOT": str(REPO_ROOT),
+        # PUBLIC_URL (links in e-mails, the WebAuthn relying party and origin) and outgoing mail
         **mail_settings(env, production),
+        # Second factor
+        "MFA_TOKEN_SECONDS": int(env.get("MFA_TOKEN_SECONDS", "300")),
+        "MFA_REQUIRED_FOR_ADMINS": _bool(env.get("MFA_REQUIRED_FOR_ADMINS"), production),
         # Sessions (flask-jwt-extended)
         "JWT_TOKEN_LOCATION": ["headers", "cookies"],
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),

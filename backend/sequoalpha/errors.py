@@ -27,7 +27,7 @@ MESSAGES = {
 }
 
 
-def error_body(code: int, message: str | None = None, errors: dict | None = None) -> dict:
+def error_body(code: int, message: str | None = None, errors: dict | None = None, reason: str | None = None) -> dict:
     body = {
         "code": code,
         "status": HTTP_STATUS_CODES.get(code, "Error"),
@@ -35,6 +35,8 @@ def error_body(code: int, message: str | None = None, errors: dict | None = None
     }
     if errors:
         body["errors"] = errors
+    if reason:  # a machine-readable why of a 403 (e.g. "mfa_enrolment_required")
+        body["reason"] = reason
     return body
 
 
@@ -50,7 +52,7 @@ class Api(SmorestApi):
         headers = dict(data.get("headers") or {})
         if error.code == 405 and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
-        return error_body(error.code, message, errors), error.code, headers
+        return error_body(error.code, message, errors, data.get("reason")), error.code, headers
 
 
 def handle_database_error(error: OperationalError | InterfaceError):

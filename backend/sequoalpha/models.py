@@ -3,8 +3,8 @@ import secrets
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    JSON, BigInteger, CheckConstraint, Column, ColumnElement, DateTime, ForeignKey, Index, String, Table,
-    Text, TypeDecorator, false, or_, text,
+    JSON, BigInteger, CheckConstraint, Column, ColumnElement, DateTime, ForeignKey, Index, LargeBinary, String,
+    Table, Text, TypeDecorator, false, or_, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, validates
 
@@ -70,6 +70,23 @@ class User(Lockout, db.Model):
     groups: Mapped[list["Group"]] = relationship(
         secondary=user_groups, back_populates="members", order_by="Group.name"
     )
+    # Second factors (accounts/mfa.py, accounts/passkeys.py)
+    totp: Mapped["TotpFactor | None"] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    passkeys: Mapped[list["Passkey"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="Passkey.id"
+    )
+
+    @property
+    def totp_active(self) -> bool:
+        return self.totp is not None and self.totp.confirmed_at is not None
+
+    @property
+    def mfa(self) -> dict:
+        return {"totp": self.totp_active, "passkeys": len(self.passkeys)}
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.totp_active or bool(self.passkeys)
 
     @staticmethod
     def normal(name: str) -> str:
@@ -289,3 +306,57 @@ class OutboxMessage(db.Model):
     # The bodies hold a secret (a token in a link's fragment), removed once sent or given up.
     has_secret: Mapped[bool] = mapped_column(default=False)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+
+
+# --- second factor -----------------------------------------------------------------------
+
+class TotpFactor(db.Model):
+    """A user's TOTP secret (encrypted with a key derived from SECRET_KEY): pending until
+    `confirmed_at`. `last_step` is the last time step accepted, so a code works once."""
+
+    __tablename__ = "totp_factors"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    secret_encrypted: Mapped[str] = mapped_column(String(255))
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecoveryCode(db.Model):
+    """A single-use recovery code, kept as a keyed hash (HMAC-SHA256) only."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Passkey(db.Model):
+    """A WebAuthn credential of a user. `credential_id` and `user_handle` are base64url."""
+
+    __tablename__ = "passkeys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    credential_id: Mapped[str] = mapped_column(String(1400), unique=True)
+    user_handle: Mapped[str] = mapped_column(String(100))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class WebauthnChallenge(db.Model):
+    """A challenge handed to a browser, single-use (deleted when answered) and short-lived.
+    `user_id` is set for a registration, null for a passkey sign-in (the user is not known yet)."""
+
+    __tablename__ = "webauthn_challenges"
+
+    challenge: Mapped[str] = mapped_column(String(128), primary_key=True)  # base64url
+    purpose: Mapped[str] = mapped_column(String(16))  # "register" | "login"
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

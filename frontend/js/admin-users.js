@@ -99,6 +99,11 @@ export function mountUsers(panel) {
     const docs = user.is_admin ? null
       : h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Documents', srOnly(` of ${user.username}`));
     if (docs) docs.addEventListener('click', () => showUserDocuments(user).catch(reportError));
+    const hasFactor = Boolean(user.mfa && (user.mfa.totp || user.mfa.passkeys));
+    const resetMfa = hasFactor && !self
+      ? h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Reset 2-step', srOnly(` verification of ${user.username}`))
+      : null;
+    resetMfa?.addEventListener('click', () => resetSecondFactor(user));
     edit.addEventListener('click', () => editUser(user));
     reset.addEventListener('click', () => resetPassword(user));
     toggle.addEventListener('click', () => setActive(user, !user.is_active));
@@ -109,9 +114,10 @@ export function mountUsers(panel) {
         h('div', { class: 'muted' }, user.username, ' · ', user.email)),
       h('td', { 'data-label': 'Groups' }, user.groups && user.groups.length ? user.groups.map((g) => g.name).join(', ') : h('span', { class: 'muted' }, 'None')),
       h('td', { 'data-label': 'Role' }, user.is_admin ? h('span', { class: 'badge badge--admin' }, 'Admin') : 'Client'),
-      h('td', { 'data-label': 'Status' }, user.is_active ? h('span', { class: 'badge badge--ok' }, 'Active') : h('span', { class: 'badge badge--danger' }, 'Disabled')),
+      h('td', { 'data-label': 'Status' }, user.is_active ? h('span', { class: 'badge badge--ok' }, 'Active') : h('span', { class: 'badge badge--danger' }, 'Disabled'),
+        hasFactor ? [' ', h('span', { class: 'badge badge--muted' }, '2-step on')] : null),
       h('td', { 'data-label': 'Last sign-in', class: 'nowrap' }, user.last_login_at ? timeEl(user.last_login_at, true) : h('span', { class: 'muted' }, 'Never')),
-      h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, edit, docs, reset, toggle, del)));
+      h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, edit, docs, reset, resetMfa, toggle, del)));
   }
 
   async function load() {
@@ -207,6 +213,19 @@ export function mountUsers(panel) {
       load();
     } catch (err) {
       reportError(err);
+    }
+  }
+
+  async function resetSecondFactor(user) {
+    const done = await confirmDialog({
+      title: `Reset two-step verification of ${user.username}?`,
+      message: `Their authenticator app, recovery codes and passkeys stop working; they sign in with their password alone until they enrol again, and are told by e-mail. Do this only after checking who is asking.`,
+      confirmLabel: 'Reset',
+      action: () => api(`/api/admin/users/${user.id}/mfa`, { method: 'DELETE' }),
+    });
+    if (done) {
+      toast(`Two-step verification of ${user.username} was reset.`);
+      load();
     }
   }
 

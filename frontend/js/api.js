@@ -191,6 +191,11 @@ export async function api(path, options = {}) {
     throw new ApiError(0, null);
   }
   const data = await readBody(res);
+  if (res.status === 403 && data && data.reason === 'mfa_enrolment_required' && redirect) {
+    // An admin without a second factor: enrolment first (the Security page says why).
+    location.assign('/frontend/security.html?enrol=required');
+    throw new SessionEndedError();
+  }
   if (!res.ok) throw new ApiError(res.status, data, res.headers);
   return data;
 }

@@ -7,8 +7,11 @@ import { formatWait } from './format.js';
 import { safeNext } from './next-url.js';
 import { fillFirmDetails } from './firm-details.js';
 import { clearErrors, fieldErrors, setFieldError, setFormMessage, showError } from './forms.js';
+import { credentialJSON, passkeysSupported, requestOptions, webauthnMessage } from './webauthn.js';
 
 const form = $('#signin-form');
+const mfaForm = $('#mfa-form');
+let mfaToken = null;
 const submit = $('#signin-submit');
 const notice = $('#notice');
 const params = new URLSearchParams(location.search);
@@ -96,6 +99,10 @@ form.addEventListener('submit', async (event) => {
   try {
     const data = await api('/api/login', { method: 'POST', json: { username, password }, refresh: false });
     notice.hidden = true;
+    if (data.mfa_required) {
+      showSecondStep(data);
+      return;
+    }
     location.assign(destination(data.user || {}));
   } catch (err) {
     if (err instanceof ApiError && err.status === 422) {
@@ -112,6 +119,104 @@ form.addEventListener('submit', async (event) => {
     form.removeAttribute('aria-busy');
   }
 });
+
+// --- the second step: a code from the app or a recovery code ---------------------------
+
+function showSecondStep(data) {
+  mfaToken = data.mfa_token;
+  form.hidden = true;
+  $('#passkey-signin').hidden = true;
+  mfaForm.hidden = false;
+  $('#mfa-passkey').hidden = !(data.methods.includes('passkey') && passkeysSupported());
+  const onlyPasskey = !data.methods.includes('totp');
+  $('#mfa-help').textContent = onlyPasskey
+    ? 'This account signs in with a passkey: use it to continue.'
+    : 'Enter the 6-digit code from your authenticator app, or one of your recovery codes.';
+  mfaForm.elements.code.closest('.field').hidden = onlyPasskey;
+  $('#mfa-submit').hidden = onlyPasskey;
+  (onlyPasskey ? $('#mfa-heading') : mfaForm.elements.code).focus();
+}
+
+function restart() {
+  mfaToken = null;
+  mfaForm.hidden = true;
+  mfaForm.reset();
+  clearErrors(mfaForm);
+  form.hidden = false;
+  $('#passkey-signin').hidden = !passkeysSupported();
+  form.elements.password.value = '';
+  form.elements.username.focus();
+}
+
+function codeMessage(err) {
+  if (err instanceof ApiError && err.status === 401) {
+    return /expired|completed/.test(err.message)
+      ? 'This sign-in has expired. Start again with your password.'
+      : 'This code is wrong or has already been used.';
+  }
+  return messageFor(err);
+}
+
+mfaForm.addEventListener('submit', async (event) => {
+  event.preventDefault();
+  clearErrors(mfaForm);
+  const code = mfaForm.elements.code.value.trim();
+  if (!code) {
+    setFieldError(mfaForm.elements.code, 'Enter the code from your app or a recovery code.');
+    mfaForm.elements.code.focus();
+    return;
+  }
+  const button = $('#mfa-submit');
+  button.disabled = true;
+  mfaForm.setAttribute('aria-busy', 'true');
+  try {
+    const data = await api('/api/login/mfa', { method: 'POST', json: { mfa_token: mfaToken, code }, refresh: false });
+    location.assign(destination(data.user || {}));
+  } catch (err) {
+    setFormMessage(mfaForm, codeMessage(err));
+    mfaForm.elements.code.value = '';
+    mfaForm.elements.code.focus();
+  } finally {
+    button.disabled = false;
+    mfaForm.removeAttribute('aria-busy');
+  }
+});
+
+$('#mfa-restart').addEventListener('click', restart);
+
+// --- passkeys: both factors at once, no username ----------------------------------------
+
+async function signInWithPasskey(button, showMessage) {
+  button.disabled = true;
+  try {
+    const options = await api('/api/login/passkey/options', { method: 'POST', refresh: false });
+    let credential;
+    try {
+      credential = await navigator.credentials.get({ publicKey: requestOptions(options) });
+    } catch (err) {
+      showMessage(webauthnMessage(err));
+      return;
+    }
+    const data = await api('/api/login/passkey', { method: 'POST', json: { credential: credentialJSON(credential) }, refresh: false });
+    location.assign(destination(data.user || {}));
+  } catch (err) {
+    showMessage(err instanceof ApiError && err.status === 401
+      ? 'This passkey was not accepted. Sign in with your password, or try another passkey.'
+      : messageFor(err));
+  } finally {
+    button.disabled = false;
+  }
+}
+
+if (passkeysSupported()) {
+  $('#passkey-signin').hidden = false;
+  const message = $('#passkey-message');
+  $('#passkey-submit').addEventListener('click', (event) => signInWithPasskey(event.currentTarget, (text) => {
+    message.textContent = text;
+    message.hidden = false;
+  }));
+  $('#mfa-passkey').addEventListener('click', (event) => signInWithPasskey(event.currentTarget, (text) => setFormMessage(mfaForm, text)));
+}
 
 fillFirmDetails();
 form.elements.username.focus();

@@ -163,6 +163,7 @@ def stack():
         "TRUSTED_PROXIES": "127.0.0.1",
         "COOKIE_SECURE": "false",
         "PUBLIC_URL": "http://localhost",
+        "MFA_REQUIRED_FOR_ADMINS": "false",  # the stack's admin signs in with a password; tests/test_mfa_* cover the policy
         "GUNICORN_BIND": gunicorn_bind,
         "GUNICORN_WORKERS": "3",
         "PYTHONDONTWRITEBYTECODE": "1",

@@ -4,7 +4,7 @@ import math
 from datetime import timedelta
 
 from flask_smorest import abort
-from sqlalchemy import delete, inspect, or_, select, update
+from sqlalchemy import case, delete, inspect, or_, select, update
 
 from .. import audit
 from ..extensions import db, upsert
@@ -65,6 +65,20 @@ def claim_attempt(subject: Lockout, action: str, user: User | None, detail: dict
         db.session.execute(update(model).where(this).values(locked_until=now + timedelta(seconds=seconds))
                            .execution_options(synchronize_session=False))
     db.session.commit()
+
+
+def release_attempt(subject: Lockout) -> None:
+    """Give back the attempt `claim_attempt` counted, once it proved right but the sign-in is not
+    over (a second factor follows): earlier failures stay counted, and a lock stays unless this
+    attempt alone earned it. The caller commits."""
+    model = type(subject)
+    key = inspect(model).primary_key[0]
+    remaining = model.failed_logins - 1
+    db.session.execute(
+        update(model).where(key == inspect(subject).identity[0], model.failed_logins > 0)
+        .values(failed_logins=remaining,
+                locked_until=case((remaining < LOCK_AFTER, None), else_=model.locked_until))
+        .execution_options(synchronize_session=False))
 
 
 def unknown_login(name: str) -> UnknownLogin:

@@ -18,10 +18,18 @@ from sqlalchemy import select
 from .. import audit
 from ..extensions import db
 from ..models import RevokedToken, User, utcnow
-from ..schemas.accounts import AccessTokenSchema, LoginResponseSchema, LoginSchema, PasswordChangeSchema, UserSchema
-from .lockout import claim_attempt, unknown_login
+from ..schemas.accounts import (
+    LOGIN_ANSWER,
+    AccessTokenSchema,
+    LoginResponseSchema,
+    LoginSchema,
+    PasswordChangeSchema,
+    UserSchema,
+)
+from .lockout import claim_attempt, release_attempt, unknown_login
 from .passwords import burn_check, check_password, hash_password
-from .tokens import issue_tokens, revoke
+from . import totp
+from .tokens import issue_mfa_token, issue_tokens, revoke
 
 blp = Blueprint("session", __name__, url_prefix="/api", description="Sign in and out")
 
@@ -33,12 +41,14 @@ BAD_CREDENTIALS = "Wrong username or password."
 @blp.post("/login")
 @blp.doc(security=[])
 @blp.arguments(LoginSchema)
-@blp.response(200, LoginResponseSchema)
+@blp.response(200, LOGIN_ANSWER)
 @blp.alt_response(401, description="Wrong username or password")
 @blp.alt_response(403, description="Account disabled")
 @blp.alt_response(429, description="Locked after repeated failures (an account, or a name that is no account)")
 def login(data):
-    """Sign in with a username or email and a password; sets the session cookies."""
+    """Sign in with a username or email and a password; sets the session cookies. For an account
+    with a second factor the answer is an `mfa_token` instead (no session): the sign-in ends at
+    `POST /api/login/mfa` or with a passkey."""
     # Lower-casing can lengthen a name ("İ" becomes two characters); no account's name is longer.
     name = User.normal(data["username"].strip())[:254]
     user = db.session.scalar(select(User).where(User.named(name)))
@@ -57,11 +67,23 @@ def login(data):
         audit.record("login_failed", user, detail={"reason": "disabled"})
         db.session.commit()
         abort(403, message="This account is disabled. Contact your administrator.")
+    if user.has_second_factor:
+        # No session yet. The password's own attempt is given back, but earlier failures stay: a
+        # known password must not be a way to reset the lock between guesses of the code.
+        release_attempt(user)
+        methods = (["totp", "recovery_code"] if user.totp_active else []) + (["passkey"] if user.passkeys else [])
+        db.session.commit()
+        return jsonify({"mfa_required": True, "mfa_token": issue_mfa_token(user, totp.now()), "methods": methods})
+    return signed_in(user, "password")
+
+
+def signed_in(user: User, method: str):
+    """The answer of a complete sign-in (tokens, cookies, the user), audited with its method."""
     user.failed_logins = 0
     user.locked_until = None
     user.last_login_at = utcnow()
     access, refresh = issue_tokens(user)
-    audit.record("login", user)
+    audit.record("login", user, detail={"method": method})
     db.session.commit()
     response = jsonify(LoginResponseSchema().dump({"access_token": access, "refresh_token": refresh, "user": user}))
     set_access_cookies(response, access)

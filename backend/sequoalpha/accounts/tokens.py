@@ -1,8 +1,13 @@
 """Session tokens: issued as a refresh/access pair, checked against the database on every
-request (flask-jwt-extended callbacks), revoked by id at sign-out."""
-from datetime import datetime
+request (flask-jwt-extended callbacks), revoked by id at sign-out. And the `mfa_token` between
+the two steps of a sign-in with a second factor, which is no session token at all."""
+import hashlib
+import hmac
+import uuid
+from datetime import datetime, timedelta, timezone
 
-from flask import jsonify
+import jwt as pyjwt
+from flask import current_app, jsonify
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from sqlalchemy import select
 
@@ -58,3 +63,51 @@ def revoke(*jtis: str | None, until: datetime) -> None:
     for jti in filter(None, jtis):
         db.session.execute(upsert(RevokedToken).values(jti=jti, expires_at=until)
                            .on_conflict_do_nothing(index_elements=["jti"]))
+
+
+# --- the token between the password and the second factor --------------------------------
+
+MFA_TOKEN_TYPE = "mfa"
+MFA_AUDIENCE = "sequoalpha:mfa"
+
+
+def _mfa_key() -> bytes:
+    """Its own key (derived from JWT_SECRET_KEY): flask-jwt-extended cannot verify an mfa_token,
+    so it can never pass for an access or refresh token."""
+    return hmac.new(current_app.config["JWT_SECRET_KEY"].encode(), b"sequoalpha mfa token v1", hashlib.sha256).digest()
+
+
+def issue_mfa_token(user: User, now: float) -> str:
+    """A signed token naming `user`, good for MFA_TOKEN_SECONDS, once, while the account's
+    token version is unchanged (a password change or disable ends it)."""
+    claims = {"sub": str(user.id), "type": MFA_TOKEN_TYPE, "aud": MFA_AUDIENCE, "jti": uuid.uuid4().hex,
+              "ver": user.token_version, "iat": int(now), "exp": int(now) + current_app.config["MFA_TOKEN_SECONDS"]}
+    return pyjwt.encode(claims, _mfa_key(), algorithm="HS256")
+
+
+def read_mfa_token(token: str, now: float) -> tuple[User, dict] | None:
+    """The user and claims of a valid, unexpired, unused mfa_token; None otherwise. Expiry is
+    checked against `now` (the caller's clock)."""
+    try:
+        claims = pyjwt.decode(token, _mfa_key(), algorithms=["HS256"], audience=MFA_AUDIENCE,
+                              options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
+                                       "require": ["sub", "type", "jti", "exp", "ver"]})
+        user_id = int(claims["sub"])
+    except (pyjwt.PyJWTError, ValueError, TypeError):
+        return None
+    if claims["type"] != MFA_TOKEN_TYPE or not isinstance(claims["exp"], int) or claims["exp"] <= now:
+        return None
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active or claims["ver"] != user.token_version:
+        return None
+    if db.session.scalar(select(RevokedToken.jti).where(RevokedToken.jti == claims["jti"])) is not None:
+        return None
+    return user, claims
+
+
+def spend_mfa_token(claims: dict) -> bool:
+    """The mfa_token has done its work: refuse it from now on. False when another request spent
+    it first."""
+    until = datetime.fromtimestamp(claims["exp"], timezone.utc) + timedelta(minutes=1)
+    return db.session.execute(upsert(RevokedToken).values(jti=claims["jti"], expires_at=until)
+                              .on_conflict_do_nothing(index_elements=["jti"])).rowcount == 1

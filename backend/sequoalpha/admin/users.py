@@ -2,9 +2,11 @@
 from flask_jwt_extended import current_user
 from flask_smorest import abort
 from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
 from .. import audit
 from ..accounts.guard import admin_required
+from ..accounts.mfa import reset_factors
 from ..accounts.passwords import hash_password
 from ..extensions import db
 from ..integrity import commit_or_conflict, existing, keep_an_admin, unique
@@ -24,7 +26,9 @@ EMAIL_TAKEN = "This email is already used by another account."
 @blp.response(200, UserPageSchema)
 def list_users(args):
     """Every user, oldest first."""
-    return paginate(select(User).order_by(User.id), args["page"], args["per_page"])
+    # Each user's "mfa" reads its factors: loaded for the whole page at once.
+    stmt = select(User).options(selectinload(User.totp), selectinload(User.passkeys)).order_by(User.id)
+    return paginate(stmt, args["page"], args["per_page"])
 
 
 @blp.post("/users")
@@ -100,4 +104,18 @@ def delete_user(user_id):
     user = keep_an_admin(current_user.id, user.id)
     audit.record("user_deleted", current_user, target_user_id=user.id, detail={"username": user.username})
     db.session.delete(user)
+    db.session.commit()
+
+
+@blp.delete("/users/<int:user_id>/mfa")
+@admin_required
+@blp.response(204)
+@blp.alt_response(409, description="An admin resetting their own factors (that needs the password and a code)")
+def reset_user_mfa(user_id):
+    """Remove every second factor of a user (TOTP, recovery codes, passkeys); the user is told by
+    e-mail. For someone who lost their phone and their recovery codes."""
+    user = db.get_or_404(User, user_id)
+    if user.id == current_user.id:
+        abort(409, message="You cannot reset your own second factor; turn it off under Security instead.")
+    reset_factors(user, current_user)
     db.session.commit()

@@ -99,3 +99,14 @@ def reminder(user_name: str | None, title: str) -> Message:
         "Sign in to read it.",
         Link("Open the portal", "/frontend/documents.html"),
     ], greeting=user_name)
+
+
+def mfa_reset(user_name: str | None) -> Message:
+    """An admin removed the user's second factors: they sign in with the password and enrol again."""
+    return compose("Your two-step verification was reset", [
+        "An administrator of the client portal has turned off two-step verification for your account "
+        "(authenticator app, recovery codes and passkeys).",
+        "You can now sign in with your password alone; set up two-step verification again on the Security page.",
+        Link("Open the Security page", "/frontend/security.html"),
+        "If you did not ask for this, contact the firm at once.",
+    ], greeting=user_name)

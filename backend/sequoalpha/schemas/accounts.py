@@ -29,6 +29,11 @@ class PasswordChangeSchema(Schema):
     new_password = password_field(required=True)
 
 
+class MfaStateSchema(Schema):
+    totp = fields.Boolean(required=True)
+    passkeys = fields.Integer(required=True)
+
+
 class UserSchema(Schema):
     id = fields.Integer()
     username = fields.String()
@@ -39,12 +44,26 @@ class UserSchema(Schema):
     groups = fields.List(fields.Nested(RefSchema))
     created_at = fields.DateTime()
     last_login_at = fields.DateTime(allow_none=True)
+    mfa = fields.Nested(MfaStateSchema)
 
 
 class LoginResponseSchema(Schema):
     access_token = fields.String(required=True)
     refresh_token = fields.String(required=True)
     user = fields.Nested(UserSchema, required=True)
+
+
+class MfaChallengeSchema(Schema):
+    """The answer to a right password of an account with a second factor: no session yet."""
+
+    mfa_required = fields.Boolean(required=True)
+    mfa_token = fields.String(required=True)
+    methods = fields.List(fields.String(validate=validate.OneOf(["totp", "recovery_code", "passkey"])), required=True)
+
+
+# POST /api/login answers either; both are registered as components (see create_app).
+LOGIN_ANSWER = {"anyOf": [{"$ref": "#/components/schemas/LoginResponse"},
+                          {"$ref": "#/components/schemas/MfaChallenge"}]}
 
 
 class AccessTokenSchema(Schema):
