@@ -14,7 +14,8 @@ from sequoalpha.models import (
 
 START = datetime(2026, 1, 1, tzinfo=timezone.utc)
 CLIENT_FIELDS = {"id", "title", "description", "category", "kind", "filename", "size_bytes", "sha256",
-                 "content_type", "external_url", "created_at", "updated_at", "is_new"}
+                 "content_type", "external_url", "created_at", "updated_at", "is_new",
+                 "document_date", "version", "download_name", "snippet"}
 
 
 def add_documents(app, count: int, first: int = 0, **values) -> list[int]:
@@ -56,11 +57,11 @@ def test_search_is_case_insensitive_and_wildcards_are_literal(client, admin_head
     def search(q):
         return sorted(_titles(client.get("/api/documents", headers=user_headers, query_string={"q": q})))
 
+    # Full-text: whole words, punctuation separates them and is never a wildcard.
     assert search("SURE") == ["100% sure", "1000 sure"]
-    assert search("%") == ["100% sure"]
-    assert search("0%") == ["100% sure"]
-    assert search("_") == ["a_b"]
-    assert search("\\") == ["back\\slash"]
+    assert search("%") == search("0%") == search("_") == search("\\") == []
+    assert search("a-b") == ["a_b"]
+    assert search("slash BACK") == ["back\\slash"]
     assert search("fund letter") == ["Plain"]
     assert search("nothing like it") == []
 

@@ -88,6 +88,9 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        from sequoalpha.documents.search import outside_models  # the FTS table and GIN index stay
+
+        conf_args.setdefault("include_name", outside_models)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

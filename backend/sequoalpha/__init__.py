@@ -33,7 +33,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import admin, health, site
     from .accounts import routes as accounts
     from .admin import audit_log, groups, users  # noqa: F401 -- their routes join admin.blp
-    from .documents import admin_routes, categories, routes as documents
+    from .documents import admin_routes, categories, routes as documents, versions  # noqa: F401 -- joins admin_routes.blp
 
     for blueprint in (
         health.blp, accounts.blp, categories.blp, admin.blp, documents.blp, admin_routes.blp,

@@ -19,6 +19,7 @@ from ..schemas.documents import (
     UploadSchema,
 )
 from . import files
+from .names import safe_name
 from .uploads import check_pdf_name, clean_filename
 from .visibility import document_or_404, list_documents
 
@@ -66,6 +67,15 @@ def _replace_grants(grants: list, model, key: str, ids: list[int]) -> None:
     grants[:] = [current.get(i) or model(**{key: i}) for i in dict.fromkeys(ids)]
 
 
+def _set_fields(document: Document, data: dict) -> None:
+    """The fields upload, link and PATCH share; a null download_name returns to the default."""
+    for field in ("document_date", "watermark"):
+        if field in data:
+            setattr(document, field, data[field])
+    if "download_name" in data:
+        document.custom_download_name = safe_name(data["download_name"]) if data["download_name"] else None
+
+
 def _admin_view(document_id: int) -> Document:
     """The one way admin routes fetch a document: every document, with what the admin dump needs."""
     return document_or_404(document_id, admin_view=True)
@@ -86,6 +96,7 @@ def list_all(args):
 @admin_required
 @blp.arguments(UploadSchema, location="files")
 @blp.response(201, AdminDocumentSchema)
+@blp.alt_response(409, description='Identical to an existing document (`"duplicate_of": id`)')
 @blp.alt_response(413, description="Larger than MAX_UPLOAD_MB")
 @blp.alt_response(415, description="Not a readable PDF")
 def upload(data):
@@ -93,10 +104,11 @@ def upload(data):
     filename = clean_filename(data["file"].filename)
     check_pdf_name(filename)
     document = Document(kind="file", title=data["title"], description=data["description"], filename=filename,
-                        uploaded_by_id=current_user.id)
+                        uploaded_by_id=current_user.id, version_by_id=current_user.id)
+    _set_fields(document, data)
     _set_category(document, data.get("category_id"), "files")
     _set_visibility(document, data["visibility"], "files")
-    files.accept(document, data["file"], current_user)
+    files.accept(document, data["file"], current_user, allow_duplicate=data["allow_duplicate"])
     document_id = document.id  # the row may be deleted during the push
     files.push(document)
     return _admin_view(document_id)
@@ -109,7 +121,9 @@ def upload(data):
 def create_link(data):
     """Add a link (http/https) as a document."""
     document = Document(kind="link", title=data["title"], description=data["description"],
-                        external_url=data["external_url"], uploaded_by_id=current_user.id)
+                        external_url=data["external_url"], uploaded_by_id=current_user.id,
+                        version_by_id=current_user.id)
+    _set_fields(document, data)
     _set_category(document, data.get("category_id"), "json")
     _set_visibility(document, data["visibility"], "json")
     db.session.add(document)
@@ -133,7 +147,8 @@ def get_one(document_id):
 @blp.arguments(DocumentUpdateSchema)
 @blp.response(200, AdminDocumentSchema)
 def update(data, document_id):
-    """Change the title, description, category, visibility, or a link's address."""
+    """Change the title, description, category, visibility, document date, download name,
+    watermark, or a link's address."""
     document = _admin_view(document_id)
     if "external_url" in data and document.kind != "link":
         _invalid("json", "external_url", "Only a link has an address; upload a new file instead.")
@@ -144,6 +159,7 @@ def update(data, document_id):
         _set_category(document, data["category_id"], "json")
     if "visibility" in data:
         _set_visibility(document, data["visibility"], "json")
+    _set_fields(document, data)
     document.updated_at = utcnow()
     audit.record("document_updated", current_user, document_id=document.id, detail={"fields": sorted(data)})
     db.session.commit()
