@@ -185,6 +185,15 @@ class S3Store:
     def delete(self, key: str) -> None:
         self._call("delete_object", Key=key)
 
+    def fetch(self, key: str, target: Path) -> None:
+        """Download the object into the file `target` (operator commands: reindex)."""
+        if not self.available():
+            raise StorageError(f"S3 get of {key} skipped: S3 is unreachable")
+        try:
+            self.client.download_file(self.bucket, key, str(target))
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(f"S3 get of {key} failed: {exc}") from exc
+
     def keys(self) -> set[str]:
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket)

@@ -2,13 +2,14 @@
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Document
+from ..models import Document, DocumentVersion
 from .files import push_to_s3
 from .storage import LocalStore, S3Store, StorageError, local_store, s3_store
 from .uploads import TEMP_PREFIX
@@ -20,7 +21,7 @@ STALE_TEMP_SECONDS = 3600
 
 @storage.command("sync")
 def sync():
-    """Push every local-only document to S3.
+    """Push every local-only file (documents' and earlier versions') to S3.
 
     Idempotent and resumable: each document is committed as soon as it is in S3, so an
     interrupted run picks up where it stopped. A local copy whose sha256 no longer matches is
@@ -34,22 +35,20 @@ def sync():
     for path in _stale_temporaries(local):
         path.unlink(missing_ok=True)
         click.echo(f"removed {path.name}: a temporary upload left by an interrupted worker")
-    pending = db.session.scalars(
-        select(Document.id)
-        .where(Document.kind == "file", Document.in_local.is_(True), Document.in_s3.is_(False))
-        .order_by(Document.id)
-    ).all()
-    click.echo(f"{len(pending)} document(s) to push to s3://{s3.bucket}")
+    pending = [(model, row_id) for model in (Document, DocumentVersion) for row_id in db.session.scalars(
+        select(model.id).where(model.storage_key.is_not(None), model.in_local.is_(True), model.in_s3.is_(False))
+        .order_by(model.id))]
+    click.echo(f"{len(pending)} document(s) to push to s3://{s3.bucket}")  # earlier versions included
     pushed = failed = 0
-    for number, document_id in enumerate(pending, 1):
-        document = db.session.get(Document, document_id)
-        if document is None or document.in_s3:  # deleted or pushed meanwhile
+    for number, (model, row_id) in enumerate(pending, 1):
+        stored = db.session.get(model, row_id)
+        if stored is None or stored.in_s3:  # deleted or pushed meanwhile
             continue
-        prefix = f"[{number}/{len(pending)}] document {document.id} ({document.storage_key})"
+        prefix = f"[{number}/{len(pending)}] {_label(stored)} ({stored.storage_key})"
         try:
-            if local.sha256(document.storage_key) != document.sha256:
+            if local.sha256(stored.storage_key) != stored.sha256:
                 raise StorageError("the local copy does not match its sha256; not pushed")
-            if push_to_s3(document, s3, local):
+            if push_to_s3(stored, s3, local):
                 pushed += 1
                 click.echo(f"{prefix}: pushed")
             else:
@@ -70,14 +69,16 @@ def check(no_hash):
     Exit status 1 when anything is wrong.
     """
     problems: list[str] = []
-    rows = db.session.execute(
+    rows = [StoredRow(f"document {r.id}", *r[1:]) for r in db.session.execute(
         select(Document.id, Document.storage_key, Document.sha256, Document.in_local, Document.in_s3)
-        .where(Document.kind == "file")
-        .order_by(Document.id)
-    ).all()
+        .where(Document.kind == "file").order_by(Document.id))]
+    rows += [StoredRow(f"document {r.document_id} version {r.version}", *r[2:]) for r in db.session.execute(
+        select(DocumentVersion.document_id, DocumentVersion.version, DocumentVersion.storage_key,
+               DocumentVersion.sha256, DocumentVersion.in_local, DocumentVersion.in_s3)
+        .order_by(DocumentVersion.document_id, DocumentVersion.version))]
     for row in rows:
         if not row.in_local and not row.in_s3:
-            problems.append(f"document {row.id} ({row.storage_key}): no store holds it")
+            problems.append(f"{row.label} ({row.storage_key}): no store holds it")
     local, s3 = local_store(), s3_store()
     for store in filter(None, (local, s3)):
         try:
@@ -88,19 +89,35 @@ def check(no_hash):
                  for path in _stale_temporaries(local)]
     for problem in problems:
         click.echo(problem)
-    click.echo(f"check: {len(rows)} file document(s), {len(problems)} problem(s)")
+    click.echo(f"check: {len(rows)} file document(s), {len(problems)} problem(s)")  # earlier versions included
     if problems:
         sys.exit(1)
 
 
-def _check_store(store: LocalStore | S3Store, rows, hash_files: bool) -> list[str]:
+class StoredRow(NamedTuple):
+    """A stored file as its row describes it: a document's current file or an earlier version."""
+
+    label: str
+    storage_key: str
+    sha256: str
+    in_local: bool
+    in_s3: bool
+
+
+def _label(stored: Document | DocumentVersion) -> str:
+    if isinstance(stored, DocumentVersion):
+        return f"document {stored.document_id} version {stored.version}"
+    return f"document {stored.id}"
+
+
+def _check_store(store: LocalStore | S3Store, rows: list[StoredRow], hash_files: bool) -> list[str]:
     """Compare one store's contents with what the rows say it holds."""
     problems = []
     keys = store.keys()
     for row in rows:
         recorded = row.in_local if store.name == "local" else row.in_s3
         present = row.storage_key in keys
-        label = f"{store.name}: document {row.id} ({row.storage_key})"
+        label = f"{store.name}: {row.label} ({row.storage_key})"
         if recorded and not present:
             problems.append(f"{label}: file missing")
         elif present and not recorded:
