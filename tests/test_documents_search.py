@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from sqlalchemy import func, select, text, update
@@ -97,6 +97,16 @@ def test_words_in_any_order_case_accents_and_punctuation(client, user_headers, l
     }
     for q, expected in cases.items():
         assert _titles(_find(client, user_headers, q)) == expected, q
+
+
+def test_an_edited_document_is_found_by_its_new_words_only(client, admin_headers, user_headers, library):
+    doc_id = library["letter"]["id"]
+    client.patch(f"/api/admin/documents/{doc_id}", headers=admin_headers,
+                 json={"title": "Année fiscale", "description": "Ledger"})
+    assert _find(client, user_headers, "investor letter") == []
+    assert _titles(_find(client, user_headers, "annee ledger asset")) == ["Année fiscale"]  # the PDF's text stays
+    client.delete(f"/api/admin/documents/{doc_id}", headers=admin_headers)
+    assert _find(client, user_headers, "ledger") == []
 
 
 def test_a_match_inside_the_pdf_comes_with_a_plain_snippet(client, user_headers, library):
@@ -316,6 +326,10 @@ def test_the_migration_indexes_existing_documents(database_url, tmp_path):
                                       db.engine.dialect.name)
             [found] = db.session.scalars(stmt).all()
             assert (found.title, str(found.document_date), found.version) == ("Capital Call Notice No. 7", "2026-01-02", 1)
+            db.session.remove()
+            downgrade(revision="0004")  # and back: the way down is clean
+            upgrade()
+            assert [d.title for d in db.session.scalars(stmt)] == ["Capital Call Notice No. 7"]
         finally:
             db.session.remove()
             db.drop_all()

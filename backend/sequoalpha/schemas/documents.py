@@ -73,8 +73,8 @@ class DocumentSchema(Schema):
     document_date = fields.Date(metadata={"description": "The date the document is about (default: the upload date)."})
     version = fields.Integer(metadata={"description": "1, then +1 per replaced file."})
     download_name = fields.String(metadata={"description": "The file name a download gets."})
-    snippet = fields.String(
-        metadata={"description": "With `q` only: plain text around the match (at most 200 characters)."})
+    snippet = fields.String(allow_none=True, metadata={
+        "description": "With `q` only: plain text around the match (at most 200 characters)."})
 
 
 class StorageStateSchema(Schema):
