@@ -89,6 +89,12 @@ def test_a_new_version_is_checked_like_an_upload(client, admin_headers, app):
     assert duplicate.status_code == 409 and duplicate.get_json()["duplicate_of"] == other["id"]
     assert _replace(client, admin_headers, doc["id"], b"not a pdf", "x.pdf").status_code == 415
     assert _replace(client, admin_headers, doc["id"], V3, "notes.txt").status_code == 415
+    no_file = client.post(f"/api/admin/documents/{doc['id']}/file", headers=admin_headers, data={},
+                          content_type="multipart/form-data")
+    assert no_file.status_code == 422 and "file" in no_file.get_json()["errors"]["files"]
+    missing = client.post("/api/admin/documents/999/file", headers=admin_headers, data={},
+                          content_type="multipart/form-data")
+    assert missing.status_code == 404
     link = client.post("/api/admin/documents/link", headers=admin_headers, json={
         "title": "Site", "external_url": "https://example.com/"}).get_json()
     assert _replace(client, admin_headers, link["id"], V3).status_code == 422

@@ -151,7 +151,7 @@ class Document(db.Model):
         Index("ix_documents_created_at_id", "created_at", "id"),
         # The few documents for everyone, found without a scan (visibility.visible_count).
         Index("ix_documents_everyone", "id", postgresql_where=text("everyone"), sqlite_where=text("everyone")),
-        Index("ix_documents_document_date_id", "document_date", "id"),
+        Index("ix_documents_date_order", "document_date", "created_at", "id"),  # the default sort
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -53,7 +53,7 @@ def upgrade():
         batch_op.create_foreign_key(batch_op.f('fk_documents_version_by_id_users'), 'users',
                                     ['version_by_id'], ['id'], ondelete='SET NULL')
         batch_op.create_index(batch_op.f('ix_documents_sha256'), ['sha256'], unique=False)
-        batch_op.create_index('ix_documents_document_date_id', ['document_date', 'id'], unique=False)
+        batch_op.create_index('ix_documents_date_order', ['document_date', 'created_at', 'id'], unique=False)
 
     op.create_table('document_versions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -93,7 +93,7 @@ def downgrade():
     op.drop_table('document_versions')
 
     with op.batch_alter_table('documents', schema=None) as batch_op:
-        batch_op.drop_index('ix_documents_document_date_id')
+        batch_op.drop_index('ix_documents_date_order')
         batch_op.drop_index(batch_op.f('ix_documents_sha256'))
         batch_op.drop_constraint(batch_op.f('fk_documents_version_by_id_users'), type_='foreignkey')
         for column in ('search_text', 'text_content', 'watermark', 'download_name', 'document_date',

@@ -26,6 +26,8 @@ from .uploads import check_pdf_name, clean_filename
 def add_version(data, document_id):
     """Replace the document's file by a new version (multipart `file`); earlier files are kept."""
     document = _admin_view(document_id)
+    if data["file"] is None:
+        _invalid("files", "file", "Missing data for required field.")
     if document.kind != "file":
         _invalid("files", "file", "A link has no file; change its address instead.")
     filename = clean_filename(data["file"].filename)

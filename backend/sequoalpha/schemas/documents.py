@@ -140,17 +140,22 @@ class DocumentFieldsSchema(Schema):
     watermark = fields.Boolean()
 
 
-class FileVersionSchema(Schema):
-    """A new file for a document (multipart)."""
-
-    file = FileField(required=True, metadata={"description": "The PDF (at most MAX_UPLOAD_MB)."})
+class DuplicateSchema(Schema):
     allow_duplicate = fields.Boolean(load_default=False, metadata={
         "description": "Accept a file identical (sha256) to an existing document's; otherwise that is a 409."})
 
 
-class UploadSchema(DocumentFieldsSchema, FileVersionSchema):
+class FileVersionSchema(DuplicateSchema):
+    """A new file for a document (multipart). `file` is checked by the route once the document
+    is known to exist, so that a missing document is a 404 whatever the body."""
+
+    file = FileField(load_default=None, metadata={"description": "The PDF (at most MAX_UPLOAD_MB); required."})
+
+
+class UploadSchema(DocumentFieldsSchema, DuplicateSchema):
     """The multipart upload: the file and its metadata."""
 
+    file = FileField(required=True, metadata={"description": "The PDF (at most MAX_UPLOAD_MB)."})
     title = text(200, required=True, min_len=1)
     description = text(5000, load_default="")
     category_id = fields.Integer(validate=ID)
