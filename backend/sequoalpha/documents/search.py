@@ -30,19 +30,19 @@ FTS_TABLE = "documents_fts"
 GIN_INDEX = "ix_documents_search"
 SQLITE_DDL = [
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(body, tokenize = 'unicode61 remove_diacritics 0')",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON documents BEGIN "
-    f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.search_text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE OF search_text ON documents BEGIN "
-    f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id; "
-    f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.search_text); END",
-    f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON documents BEGIN "
-    f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id; END",
+    (f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON documents BEGIN "
+     f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.search_text); END"),
+    (f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE OF search_text ON documents BEGIN "
+     f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id; "
+     f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.search_text); END"),
+    (f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON documents BEGIN "
+     f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id; END"),
 ]
 SQLITE_REBUILD = [f"DELETE FROM {FTS_TABLE}",
                   f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, search_text FROM documents"]
 SQLITE_DROP = [f"DROP TABLE IF EXISTS {FTS_TABLE}"]  # its triggers go with the documents table
-POSTGRESQL_DDL = [f"CREATE INDEX IF NOT EXISTS {GIN_INDEX} ON documents "
-                  "USING gin (to_tsvector('simple'::regconfig, search_text))"]
+POSTGRESQL_DDL = [(f"CREATE INDEX IF NOT EXISTS {GIN_INDEX} ON documents "
+                   "USING gin (to_tsvector('simple'::regconfig, search_text))")]
 
 SEARCHED = ("title", "description", "filename", "text_content")
 
