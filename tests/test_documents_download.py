@@ -29,7 +29,7 @@ def test_local_download_streams_the_bytes_with_ranges_and_conditionals(client, a
     assert response.status_code == 200
     assert response.data == PDF and sha256(response.data) == doc["sha256"]
     assert response.headers["Content-Type"] == "application/pdf"
-    assert response.headers["Content-Disposition"] == content_disposition("attachment", doc["filename"])
+    assert response.headers["Content-Disposition"] == content_disposition("attachment", doc["download_name"])
     etag = response.headers["ETag"]
     response.close()
     partial = client.get(f"/api/documents/{doc['id']}/download", headers={**user_headers, "Range": "bytes=0-99"})
@@ -52,7 +52,7 @@ def test_behind_nginx_the_app_answers_with_x_accel_redirect(client, admin_header
     key = response.headers["X-Accel-Redirect"].removeprefix("/_protected/")
     assert key in stored_files(app) and "/" not in key
     assert response.headers["Content-Type"] == "application/pdf"
-    assert response.headers["Content-Disposition"] == 'inline; filename="report.pdf"; filename*=UTF-8\'\'report.pdf'
+    assert response.headers["Content-Disposition"] == 'inline; filename="Quarterly report.pdf"; filename*=UTF-8\'\'Quarterly%20report.pdf'
 
 
 def test_downloads_are_audited_and_links_redirect(client, admin_headers, user_headers):

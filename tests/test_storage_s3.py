@@ -50,7 +50,7 @@ def test_presigned_download_is_fetched_for_real(s3, client, admin_headers, user_
         with urllib.request.urlopen(url, timeout=10) as fetched:
             body = fetched.read()
             assert fetched.headers["Content-Type"] == "application/pdf"
-            assert fetched.headers["Content-Disposition"] == content_disposition(disposition, doc["filename"])
+            assert fetched.headers["Content-Disposition"] == content_disposition(disposition, doc["download_name"])
         assert sha256(body) == doc["sha256"] and body == PDF
     events = client.get("/api/admin/audit?action=document_downloaded", headers=admin_headers).get_json()["items"]
     assert [e["detail"]["via"] for e in events] == ["s3", "s3"]
@@ -61,7 +61,7 @@ def test_a_head_gets_no_presigned_url(s3, client, admin_headers, user_headers):
     doc = _upload(client, admin_headers)
     head = client.head(f"/api/documents/{doc['id']}/download", headers=user_headers)
     assert head.status_code == 200 and "Location" not in head.headers and head.data == b""
-    assert head.headers["Content-Disposition"] == content_disposition("attachment", doc["filename"])
+    assert head.headers["Content-Disposition"] == content_disposition("attachment", doc["download_name"])
     assert client.get("/api/admin/audit?action=document_downloaded", headers=admin_headers).get_json()["total"] == 0
     assert client.get(f"/api/documents/{doc['id']}", headers=user_headers).get_json()["is_new"]
 

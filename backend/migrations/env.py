@@ -94,6 +94,10 @@ def run_migrations_online():
         if connection.dialect.name == "sqlite":
             connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
             connection.commit()
+
+        from sequoalpha.documents.search import outside_models  # the FTS table and GIN index stay
+
+        conf_args.setdefault("include_name", outside_models)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

@@ -52,7 +52,9 @@ class Api(SmorestApi):
         headers = dict(data.get("headers") or {})
         if error.code == 405 and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
-        return error_body(error.code, message, errors, data.get("reason")), error.code, headers
+        body = error_body(error.code, message, errors, data.get("reason"))
+        body.update(data.get("extra") or {})  # fields a client acts on, e.g. "duplicate_of"
+        return body, error.code, headers
 
 
 def handle_database_error(error: OperationalError | InterfaceError):

@@ -1,10 +1,10 @@
 """Database tables (SQLAlchemy 2.0 typed models). Migrations in backend/migrations/ create them."""
 import secrets
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
 from sqlalchemy import (
-    JSON, BigInteger, CheckConstraint, Column, ColumnElement, DateTime, ForeignKey, Index, LargeBinary, String,
-    Table, Text, TypeDecorator, false, or_, text,
+    JSON, BigInteger, CheckConstraint, Column, ColumnElement, Date, DateTime, ForeignKey, Index, LargeBinary,
+    String, Table, Text, TypeDecorator, false, or_, text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, validates
 
@@ -174,6 +174,7 @@ class Document(db.Model):
         Index("ix_documents_created_at_id", "created_at", "id"),
         # The few documents for everyone, found without a scan (visibility.visible_count).
         Index("ix_documents_everyone", "id", postgresql_where=text("everyone"), sqlite_where=text("everyone")),
+        Index("ix_documents_date_order", "document_date", "created_at", "id"),  # the default sort
         NO_ID_REUSE,
     )
 
@@ -187,11 +188,24 @@ class Document(db.Model):
     # Files: the original name is metadata only; the stores use the generated storage_key.
     filename: Mapped[str | None] = mapped_column(String(255))
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
-    sha256: Mapped[str | None] = mapped_column(String(64))
+    sha256: Mapped[str | None] = mapped_column(String(64), index=True)  # duplicates are found by it
     content_type: Mapped[str | None] = mapped_column(String(100))
     storage_key: Mapped[str | None] = mapped_column(String(64), unique=True)
     in_s3: Mapped[bool] = mapped_column(default=False)
     in_local: Mapped[bool] = mapped_column(default=False)
+    # The current file is version `version`; earlier ones are DocumentVersions. `version_at` is
+    # when it replaced the previous one (None for the first: the document's creation).
+    version: Mapped[int] = mapped_column(default=1)
+    version_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    version_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The date the document is about (a statement's "as of"); lists sort by it.
+    document_date: Mapped[date] = mapped_column(Date, default=lambda: utcnow().date())
+    # The name downloads get; None means the title made safe (see `download_name`).
+    custom_download_name: Mapped[str | None] = mapped_column("download_name", String(255))
+    # The PDF's text (extract_text) and the normalised words searched (documents/search.py),
+    # loaded only by the queries that need them.
+    text_content: Mapped[str] = mapped_column(Text, default="", deferred=True)
+    search_text: Mapped[str] = mapped_column(Text, default="", deferred=True)
     # Links
     external_url: Mapped[str | None] = mapped_column(String(2048))
     # Visibility (admins see everything)
@@ -203,17 +217,29 @@ class Document(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     category: Mapped[Category | None] = relationship()
-    uploaded_by: Mapped[User | None] = relationship()
+    uploaded_by: Mapped[User | None] = relationship(foreign_keys=[uploaded_by_id])
+    version_by: Mapped[User | None] = relationship(foreign_keys=[version_by_id])
     group_grants: Mapped[list["DocumentGroupGrant"]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="DocumentGroupGrant.group_id"
     )
     user_grants: Mapped[list["DocumentUserGrant"]] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, order_by="DocumentUserGrant.user_id"
     )
-    # Per query: true until the signed-in user has downloaded it (see documents/visibility.py).
+    versions: Mapped[list["DocumentVersion"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="DocumentVersion.version"
+    )
+    # Per query: true until the signed-in user has downloaded its current version (visibility.py).
     is_new: Mapped[bool] = query_expression()
     # Per query, in a user's document list for admins: their first download (documents/readers.py).
     opened_at: Mapped[datetime | None] = query_expression()
+    # Per search query: plain text around the match (documents/search.py).
+    snippet = None  # a plain attribute, not a column
+
+    @property
+    def download_name(self) -> str:
+        from .documents.names import download_name_for  # names.py imports nothing from here
+
+        return self.custom_download_name or download_name_for(self.title)
 
     @property
     def visibility(self) -> dict:
@@ -226,6 +252,28 @@ class Document(db.Model):
     @property
     def storage(self) -> dict:
         return {"s3": self.in_s3, "local": self.in_local}
+
+
+class DocumentVersion(db.Model):
+    """An earlier file of a document, kept when a new version replaced it. Its file lives in the
+    stores under its own `storage_key`, like a document's (storage sync and check know both)."""
+
+    __tablename__ = "document_versions"
+    __table_args__ = (Index("ix_document_versions_document_version", "document_id", "version", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column()
+    storage_key: Mapped[str] = mapped_column(String(64), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size_bytes: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    in_s3: Mapped[bool] = mapped_column(default=False)
+    in_local: Mapped[bool] = mapped_column(default=False)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    uploaded_by: Mapped[User | None] = relationship(lazy="joined")
 
 
 class Grant:

@@ -74,7 +74,7 @@ def seed_portal(app, client, make_user) -> Portal:
         "deleted": {"everyone": True},
     }
     for label, visibility in visibilities.items():
-        response = upload(client, headers, make_pdf(), f"{label}.pdf", title=f"File {label}",
+        response = upload(client, headers, make_pdf(label=label), f"{label}.pdf", title=f"File {label}",
                           category_id=portal.categories["reports"], visibility=visibility)
         assert response.status_code == 201, response.get_json()
         portal.docs[f"file_{label}"] = response.get_json()["id"]

@@ -107,8 +107,8 @@ def test_cr_lf_in_user_input_cannot_forge_log_lines(app, client, make_user, evil
     client.post("/api/admin/categories", headers=headers, json={"name": evil})
     client.post("/api/admin/documents/link", headers=headers,
                 json={"title": evil, "description": evil, "external_url": "https://example.com/" + evil})
-    upload(client, headers, make_pdf(), evil + ".pdf", title="Fine title", description="fine")
-    upload(client, headers, make_pdf(), "fine.pdf", title=evil, description=evil)
+    upload(client, headers, make_pdf(label="evil name"), evil + ".pdf", title="Fine title", description="fine")
+    upload(client, headers, make_pdf(label="evil title"), "fine.pdf", title=evil, description=evil)
     upload(client, headers, b"%PDF-1.7\n" + evil.encode() + b"\n%%EOF\n", "broken.pdf", title="Broken")
     client.get("/api/documents", headers=headers, query_string={"q": evil})
     client.get("/api/admin/audit", headers=headers, query_string={"action": evil})

@@ -103,7 +103,8 @@ def test_dotfiles_in_a_public_folder_are_not_served(tmp_path, fake_root):
 def test_production_registers_no_static_route(tmp_path, fake_root):
     """In production Nginx serves the site: the app answers the API's JSON 404 for every static path."""
     app = create_app(make_config(f"sqlite:///{tmp_path / 'x.db'}", tmp_path, STATIC_ROOT=str(fake_root),
-                                 ENV_MODE="production", BCRYPT_ROUNDS=12))
+                                 ENV_MODE="production", BCRYPT_ROUNDS=12,
+                                 PUBLIC_URL="https://portal.example.com"))
     assert "site.asset" not in app.view_functions and "site.index" not in app.view_functions
     client = app.test_client()
     for url in ("/", "/favicon.ico", "/frontend/signin.html", "/css/site.css", "/images/favicon.svg",

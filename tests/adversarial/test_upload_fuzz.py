@@ -148,7 +148,8 @@ class _Run:
 
     def send(self, data: bytes, name: str, what: str, must_refuse: bool) -> None:
         try:
-            response = upload(self.client, self.headers, data, name, title=f"Fuzz {what}")
+            response = upload(self.client, self.headers, data, name, title=f"Fuzz {what}",
+                              allow_duplicate="true")  # the same bytes twice is not what is fuzzed
         except Exception as exc:  # noqa: BLE001 -- TESTING propagates the app's exceptions
             self.counts["server_errors"] += 1
             self.problems.append(f"{what}: {type(exc).__name__}: {exc}")

@@ -71,7 +71,7 @@ def test_client_sees_searches_filters_downloads_and_signs_out(open_page, library
     doc = library["Ann tax statement 2025"]
     with page.expect_download() as download:
         page.get_by_role("link", name="Download Ann tax statement 2025").click()
-    assert download.value.suggested_filename == doc["filename"]
+    assert download.value.suggested_filename == doc["download_name"]
     assert ui.sha256_of(download.value.path()) == doc["sha256"]
     assert doc["sha256"] == hashlib.sha256(doc["bytes"]).hexdigest()
     row = page.locator(f"#doc-rows tr[data-id='{doc['id']}']")

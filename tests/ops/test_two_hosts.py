@@ -277,7 +277,7 @@ def reload_and_wait(host: Gunicorn) -> None:
 
 
 def test_a_document_uploaded_through_a_downloads_through_b(two_hosts):
-    from documents_support import make_pdf
+    from support.documents import make_pdf
 
     content = make_pdf(200 * 1024, label="two hosts")
     stored = upload(two_hosts.url("a"), two_hosts.token, content, "two-hosts.pdf")
@@ -324,7 +324,7 @@ def test_a_lockout_earned_on_a_holds_on_b(two_hosts):
 
 
 def test_two_mail_workers_send_every_message_exactly_once(two_hosts, tmp_path):
-    from api_helpers import make_config
+    from support.api import make_config
     from sequoalpha import create_app
     from sequoalpha.extensions import db
     from sequoalpha.mail import messages, outbox
@@ -359,7 +359,7 @@ def test_a_rolling_reload_under_load_fails_no_request(two_hosts):
 
 
 def test_host_a_killed_requests_keep_succeeding_through_b(two_hosts):
-    from documents_support import make_pdf
+    from support.documents import make_pdf
 
     host_a = two_hosts.hosts["a"]
     os.killpg(host_a.proc.pid, signal.SIGKILL)  # master and workers, and no cleanup

@@ -3,6 +3,7 @@ test client (`upload`), what landed in the uploads folder (`stored_files`), and 
 import hashlib
 import io
 import json
+import uuid
 from pathlib import Path
 
 from pypdf import PdfWriter
@@ -41,7 +42,8 @@ def upload(client, headers, content: bytes = None, filename: str = "report.pdf",
     form = {"title": "Quarterly report", **fields}
     if isinstance(form.get("visibility"), dict):
         form["visibility"] = json.dumps(form["visibility"])
-    content = make_pdf() if content is None else content
+    # A distinct PDF by default: identical bytes would be refused as a duplicate (409).
+    content = make_pdf(label=uuid.uuid4().hex) if content is None else content
     form["file"] = FileStorage(io.BytesIO(content), filename, content_type=content_type)
     # Encoded in memory: the test client would spool a large body to a file it never closes.
     boundary, body = encode_multipart(form)

@@ -6,8 +6,10 @@ import hmac
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from urllib.parse import urlencode
+
 import jwt as pyjwt
-from flask import current_app, jsonify
+from flask import current_app, jsonify, redirect, request
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from sqlalchemy import select
 
@@ -36,8 +38,23 @@ def _is_revoked(_header, claims) -> bool:
     return db.session.scalar(select(RevokedToken.jti).where(RevokedToken.jti.in_(jtis)).limit(1)) is not None
 
 
+SIGN_IN_PAGE = "/frontend/signin.html"
+# Routes a browser opens by itself (a new tab, a bookmark): without a session it goes to the
+# sign-in page, which returns to the route afterwards; API clients still get the JSON 401.
+BROWSER_ROUTES = {"documents.download"}
+
+
 def _unauthorized(message: str):
+    if request.endpoint in BROWSER_ROUTES and _browser_navigation():
+        target = request.full_path if request.query_string else request.path
+        return redirect(f"{SIGN_IN_PAGE}?{urlencode({'next': target})}", code=302)
     return jsonify(error_body(401, message)), 401
+
+
+def _browser_navigation() -> bool:
+    """The request prefers an HTML page (a browser's own navigation), not JSON or anything."""
+    accept = request.accept_mimetypes
+    return accept["text/html"] > accept["application/json"]
 
 
 jwt.unauthorized_loader(lambda reason: _unauthorized("You are not signed in."))

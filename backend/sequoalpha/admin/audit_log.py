@@ -4,7 +4,7 @@ import io
 import json
 from datetime import datetime, time, timedelta, timezone
 
-from flask import Response, stream_with_context
+from flask import Flask, Response, current_app
 from sqlalchemy import Select, select
 
 from ..accounts.guard import admin_required
@@ -81,15 +81,23 @@ def export_audit(args):
     )
     stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
     return Response(
-        stream_with_context(_csv_rows(stmt)),
+        _csv_rows(current_app._get_current_object(), stmt),
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
                  "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 
-def _csv_rows(stmt: Select):
-    """The header, then every row, fetched CSV_BATCH at a time by id (newest first)."""
+def _csv_rows(app: Flask, stmt: Select):
+    """The header, then every row, fetched CSV_BATCH at a time by id (newest first), in an app
+    context of its own (the request's has ended by then; a download abandoned before its first
+    row leaves nothing to unwind)."""
+    yield ",".join(CSV_COLUMNS) + "\r\n"
+    with app.app_context():
+        yield from _csv_lines(stmt)
+
+
+def _csv_lines(stmt: Select):
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -99,7 +107,6 @@ def _csv_rows(stmt: Select):
         writer.writerow([_safe(cell) for cell in cells])
         return buffer.getvalue()
 
-    yield line(CSV_COLUMNS)
     last_id = None
     while True:
         batch = stmt if last_id is None else stmt.where(AuditEvent.id < last_id)

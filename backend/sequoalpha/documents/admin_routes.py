@@ -19,6 +19,7 @@ from ..schemas.documents import (
     UploadSchema,
 )
 from . import files, readers
+from .names import safe_name
 from .uploads import check_pdf_name, clean_filename
 from .visibility import document_or_404, list_documents
 
@@ -66,6 +67,15 @@ def _replace_grants(grants: list, model, key: str, ids: list[int]) -> None:
     grants[:] = [current.get(i) or model(**{key: i}) for i in dict.fromkeys(ids)]
 
 
+def _set_fields(document: Document, data: dict) -> None:
+    """The fields upload, link and PATCH share; a null download_name returns to the default."""
+    for field in ("document_date", "watermark"):
+        if field in data:
+            setattr(document, field, data[field])
+    if "download_name" in data:
+        document.custom_download_name = safe_name(data["download_name"]) if data["download_name"] else None
+
+
 def _admin_view(document_id: int) -> Document:
     """The one way admin routes fetch a document: every document, with what the admin dump needs."""
     return readers.with_counts([document_or_404(document_id, admin_view=True)])[0]
@@ -73,11 +83,15 @@ def _admin_view(document_id: int) -> Document:
 
 NO_LINK_WATERMARK = "A link cannot be watermarked; only uploaded files can."
 # What a `document_updated` event compares, before and after.
-TRACKED = ("title", "description", "category_id", "external_url", "watermark", "visibility")
+TRACKED = ("title", "description", "category_id", "external_url", "watermark", "visibility", "document_date",
+           "download_name")
 
 
 def _tracked(document: Document) -> dict:
-    return {field: getattr(document, field) for field in TRACKED}
+    values = {field: getattr(document, field) for field in TRACKED}
+    values["document_date"] = values["document_date"] and values["document_date"].isoformat()  # JSON in the trail
+    values["download_name"] = document.custom_download_name  # as set: a new title is not a new name
+    return values
 
 
 def _changes(before: dict, after: dict) -> dict:
@@ -103,6 +117,7 @@ def list_all(args):
 @admin_required
 @blp.arguments(UploadSchema, location="files")
 @blp.response(201, AdminDocumentSchema)
+@blp.alt_response(409, description='Identical to an existing document (`"duplicate_of": id`)')
 @blp.alt_response(413, description="Larger than MAX_UPLOAD_MB")
 @blp.alt_response(415, description="Not a readable PDF")
 def upload(data):
@@ -110,10 +125,11 @@ def upload(data):
     filename = clean_filename(data["file"].filename)
     check_pdf_name(filename)
     document = Document(kind="file", title=data["title"], description=data["description"], filename=filename,
-                        uploaded_by_id=current_user.id, watermark=data["watermark"])
+                        uploaded_by_id=current_user.id, version_by_id=current_user.id)
+    _set_fields(document, data)
     _set_category(document, data.get("category_id"), "files")
     _set_visibility(document, data["visibility"], "files")
-    files.accept(document, data["file"], current_user)
+    files.accept(document, data["file"], current_user, allow_duplicate=data["allow_duplicate"])
     document_id = document.id  # the row may be deleted during the push
     files.push(document)
     return _admin_view(document_id)
@@ -128,7 +144,9 @@ def create_link(data):
     if data["watermark"]:
         _invalid("json", "watermark", NO_LINK_WATERMARK)
     document = Document(kind="link", title=data["title"], description=data["description"],
-                        external_url=data["external_url"], uploaded_by_id=current_user.id)
+                        external_url=data["external_url"], uploaded_by_id=current_user.id,
+                        version_by_id=current_user.id)
+    _set_fields(document, data)
     _set_category(document, data.get("category_id"), "json")
     _set_visibility(document, data["visibility"], "json")
     db.session.add(document)
@@ -152,20 +170,22 @@ def get_one(document_id):
 @blp.arguments(DocumentUpdateSchema)
 @blp.response(200, AdminDocumentSchema)
 def update(data, document_id):
-    """Change the title, description, category, visibility, or a link's address."""
+    """Change the title, description, category, visibility, document date, download name,
+    watermark, or a link's address."""
     document = _admin_view(document_id)
     if "external_url" in data and document.kind != "link":
         _invalid("json", "external_url", "Only a link has an address; upload a new file instead.")
     if data.get("watermark") and document.kind == "link":
         _invalid("json", "watermark", NO_LINK_WATERMARK)
     before = _tracked(document)
-    for field in ("title", "description", "external_url", "watermark"):
+    for field in ("title", "description", "external_url"):
         if field in data:
             setattr(document, field, data[field])
     if "category_id" in data:
         _set_category(document, data["category_id"], "json")
     if "visibility" in data:
         _set_visibility(document, data["visibility"], "json")
+    _set_fields(document, data)
     document.updated_at = utcnow()
     audit.record("document_updated", current_user, document_id=document.id,
                  detail={"changes": _changes(before, _tracked(document))})

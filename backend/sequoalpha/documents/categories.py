@@ -9,8 +9,9 @@ from ..accounts.guard import admin_required
 from ..admin import blp as admin_blp
 from ..extensions import db
 from ..integrity import commit_or_conflict, unique
-from ..models import Category
-from ..schemas.documents import CategorySchema
+from ..models import Category, Document
+from ..schemas.documents import CategoryQuerySchema, CategorySchema
+from .visibility import visible_to
 
 blp = Blueprint("categories", __name__, url_prefix="/api", description="Categories")
 
@@ -23,10 +24,15 @@ def all_categories() -> list[Category]:
 
 @blp.get("/categories")
 @jwt_required()
+@blp.arguments(CategoryQuerySchema, location="query")
 @blp.response(200, CategorySchema(many=True))
-def public_categories():
-    """Every category, by name (any signed-in user)."""
-    return all_categories()
+def public_categories(args):
+    """Every category, by name (any signed-in user); with `in_use=true`, only those having a
+    document I can see."""
+    if not args["in_use"]:
+        return all_categories()
+    used = select(Document.category_id).where(visible_to(current_user), Document.category_id.is_not(None))
+    return db.session.scalars(select(Category).where(Category.id.in_(used)).order_by(Category.name)).all()
 
 
 @admin_blp.get("/categories")

@@ -10,7 +10,9 @@ that a row never names a store without the file:
 - `serve`: S3 by presigned URL, else the local copy (X-Accel-Redirect behind Nginx), else 503;
   a watermarked document is always marked and streamed by the app (watermark.py).
 - `discard`: the row goes first; a store that then fails to delete is logged and left to
-  `flask storage check`.
+  `flask storage check`. Every version's file goes.
+Earlier versions (DocumentVersion) keep their own files and store flags, pushed and served the
+same way.
 
 With STORAGE_MODE=s3-only (several app hosts) S3 is the only store: `accept` stages the upload
 in the uploads folder, puts it to S3 and verifies it there (size and sha256) before the row is
@@ -21,77 +23,87 @@ import re
 import shutil
 import tempfile
 import unicodedata
+from collections.abc import Callable
 from urllib.parse import quote
 
 from flask import Response, current_app, redirect, request, send_file
 from flask_smorest import abort
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import FileStorage
 
 from .. import audit
 from ..extensions import db
-from ..models import Document, User, utcnow
+from ..models import Document, DocumentVersion, User, utcnow
+from .pdf_text import extract_text_bounded
 from .storage import CONTENT_TYPE, LocalStore, S3Store, StorageError, local_store, new_key, s3_only, s3_store
 from .uploads import check_pdf, received_file
 from .watermark import label, watermark
 
 
-def accept(document: Document, upload: FileStorage, uploader: User) -> None:
-    """Store the upload as `document`'s file and commit the row with it: both or neither.
-    413 past MAX_UPLOAD_MB, 415 unless it is a readable PDF."""
-    if s3_only():
-        _accept_into_s3(document, upload, uploader)
-        return
+def accept(document: Document, upload: FileStorage, uploader: User, *, action: str = "document_uploaded",
+           allow_duplicate: bool = False, prepare: Callable[[], None] | None = None) -> None:
+    """Store the upload as `document`'s (new) file and commit the row with it: both or neither.
+    413 past MAX_UPLOAD_MB, 415 unless it is a readable PDF, 409 when another document (or this
+    one) already has these bytes, unless `allow_duplicate`. `prepare` runs once the file is
+    accepted, before the row takes it (a new version archives the current file there).
+
+    In s3-only mode the upload is staged here, put to S3 and read back (size and sha256) before
+    the row is committed; S3 unreachable or wrong → 503 and nothing stored. The staging file goes
+    in every case (received_file); only a killed worker leaves one, or an object without a row,
+    for `flask storage sync` to remove once stale."""
+    s3 = s3_store() if s3_only() else None
+    if s3 is not None and not s3.available():  # before reading the body: a dead S3 costs no staging
+        _s3_unreachable(None)
     local = local_store()
-    document.storage_key, document.content_type, document.in_local = new_key(), CONTENT_TYPE, True
     max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
     with received_file(upload, str(local.folder), max_bytes) as received:
         check_pdf(received)
-        document.size_bytes, document.sha256 = received.size, received.sha256
-        db.session.add(document)
-        db.session.flush()
-        audit.record("document_uploaded", uploader, document_id=document.id,
-                     detail={"title": document.title, "filename": document.filename, "size_bytes": received.size})
-        try:  # the file takes its place only now that its row exists, and leaves with it
-            local.put(document.storage_key, received.path, received.sha256)
-            db.session.commit()
-        except BaseException:
-            db.session.rollback()
-            local.delete(document.storage_key)
-            raise
-
-
-def _accept_into_s3(document: Document, upload: FileStorage, uploader: User) -> None:
-    """s3-only: stage the upload (a temporary file, hashed as it arrives), put it to S3, read its
-    size and sha256 back from S3, and only then commit the row. S3 unreachable or wrong → 503
-    and nothing stored; a failed commit deletes the object again. The staging file goes in every
-    case (received_file); only a killed worker leaves one, or an object without a row, for
-    `flask storage sync` to remove once stale."""
-    s3 = s3_store()
-    if not s3.available():  # before reading the body: a dead S3 costs no staging
-        _s3_unreachable(None)
-    key = document.storage_key = new_key()
-    document.content_type, document.in_local, document.in_s3 = CONTENT_TYPE, False, True
-    max_bytes = current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024
-    with received_file(upload, str(local_store().folder), max_bytes) as staged:
-        check_pdf(staged)
-        document.size_bytes, document.sha256 = staged.size, staged.sha256
-        try:
-            s3.put(key, staged.path, staged.sha256)
-            s3.verify(key, staged.size, staged.sha256)
-        except StorageError as exc:
-            _delete_object(s3, key)
-            _s3_unreachable(exc)
-        try:
+        text = extract_text_bounded(received.path)
+        if not allow_duplicate:
+            refuse_duplicate(received.sha256)
+        if prepare is not None:
+            prepare()
+        key = document.storage_key = new_key()
+        document.content_type, document.in_local, document.in_s3 = CONTENT_TYPE, s3 is None, s3 is not None
+        document.size_bytes, document.sha256, document.text_content = received.size, received.sha256, text
+        if s3 is not None:
+            _put_verified(s3, key, received)
+        try:  # the file takes its place only once its row exists, and leaves with it
             db.session.add(document)
             db.session.flush()
-            audit.record("document_uploaded", uploader, document_id=document.id,
-                         detail={"title": document.title, "filename": document.filename, "size_bytes": staged.size})
+            audit.record(action, uploader, document_id=document.id,
+                         detail={"title": document.title, "filename": document.filename,
+                                 "size_bytes": received.size, "version": document.version})
+            if s3 is None:
+                local.put(key, received.path, received.sha256)
             db.session.commit()
         except BaseException:
             db.session.rollback()
-            _delete_object(s3, key)
+            if s3 is None:
+                local.delete(key)
+            else:
+                _delete_object(s3, key)
             raise
+
+
+def _put_verified(s3: S3Store, key: str, received) -> None:
+    """s3-only: the staged file to S3, read back to prove size and sha256; 503 otherwise."""
+    try:
+        s3.put(key, received.path, received.sha256)
+        s3.verify(key, received.size, received.sha256)
+    except StorageError as exc:
+        _delete_object(s3, key)
+        _s3_unreachable(exc)
+
+
+def refuse_duplicate(sha256: str) -> None:
+    """409 naming the document whose current file has these bytes, if any."""
+    duplicate_of = db.session.scalar(
+        select(Document.id).where(Document.sha256 == sha256).order_by(Document.id).limit(1))
+    if duplicate_of is not None:
+        abort(409, message=f"This file is already document {duplicate_of}; send allow_duplicate=true to upload it anyway.",
+              extra={"duplicate_of": duplicate_of})
 
 
 def _delete_object(s3: S3Store, key: str) -> None:
@@ -119,7 +131,7 @@ def push(document: Document) -> None:
         current_app.logger.warning("document %s kept locally only: %s", document_id, exc)
 
 
-def push_to_s3(document: Document, s3: S3Store, local: LocalStore) -> bool:
+def push_to_s3(document: Document | DocumentVersion, s3: S3Store, local: LocalStore) -> bool:
     """Copy a document's local file to S3 and commit that; only then, and only when
     S3_KEEP_LOCAL_COPY is off, drop the local copy (S3 has verified the bytes against the
     sha256 by then). A crash or failure after the commit leaves an extra, unrecorded local
@@ -151,21 +163,27 @@ def serve(document: Document, disposition: str, downloader: User | None = None) 
     head = request.method == "HEAD"
     if document.kind == "link":
         return (None if head else "link"), redirect(document.external_url)
-    header = content_disposition(disposition, document.filename)
+    header = content_disposition(disposition, document.download_name)
     if document.watermark and downloader is not None:
         return (None, _pdf_response(header)) if head else _serve_marked(document, header, downloader)
+    return serve_stored(document, header, f"download {document.id}")
+
+
+def serve_stored(stored: Document | DocumentVersion, header: str, what: str) -> tuple[str | None, Response]:
+    """A stored file (a document's current one or an earlier version) from S3, else locally."""
+    head = request.method == "HEAD"
     s3 = s3_store()
-    if document.in_s3 and s3 is not None and s3.available():
+    if stored.in_s3 and s3 is not None and s3.available():
         if head:
             return None, _pdf_response(header)
         try:
-            return "s3", redirect(s3.presign(document.storage_key, header))
+            return "s3", redirect(s3.presign(stored.storage_key, header))
         except StorageError as exc:
-            current_app.logger.warning("download %s: %s", document.id, exc)
+            current_app.logger.warning("%s: %s; trying the local copy", what, exc)
     local = local_store()
-    if not s3_only() and document.in_local and local.exists(document.storage_key):
-        return (None if head else "local"), _local_response(local, document.storage_key, header)
-    current_app.logger.error("download %s: no store can serve %s", document.id, document.storage_key)
+    if not s3_only() and stored.in_local and local.exists(stored.storage_key):
+        return (None if head else "local"), _local_response(local, stored.storage_key, header)
+    current_app.logger.error("%s: no store can serve %s", what, stored.storage_key)
     abort(503, message="This document cannot be downloaded right now; try again shortly.",
           headers={"Retry-After": "30"})
 
@@ -215,18 +233,19 @@ def _fetch_original(document: Document, out) -> str:
 
 
 def discard(document: Document) -> None:
-    """Delete the document and commit, then its file everywhere (a store that fails is logged
-    and left to `flask storage check`)."""
-    document_id, key = document.id, document.storage_key
+    """Delete the document and commit, then its files (every version's) everywhere; a store that
+    fails is logged and left to `flask storage check`."""
+    document_id = document.id
+    keys = [key for key in (document.storage_key, *(v.storage_key for v in document.versions)) if key]
     db.session.delete(document)
     db.session.commit()
-    if key is None:
-        return
     for store in filter(None, (None if s3_only() else local_store(), s3_store())):
-        try:
-            store.delete(key)
-        except StorageError as exc:
-            current_app.logger.error("delete of document %s left %s in %s: %s", document_id, key, store.name, exc)
+        for key in keys:
+            try:
+                store.delete(key)
+            except StorageError as exc:
+                current_app.logger.error("delete of document %s left %s in %s: %s",
+                                         document_id, key, store.name, exc)
 
 
 def content_disposition(disposition: str, filename: str | None) -> str:

@@ -2,14 +2,15 @@
 Which documents those are is visibility.py's rule; how the file is served, files.py's."""
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint, abort
+from sqlalchemy import literal, select
 
 from .. import audit
 from ..config import PRESIGN_MAX_SECONDS
 from ..extensions import db, upsert
-from ..models import DocumentRead, utcnow
+from ..models import Document, DocumentRead, UTCDateTime, utcnow
 from ..schemas.documents import DocumentPageSchema, DocumentQuerySchema, DocumentSchema, DownloadArgsSchema
 from . import files
-from .visibility import document_or_404, list_documents
+from .visibility import document_or_404, list_documents, unread_by, visible_to
 
 blp = Blueprint("documents", __name__, url_prefix="/api", description="Documents")
 
@@ -19,7 +20,8 @@ blp = Blueprint("documents", __name__, url_prefix="/api", description="Documents
 @blp.arguments(DocumentQuerySchema, location="query")
 @blp.response(200, DocumentPageSchema)
 def list_visible(args):
-    """The documents meant for me, newest first (admins: every document)."""
+    """The documents meant for me, by document date, newest first (admins: every document);
+    with `q`, a full-text search by relevance."""
     return list_documents(args)
 
 
@@ -56,6 +58,21 @@ def download(args, document_id):
         mark_read(current_user.id, document.id)
         db.session.commit()
     return response
+
+
+@blp.post("/documents/read-all")
+@jwt_required()
+@blp.response(204)
+def read_all():
+    """Mark every document I can see as no longer new (one statement)."""
+    now = utcnow()
+    visible_new = select(literal(current_user.id), Document.id, literal(now, UTCDateTime())).where(
+        visible_to(current_user), unread_by(current_user))
+    stmt = upsert(DocumentRead).from_select(["user_id", "document_id", "read_at"], visible_new)
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=["user_id", "document_id"], set_={"read_at": stmt.excluded.read_at}
+    ))
+    db.session.commit()
 
 
 def mark_read(user_id: int, document_id: int) -> None:

@@ -2,13 +2,14 @@
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from ..extensions import db
-from ..models import Document
+from ..models import Document, DocumentVersion
 from .files import push_to_s3
 from .storage import KEY_PATTERN, LocalStore, S3Store, StorageError, local_store, s3_only, s3_store
 from .uploads import TEMP_PREFIX
@@ -22,7 +23,7 @@ STALE_TEMP_SECONDS = 3600
 @click.option("--orphans-older-than", "orphan_seconds", type=click.IntRange(min=0), default=STALE_TEMP_SECONDS,
               show_default=True, help="s3-only: remove objects without a row once this many seconds old.")
 def sync(orphan_seconds):
-    """Push every local-only document to S3.
+    """Push every local-only file (documents' and earlier versions') to S3.
 
     Idempotent and resumable: each document is committed as soon as it is in S3, so an
     interrupted run picks up where it stopped. A local copy whose sha256 no longer matches is
@@ -43,22 +44,18 @@ def sync(orphan_seconds):
     if s3_only():
         _sync_s3_only(s3, orphan_seconds)
         return
-    pending = db.session.scalars(
-        select(Document.id)
-        .where(Document.kind == "file", Document.in_local.is_(True), Document.in_s3.is_(False))
-        .order_by(Document.id)
-    ).all()
-    click.echo(f"{len(pending)} document(s) to push to s3://{s3.bucket}")
+    pending = _local_only()
+    click.echo(f"{len(pending)} document(s) to push to s3://{s3.bucket}")  # earlier versions included
     pushed = failed = 0
-    for number, document_id in enumerate(pending, 1):
-        document = db.session.get(Document, document_id)
-        if document is None or document.in_s3:  # deleted or pushed meanwhile
+    for number, (model, row_id) in enumerate(pending, 1):
+        stored = db.session.get(model, row_id)
+        if stored is None or stored.in_s3:  # deleted or pushed meanwhile
             continue
-        prefix = f"[{number}/{len(pending)}] document {document.id} ({document.storage_key})"
+        prefix = f"[{number}/{len(pending)}] {_label(stored)} ({stored.storage_key})"
         try:
-            if local.sha256(document.storage_key) != document.sha256:
+            if local.sha256(stored.storage_key) != stored.sha256:
                 raise StorageError("the local copy does not match its sha256; not pushed")
-            if push_to_s3(document, s3, local):
+            if push_to_s3(stored, s3, local):
                 pushed += 1
                 click.echo(f"{prefix}: pushed")
             else:
@@ -79,17 +76,19 @@ def check(no_hash):
     Exit status 1 when anything is wrong.
     """
     problems: list[str] = []
-    rows = db.session.execute(
+    rows = [StoredRow(f"document {r.id}", *r[1:]) for r in db.session.execute(
         select(Document.id, Document.storage_key, Document.sha256, Document.in_local, Document.in_s3)
-        .where(Document.kind == "file")
-        .order_by(Document.id)
-    ).all()
+        .where(Document.kind == "file").order_by(Document.id))]
+    rows += [StoredRow(f"document {r.document_id} version {r.version}", *r[2:]) for r in db.session.execute(
+        select(DocumentVersion.document_id, DocumentVersion.version, DocumentVersion.storage_key,
+               DocumentVersion.sha256, DocumentVersion.in_local, DocumentVersion.in_s3)
+        .order_by(DocumentVersion.document_id, DocumentVersion.version))]
     for row in rows:
         if not row.in_local and not row.in_s3:
-            problems.append(f"document {row.id} ({row.storage_key}): no store holds it")
+            problems.append(f"{row.label} ({row.storage_key}): no store holds it")
     local, s3 = local_store(), s3_store()
     if s3_only():  # the uploads folder only stages uploads: a row naming it is a problem
-        problems += [f"document {row.id} ({row.storage_key}): held only locally, which s3-only does not serve "
+        problems += [f"{row.label} ({row.storage_key}): held only locally, which s3-only does not serve "
                      "(push it with STORAGE_MODE=fallback `storage sync` on the host that holds it)"
                      for row in rows if row.in_local and not row.in_s3]
     for store in filter(None, (None if s3_only() else local, s3)):
@@ -101,18 +100,24 @@ def check(no_hash):
                  for path in _stale_temporaries(local)]
     for problem in problems:
         click.echo(problem)
-    click.echo(f"check: {len(rows)} file document(s), {len(problems)} problem(s)")
+    click.echo(f"check: {len(rows)} file document(s), {len(problems)} problem(s)")  # earlier versions included
     if problems:
         sys.exit(1)
+
+
+def _local_only() -> list[tuple[type, int]]:
+    """(model, id) of every stored file, a document's or an earlier version's, held only locally."""
+    return [(model, row_id) for model in (Document, DocumentVersion) for row_id in db.session.scalars(
+        select(model.id).where(model.storage_key.is_not(None), model.in_local.is_(True), model.in_s3.is_(False))
+        .order_by(model.id))]
 
 
 def _sync_s3_only(s3: S3Store, orphan_seconds: int) -> None:
     """s3-only: delete objects no row names once `orphan_seconds` old (an upload killed between
     its put and its commit; a live upload commits within seconds); report local-only rows."""
-    known = set(db.session.scalars(select(Document.storage_key).where(Document.storage_key.is_not(None))))
-    local_only = db.session.scalars(
-        select(Document.id).where(Document.kind == "file", Document.in_local.is_(True), Document.in_s3.is_(False))
-    ).all()
+    known = {key for model in (Document, DocumentVersion)
+             for key in db.session.scalars(select(model.storage_key).where(model.storage_key.is_not(None)))}
+    local_only = [_label(db.session.get(model, row_id)) for model, row_id in _local_only()]
     cutoff, removed = time.time() - orphan_seconds, 0
     try:
         for key, modified in sorted(s3.listing().items()):
@@ -125,19 +130,35 @@ def _sync_s3_only(s3: S3Store, orphan_seconds: int) -> None:
         sys.exit(1)
     click.echo(f"sync: s3-only mode, nothing to push; {removed} orphan object(s) removed")
     if local_only:
-        click.echo(f"sync: {len(local_only)} document(s) held only locally (ids {', '.join(map(str, local_only))}): "
+        click.echo(f"sync: {len(local_only)} file(s) held only locally ({', '.join(local_only)}): "
                    "run `storage sync` with STORAGE_MODE=fallback on the host that holds them", err=True)
         sys.exit(1)
 
 
-def _check_store(store: LocalStore | S3Store, rows, hash_files: bool) -> list[str]:
+class StoredRow(NamedTuple):
+    """A stored file as its row describes it: a document's current file or an earlier version."""
+
+    label: str
+    storage_key: str
+    sha256: str
+    in_local: bool
+    in_s3: bool
+
+
+def _label(stored: Document | DocumentVersion) -> str:
+    if isinstance(stored, DocumentVersion):
+        return f"document {stored.document_id} version {stored.version}"
+    return f"document {stored.id}"
+
+
+def _check_store(store: LocalStore | S3Store, rows: list[StoredRow], hash_files: bool) -> list[str]:
     """Compare one store's contents with what the rows say it holds."""
     problems = []
     keys = store.keys()
     for row in rows:
         recorded = row.in_local if store.name == "local" else row.in_s3
         present = row.storage_key in keys
-        label = f"{store.name}: document {row.id} ({row.storage_key})"
+        label = f"{store.name}: {row.label} ({row.storage_key})"
         if recorded and not present:
             problems.append(f"{label}: file missing")
         elif present and not recorded:

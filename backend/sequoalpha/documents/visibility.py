@@ -7,12 +7,13 @@ on one document (a page, one document), `visible_ids` as the set a user sees, to
 tests/test_documents_visibility.py proves on a random grant matrix that they agree."""
 from flask_jwt_extended import current_user
 from flask_smorest import abort
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select, true, union
-from sqlalchemy.orm import joinedload, selectinload, with_expression
+from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, true, union
+from sqlalchemy.orm import joinedload, selectinload, undefer, with_expression
 
 from ..extensions import db
 from ..models import Document, DocumentGroupGrant, DocumentRead, DocumentUserGrant, User, user_groups
 from ..pagination import paginate
+from . import search
 
 NOT_FOUND = "No such document."
 
@@ -49,17 +50,36 @@ def visible_count(user: User) -> int:
     return db.session.scalar(select(func.count()).select_from(visible_ids(user).subquery()))
 
 
+def unread_by(user: User) -> ColumnElement[bool]:
+    """The document is new for `user`: not downloaded since its current version was uploaded.
+    (A new version leaves the read marks in place, for the readers' history, and is new again
+    because it is younger than them.)"""
+    return ~exists().where(DocumentRead.document_id == Document.id, DocumentRead.user_id == user.id,
+                           or_(Document.version_at.is_(None), DocumentRead.read_at >= Document.version_at))
+
+
+SORTS = {
+    "-date": (Document.document_date.desc(), Document.created_at.desc(), Document.id.desc()),
+    "date": (Document.document_date.asc(), Document.created_at.asc(), Document.id.asc()),
+    "title": (func.lower(Document.title).asc(), Document.id.asc()),
+    "-title": (func.lower(Document.title).desc(), Document.id.desc()),
+    "-created": (Document.created_at.desc(), Document.id.desc()),
+    "created": (Document.created_at.asc(), Document.id.asc()),
+}
+DEFAULT_SORT = "-date"
+
+
 def documents_for(user: User, admin_view: bool = False) -> Select:
-    """Documents `user` may see, newest first, with their `is_new` and what the dump needs.
+    """Documents `user` may see, by document date (newest first), with their `is_new` and what
+    the dump needs.
 
     `is_new` is a correlated NOT EXISTS rather than a join, so that it stays self-contained when
     a document expired by a commit is refreshed with the same options."""
-    unread = ~exists().where(DocumentRead.document_id == Document.id, DocumentRead.user_id == user.id)
     stmt = (
         select(Document)
         .where(visible_to(user))
-        .options(with_expression(Document.is_new, unread), joinedload(Document.category))
-        .order_by(Document.created_at.desc(), Document.id.desc())
+        .options(with_expression(Document.is_new, unread_by(user)), joinedload(Document.category))
+        .order_by(*SORTS[DEFAULT_SORT])
     )
     if admin_view:
         stmt = stmt.options(
@@ -70,22 +90,32 @@ def documents_for(user: User, admin_view: bool = False) -> Select:
     return stmt
 
 
-def escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def list_documents(args: dict, admin_view: bool = False) -> dict:
-    """One page of the visible documents matching `q` and `category_id`, and the total."""
+    """One page of the visible documents matching `q` (full text), `category_id` and `unread`,
+    in `sort` order (with `q` and no `sort`: by relevance), and the total. Found documents carry
+    a snippet."""
     stmt = documents_for(current_user, admin_view)
-    if args.get("q"):
-        pattern = f"%{escape_like(args['q'])}%"
-        stmt = stmt.where(or_(Document.title.ilike(pattern, escape="\\"),
-                              Document.description.ilike(pattern, escape="\\")))
+    q_words = search.query_words(args.get("q"))
+    order = SORTS[args.get("sort") or DEFAULT_SORT]
+    if args.get("q") and not q_words:  # only punctuation: no word to find
+        stmt = stmt.where(false())
+    if q_words:
+        dialect = db.session.get_bind().dialect.name
+        stmt, relevance = search.matching(stmt, q_words, dialect)
+        stmt = stmt.options(undefer(Document.text_content))
+        if not args.get("sort"):
+            order = (relevance.desc(), *order)
     if "category_id" in args:
         stmt = stmt.where(Document.category_id == args["category_id"])
-    filtered = bool(args.get("q")) or "category_id" in args
+    if args.get("unread"):
+        stmt = stmt.where(unread_by(current_user))
+    filtered = bool(args.get("q")) or "category_id" in args or bool(args.get("unread"))
     total = None if filtered else visible_count(current_user)
-    return paginate(stmt, args["page"], args["per_page"], total=total)
+    page = paginate(stmt.order_by(None).order_by(*order), args["page"], args["per_page"], total=total)
+    if q_words:
+        for document in page["items"]:
+            document.snippet = search.snippet(document, q_words)
+    return page
 
 
 def document_or_404(document_id: int, admin_view: bool = False) -> Document:

@@ -69,7 +69,12 @@ class DocumentSchema(Schema):
     external_url = fields.String(allow_none=True)
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
-    is_new = fields.Boolean(metadata={"description": "True until this user has downloaded it."})
+    is_new = fields.Boolean(metadata={"description": "True until this user has downloaded its current version."})
+    document_date = fields.Date(metadata={"description": "The date the document is about (default: the upload date)."})
+    version = fields.Integer(metadata={"description": "1, then +1 per replaced file."})
+    download_name = fields.String(metadata={"description": "The file name a download gets."})
+    snippet = fields.String(allow_none=True, metadata={
+        "description": "With `q` only: plain text around the match (at most 200 characters)."})
 
 
 class StorageStateSchema(Schema):
@@ -115,6 +120,18 @@ class RemindResultSchema(Schema):
     queued = fields.Integer(metadata={"description": "Reminders queued (one per user and document per 24 h)."})
 
 
+class DocumentVersionSchema(Schema):
+    """A file a document has had: earlier versions and the current one."""
+
+    version = fields.Integer()
+    filename = fields.String()
+    size_bytes = fields.Integer()
+    sha256 = fields.String()
+    uploaded_at = fields.DateTime()
+    uploaded_by = fields.Nested(UserRefSchema, allow_none=True)
+    current = fields.Boolean(metadata={"description": "The version clients download."})
+
+
 DocumentPageSchema = page_of(DocumentSchema, "DocumentPageSchema")
 AdminDocumentPageSchema = page_of(AdminDocumentSchema, "AdminDocumentPageSchema")
 UserDocumentPageSchema = page_of(UserDocumentSchema, "UserDocumentPageSchema")
@@ -123,9 +140,22 @@ ReaderPageSchema = page_of(ReaderSchema, "ReaderPageSchema")
 
 # --- what is received --------------------------------------------------------------------
 
+SORTS = ["-date", "date", "title", "-title", "-created", "created"]
+
+
 class DocumentQuerySchema(PageArgsSchema):
-    q = text(200, metadata={"description": "Text in the title or description (any case)."})
+    q = text(200, metadata={"description": (
+        "Full-text search over the title, description, file name and the PDF's text: every word "
+        "must match, in any order, case and accents ignored; by relevance unless `sort` is given.")})
     category_id = fields.Integer(validate=ID)
+    sort = fields.String(validate=validate.OneOf(SORTS),
+                         metadata={"description": "`-date` (the default without `q`): by document date, newest first."})
+    unread = fields.Boolean(metadata={"description": "Only the documents that are new for me."})
+
+
+class CategoryQuerySchema(Schema):
+    in_use = fields.Boolean(load_default=False,
+                            metadata={"description": "Only categories having a document visible to me."})
 
 
 class DownloadArgsSchema(Schema):
@@ -142,7 +172,28 @@ WATERMARK = fields.Boolean(load_default=False, metadata={
     "description": "Mark each download with the downloader's name, e-mail and the UTC time (files only)."})
 
 
-class UploadSchema(Schema):
+class DocumentFieldsSchema(Schema):
+    """What upload, link and PATCH accept besides their own fields."""
+
+    document_date = fields.Date(metadata={"description": "YYYY-MM-DD; default the upload date."})
+    download_name = text(200, allow_none=True, metadata={
+        "description": "The file name a download gets (.pdf is added); null: the title made safe."})
+    watermark = fields.Boolean()
+
+
+class DuplicateSchema(Schema):
+    allow_duplicate = fields.Boolean(load_default=False, metadata={
+        "description": "Accept a file identical (sha256) to an existing document's; otherwise that is a 409."})
+
+
+class FileVersionSchema(DuplicateSchema):
+    """A new file for a document (multipart). `file` is checked by the route once the document
+    is known to exist, so that a missing document is a 404 whatever the body."""
+
+    file = FileField(load_default=None, metadata={"description": "The PDF (at most MAX_UPLOAD_MB); required."})
+
+
+class UploadSchema(DocumentFieldsSchema, DuplicateSchema):
     """The multipart upload: the file and its metadata."""
 
     file = FileField(required=True, metadata={"description": "The PDF (at most MAX_UPLOAD_MB)."})
@@ -156,7 +207,7 @@ class UploadSchema(Schema):
     watermark = WATERMARK
 
 
-class LinkCreateSchema(Schema):
+class LinkCreateSchema(DocumentFieldsSchema):
     title = text(200, required=True, min_len=1)
     external_url = fields.String(required=True, validate=URL)
     description = text(5000, load_default="")
@@ -165,7 +216,7 @@ class LinkCreateSchema(Schema):
     watermark = WATERMARK
 
 
-class DocumentUpdateSchema(Schema):
+class DocumentUpdateSchema(DocumentFieldsSchema):
     title = text(200, min_len=1)
     description = text(5000)
     category_id = fields.Integer(allow_none=True, validate=ID)
