@@ -31,13 +31,13 @@ def create_app(config: dict | None = None) -> Flask:
     })
 
     from . import admin, health, site
-    from .accounts import routes as accounts
-    from .admin import audit_log, groups, users  # noqa: F401 -- their routes join admin.blp
+    from .accounts import resets, routes as accounts
+    from .admin import audit_log, groups, user_actions, users  # noqa: F401 -- their routes join admin.blp
     from .documents import admin_routes, categories, routes as documents
     from .mail import routes as mail_routes
 
     for blueprint in (
-        health.blp, accounts.blp, categories.blp, admin.blp, documents.blp, admin_routes.blp,
+        health.blp, accounts.blp, resets.blp, categories.blp, admin.blp, documents.blp, admin_routes.blp,
         mail_routes.blp,
     ):
         api.register_blueprint(blueprint)

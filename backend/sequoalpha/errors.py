@@ -1,4 +1,7 @@
-"""One JSON error shape everywhere: {"code", "status", "message", "errors"?}.
+"""One JSON error shape everywhere: {"code", "status", "message", "errors"?, "reason"?}.
+
+`reason` is a stable word for a program (e.g. "password_change_required") where the status alone
+does not say what to do next; raise it with flask_smorest.abort(403, message=…, reason=…).
 
 After any error, the request's session is removed at teardown, which rolls back whatever the
 failed request had not committed.
@@ -25,7 +28,8 @@ MESSAGES = {
 }
 
 
-def error_body(code: int, message: str | None = None, errors: dict | None = None) -> dict:
+def error_body(code: int, message: str | None = None, errors: dict | None = None,
+               reason: str | None = None) -> dict:
     body = {
         "code": code,
         "status": HTTP_STATUS_CODES.get(code, "Error"),
@@ -33,6 +37,8 @@ def error_body(code: int, message: str | None = None, errors: dict | None = None
     }
     if errors:
         body["errors"] = errors
+    if reason:
+        body["reason"] = reason
     return body
 
 
@@ -48,7 +54,7 @@ class Api(SmorestApi):
         headers = dict(data.get("headers") or {})
         if error.code == 405 and error.valid_methods:
             headers["Allow"] = ", ".join(error.valid_methods)
-        return error_body(error.code, message, errors), error.code, headers
+        return error_body(error.code, message, errors, data.get("reason")), error.code, headers
 
 
 def handle_database_error(error: OperationalError | InterfaceError):

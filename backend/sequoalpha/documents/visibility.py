@@ -95,3 +95,17 @@ def document_or_404(document_id: int, admin_view: bool = False) -> Document:
     if document is None:
         abort(404, message=NOT_FOUND)
     return document
+
+
+def audience(document_id: int) -> Select:
+    """The ids of the active non-admin users who can see document `document_id`, as one query
+    (the same rule as `visible_to`, asked the other way round: who sees this document)."""
+    granted = union(
+        select(user_groups.c.user_id)
+        .join(DocumentGroupGrant, DocumentGroupGrant.group_id == user_groups.c.group_id)
+        .where(DocumentGroupGrant.document_id == document_id),
+        select(DocumentUserGrant.user_id).where(DocumentUserGrant.document_id == document_id),
+    )
+    for_everyone = select(Document.everyone).where(Document.id == document_id).scalar_subquery()
+    return select(User.id).where(User.is_active, ~User.is_admin,
+                                 or_(for_everyone.is_(True), User.id.in_(granted)))
