@@ -8,10 +8,10 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, exists, insert, literal, select, update
 
 from ..extensions import db
-from ..models import AccountToken, User, utcnow
+from ..models import AccountToken, User, UTCDateTime, utcnow
 
 INVITATION_LIFETIME = timedelta(hours=72)
 RESET_LIFETIME = timedelta(minutes=30)
@@ -45,6 +45,26 @@ def issue(user: User, purpose: str) -> tuple[AccountToken, str]:
     db.session.add(row)
     db.session.flush()
     return row, token
+
+
+def issue_if_account(email: str, purpose: str, token: str) -> ColumnElement[bool]:
+    """`issue` for the active account with this e-mail address, if there is one, by statements
+    that are the same either way (they change no row when there is none): the time of the
+    request does not tell. Returns a condition that holds when the token was stored."""
+    now = utcnow()
+    holder = select(User.id).where(User.email == email, User.is_active)
+    db.session.execute(
+        update(AccountToken)
+        .where(AccountToken.user_id.in_(holder.scalar_subquery()), AccountToken.used_at.is_(None),
+               AccountToken.purpose == purpose)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False))
+    db.session.execute(insert(AccountToken).from_select(
+        ["token_hash", "purpose", "user_id", "created_at", "expires_at"],
+        select(literal(digest(token)), literal(purpose), User.id, literal(now, UTCDateTime),
+               literal(now + LIFETIMES[purpose], UTCDateTime))
+        .where(User.email == email, User.is_active)))
+    return exists().where(AccountToken.token_hash == digest(token))
 
 
 def consume(token: str) -> tuple[User, str] | None:

@@ -10,7 +10,7 @@ from ..extensions import db
 from ..mail import messages
 from ..mail.outbox import enqueue
 from ..models import User
-from ..schemas.accounts import ForgotPasswordSchema, ResetPasswordSchema
+from ..schemas.accounts import ForgotPasswordAnswerSchema, ForgotPasswordSchema, ResetPasswordSchema
 from ..security import client_ip
 from . import link_tokens, throttle
 from .passwords import hash_password
@@ -22,6 +22,8 @@ WINDOW = timedelta(minutes=15)
 PER_ADDRESS = 5  # requests per client address per window
 PER_ACCOUNT = 3  # reset e-mails per e-mail address per window
 TOO_MANY = "Too many password reset requests. Try again later."
+ON_ITS_WAY = ("If this address is an account's, a link to choose a new password is on its way. "
+              "It works once, for 30 minutes.")
 BAD_LINK = "This link is invalid, was already used, or has expired. Ask for a new one."
 
 
@@ -35,7 +37,7 @@ def confirm_password_changed(user: User) -> None:
 @blp.post("/forgot")
 @blp.doc(security=[])
 @blp.arguments(ForgotPasswordSchema)
-@blp.response(202)
+@blp.response(202, ForgotPasswordAnswerSchema)
 @blp.alt_response(429, description="Too many requests from this address or for this e-mail address")
 def forgot(data):
     """Ask for a password reset link. The answer is the same, in the same time, whether or not
@@ -46,17 +48,18 @@ def forgot(data):
     # Counted per address typed, account or not: a 429 must not tell that an account exists.
     throttle.limit(f"forgot-email:{email}", PER_ACCOUNT, WINDOW, TOO_MANY)
     user = db.session.scalar(select(User).where(User.email == email, User.is_active))
-    # The same work on both paths: a token and a message are made either way (no bcrypt on either).
-    subject = user or User(username="", email=email, full_name="")
-    row, token = link_tokens.issue(subject, "reset") if user else (None, link_tokens.new_token())
+    # The same statements whether or not the address is an account's (they store nothing when it
+    # is not), and no bcrypt on either path: the answer and its time tell nothing.
+    token = link_tokens.new_token()
     minutes = int(link_tokens.RESET_LIFETIME.total_seconds() // 60)
-    message = messages.password_reset(subject, token, minutes)
-    if user is not None:
-        enqueue("password_reset", user.email, message, event=f"reset:{row.id}", user_id=user.id, secret=token)
+    message = messages.password_reset(user or User(username="", email=email, full_name=""), token, minutes)
+    stored = link_tokens.issue_if_account(email, "reset", token)
+    enqueue("password_reset", email, message, event=f"reset:{link_tokens.digest(token)}",
+            user_id=user.id if user else None, secret=token, only_if=stored)
     audit.record("password_reset_requested", None, target_user_id=user.id if user else None,
                  detail={"email": email, "account": user is not None})
     db.session.commit()
-    return "", 202
+    return {"message": ON_ITS_WAY}
 
 
 @blp.post("/reset")

@@ -72,6 +72,10 @@ class ForgotPasswordSchema(Schema):
     email = email_field(required=True)
 
 
+class ForgotPasswordAnswerSchema(Schema):
+    message = fields.String(required=True)
+
+
 class ResetPasswordSchema(Schema):
     token = fields.String(required=True, validate=[validate.Length(min=1, max=100), NO_CONTROL],
                           metadata={"description": "the token of an invitation or reset link (#token=…)"})
