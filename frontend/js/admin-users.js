@@ -134,7 +134,7 @@ export function mountUsers(panel) {
       h('td', { 'data-label': 'Status' }, statusBadge(user),
         locked(user) ? h('div', { class: 'muted' }, h('span', { 'aria-hidden': 'true' }, '🔒 '), 'Locked until ', timeEl(user.locked_until, true)) : null),
       h('td', { 'data-label': 'Last sign-in', class: 'nowrap' }, user.last_login_at ? timeEl(user.last_login_at, true) : h('span', { class: 'muted' }, 'Never')),
-      h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, edit, ...extra, reset, toggle, del)));
+      h('td', { class: 'actions' }, h('div', { class: 'btn-row btn-row--wrap' }, edit, ...extra, reset, toggle, del)));
   }
 
   async function act(path, done) {
