@@ -3,8 +3,8 @@ goes to, one pass of the mail worker, and reading a message's parts and link."""
 import re
 
 import pytest
-
 from mail.smtp_server import SmtpServer
+
 from sequoalpha.extensions import db
 from sequoalpha.mail import worker
 from sequoalpha.models import OutboxMessage, utcnow
@@ -35,7 +35,7 @@ def deliver(app, now=utcnow):
 def received(smtp, to: str | None = None) -> list:
     """Messages the SMTP server accepted (for `to` only, when given), oldest first."""
     with smtp.handler.lock:
-        pairs = list(zip(smtp.handler.messages, smtp.handler.envelopes))
+        pairs = list(zip(smtp.handler.messages, smtp.handler.envelopes, strict=True))
     return [message for message, (_, rcpts) in pairs if to is None or rcpts == [to]]
 
 

@@ -2,10 +2,10 @@
 sign out everywhere, PATCH /api/me), with the mail they send going to a real SMTP server."""
 from datetime import timedelta
 
+from mail_support import app_config, deliver, links, outbox_rows, received, smtp, text_of  # noqa: F401
 from sqlalchemy import select, update
 
 from api_helpers import PASSWORD, login
-from mail_support import app_config, deliver, links, outbox_rows, received, smtp, text_of  # noqa: F401
 from sequoalpha.accounts.link_tokens import digest
 from sequoalpha.extensions import db
 from sequoalpha.models import AccountToken, AuditEvent, User, utcnow

@@ -4,9 +4,10 @@ reused or mistyped. (The console backend prints messages on purpose, for develop
 the SMTP backend, as production does.)"""
 from datetime import timedelta
 
+from mail_support import app_config, deliver, links, received, smtp  # noqa: F401
+
 import figures
 from api_helpers import login
-from mail_support import app_config, deliver, links, received, smtp  # noqa: F401
 from sequoalpha.mail import worker
 from sequoalpha.models import utcnow
 

@@ -4,8 +4,8 @@ changed first thing; the lockout countdown; the admin console's invitations and 
 from datetime import timedelta
 
 import pytest
-
 from mail_support import app_config, deliver, links, received, smtp  # noqa: F401
+
 from sequoalpha.extensions import db
 from sequoalpha.models import User, utcnow
 

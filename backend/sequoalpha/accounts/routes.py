@@ -19,7 +19,12 @@ from .. import audit
 from ..extensions import db
 from ..models import RevokedToken, User, utcnow
 from ..schemas.accounts import (
-    AccessTokenSchema, LoginResponseSchema, LoginSchema, LogoutArgsSchema, MeUpdateSchema, PasswordChangeSchema,
+    AccessTokenSchema,
+    LoginResponseSchema,
+    LoginSchema,
+    LogoutArgsSchema,
+    MeUpdateSchema,
+    PasswordChangeSchema,
     UserSchema,
 )
 from .lockout import record_failure, refuse_while_locked, unknown_login

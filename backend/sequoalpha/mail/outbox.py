@@ -69,7 +69,7 @@ def enqueue(kind: str, to: str, message: Message, *, event: str, user_id: int | 
         stmt = upsert(OutboxMessage).values(**values)
     else:
         columns = [OutboxMessage.__mapper__.attrs[name].columns[0] for name in values]
-        row = select(*[literal(value, column.type) for column, value in zip(columns, values.values())])
+        row = select(*[literal(value, column.type) for column, value in zip(columns, values.values(), strict=True)])
         stmt = upsert(OutboxMessage).from_select(columns, row.where(only_if))
     stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
     return db.session.execute(stmt).scalar_one_or_none()
