@@ -121,6 +121,9 @@ def test_a_password_set_by_an_admin_must_be_changed_before_anything_else(app, cl
         assert body["reason"] == "password_change_required" and body["code"] == 403 and body["status"] == "Forbidden"
     assert client.get("/api/me", headers=headers).get_json()["must_change_password"] is True
     r = client.post("/api/me/password", headers=headers,
+                    json={"current_password": "chosen by the admin", "new_password": "chosen by the admin"})
+    assert r.status_code == 422 and "new_password" in r.get_json()["errors"]["json"]
+    r = client.post("/api/me/password", headers=headers,
                     json={"current_password": "chosen by the admin", "new_password": NEW_PASSWORD})
     assert r.status_code == 204
     headers = login(client, "ann", NEW_PASSWORD)

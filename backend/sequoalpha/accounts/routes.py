@@ -159,6 +159,9 @@ def change_password(data):
         db.session.commit()
         abort(422, message="The current password is wrong.",
               errors={"json": {"current_password": ["The current password is wrong."]}})
+    if user.must_change_password and data["new_password"] == data["current_password"]:
+        message = "Choose a password of your own, not the one an administrator gave you."
+        abort(422, message=message, errors={"json": {"new_password": [message]}})
     user.password_hash = hash_password(data["new_password"])
     end_sessions(user)
     user.failed_logins, user.locked_until = 0, None
