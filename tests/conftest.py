@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["support.app", "support.s3"]
+pytest_plugins = ["support.app", "support.mail", "support.s3"]
 
 TESTS = Path(__file__).resolve().parent
 DIRECTORY_MARKERS = {

@@ -9,8 +9,10 @@ def test_user_crud_and_duplicates(client, admin_headers):
     user = r.get_json()
     assert user["username"] == "ann" and user["email"] == "ann@example.com" and not user["is_admin"]
     assert set(user) == {"id", "username", "email", "full_name", "is_admin", "is_active", "groups",
-                         "created_at", "last_login_at", "mfa"}
+                         "created_at", "last_login_at", "mfa", "status", "must_change_password", "locked_until",
+                         "notify_new_documents"}
     assert user["mfa"] == {"totp": False, "passkeys": 0}
+    assert user["status"] == "active" and user["must_change_password"] and user["notify_new_documents"]
     assert client.post("/api/admin/users", headers=admin_headers, json=body).status_code == 409
     r = client.post("/api/admin/users", headers=admin_headers, json={**body, "username": "ann2"})
     assert r.status_code == 409 and "email" in r.get_json()["message"]

@@ -26,7 +26,7 @@ def test_malformed_json_is_400(client, admin_headers):
     "a string",
     {"username": 123, "email": "x@example.com", "password": "0123456789"},
     {"username": "ann", "email": "not an email", "password": "0123456789"},
-    {"username": "ann", "email": "ann@example.com"},
+    {"username": "ann", "password": "0123456789"},
     {"username": "ann", "email": "ann@example.com", "password": "0123456789", "is_admin": "maybe"},
     {"username": "ann", "email": "ann@example.com", "password": "0123456789", "group_ids": ["1"]},
     {"username": "ann", "email": "ann@example.com", "password": "0123456789", "role": "root"},

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from support.api import login
 from support.documents import upload
 from sequoalpha.documents import readers
-from sequoalpha.documents.visibility import visible_to
+from sequoalpha.documents.visibility import audience, visible_to
 from sequoalpha.extensions import db
 from sequoalpha.models import Document, OutboxMessage, User, utcnow
 
@@ -85,7 +85,7 @@ def test_the_audience_is_the_visibility_rule_seen_from_the_document(app, client,
                  group_ids=[groups[g] for g in rng.sample(sorted(groups), rng.randint(0, 2))],
                  user_ids=rng.sample(users, rng.randint(0, 3))) for _ in range(10)]
     with app.app_context():
-        pairs = {tuple(row) for row in db.session.execute(readers.audience(docs))}
+        pairs = {tuple(row) for row in db.session.execute(audience(docs))}
         expected = set()
         for user in db.session.scalars(select(User).where(User.is_active, ~User.is_admin)):
             seen = db.session.scalars(select(Document.id).where(visible_to(user), Document.id.in_(docs)))

@@ -32,13 +32,13 @@ def create_app(config: dict | None = None) -> Flask:
     })
 
     from . import admin, health, site
-    from .accounts import mfa, passkeys, routes as accounts  # noqa: F401 -- passkeys' routes join mfa.blp
-    from .admin import audit_log, groups, readers, users  # noqa: F401 -- their routes join admin.blp
+    from .accounts import mfa, passkeys, resets, routes as accounts  # noqa: F401 -- passkeys' routes join mfa.blp
+    from .admin import audit_log, groups, readers, user_actions, users  # noqa: F401 -- their routes join admin.blp
     from .documents import admin_routes, categories, routes as documents, versions  # noqa: F401 -- joins admin_routes.blp
     from .mail import routes as mail_routes
 
     for blueprint in (
-        health.blp, accounts.blp, mfa.blp, categories.blp, admin.blp, documents.blp, admin_routes.blp,
+        health.blp, accounts.blp, mfa.blp, resets.blp, categories.blp, admin.blp, documents.blp, admin_routes.blp,
         mail_routes.blp,
     ):
         api.register_blueprint(blueprint)

@@ -166,6 +166,8 @@ def mail_settings(env, production: bool) -> dict:
         "MAIL_RETRY_SECONDS": float(env.get("MAIL_RETRY_SECONDS") or 30),
         # A claimed message not marked sent after this long (its worker died) is tried again.
         "MAIL_LEASE_SECONDS": float(env.get("MAIL_LEASE_SECONDS") or 300),
+        # A user's new-document notices are gathered this long from the first, then sent as one e-mail.
+        "NOTIFY_DIGEST_MINUTES": max(0.0, float(env.get("NOTIFY_DIGEST_MINUTES") or 10)),
         "MAIL_POLL_SECONDS": min(float(env.get("MAIL_POLL_SECONDS") or 1), 2.0),
         # Set by `./manage.sh dev` only: the development server runs a mail worker thread.
         "MAIL_WORKER_THREAD": _bool(env.get("SEQUOALPHA_MAIL_WORKER_THREAD"), False),

@@ -1,4 +1,7 @@
-"""One JSON error shape everywhere: {"code", "status", "message", "errors"?}.
+"""One JSON error shape everywhere: {"code", "status", "message", "errors"?, "reason"?}.
+
+`reason` is a stable word for a program (e.g. "password_change_required") where the status alone
+does not say what to do next; raise it with flask_smorest.abort(403, message=…, reason=…).
 
 After any error, the request's session is removed at teardown, which rolls back whatever the
 failed request had not committed.

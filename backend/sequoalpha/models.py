@@ -58,7 +58,8 @@ class User(Lockout, db.Model):
     username: Mapped[str] = mapped_column(String(64), unique=True)  # stored lower-case
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
     full_name: Mapped[str] = mapped_column(String(200), default="")
-    password_hash: Mapped[str] = mapped_column(String(100))
+    # None while the user is invited: no password can match until they choose one.
+    password_hash: Mapped[str | None] = mapped_column(String(100))
     is_admin: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -66,6 +67,9 @@ class User(Lockout, db.Model):
     # Bumped on password change / disable: tokens carrying an older version stop working. It starts
     # at random: SQLite reuses a deleted user's id, and the new user must not accept the old tokens.
     token_version: Mapped[int] = mapped_column(default=lambda: secrets.randbelow(2**30))
+    # A password an admin chose must be replaced at the next sign-in (accounts.tokens enforces it).
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    notify_new_documents: Mapped[bool] = mapped_column(default=True)
 
     groups: Mapped[list["Group"]] = relationship(
         secondary=user_groups, back_populates="members", order_by="Group.name"
@@ -97,11 +101,43 @@ class User(Lockout, db.Model):
     def _normalise(self, _key: str, value: str) -> str:
         return self.normal(value)
 
+    @property
+    def status(self) -> str:
+        if not self.is_active:
+            return "disabled"
+        return "invited" if self.password_hash is None else "active"
+
     @classmethod
     def named(cls, name: str) -> ColumnElement[bool]:
         """The account whose username or email is `name`, in any case."""
         name = cls.normal(name)
         return or_(cls.username == name, cls.email == name)
+
+
+class AccountToken(db.Model):
+    """A single-use link token (an invitation, a password reset): only its SHA-256 is kept."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (CheckConstraint("purpose IN ('invitation', 'reset')", name="purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ThrottleCounter(db.Model):
+    """Requests under a key (a hashed client address or e-mail address) in a fixed window; in the
+    database, so every worker and host counts together (accounts.throttle)."""
+
+    __tablename__ = "throttle_counters"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    count: Mapped[int] = mapped_column(default=0)
 
 
 class Group(db.Model):
@@ -322,6 +358,18 @@ class Reminder(db.Model):
         ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
     )
     reminded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PendingNotice(db.Model):
+    """`document_id` became visible to `user_id`; gathered into one digest e-mail (documents.notices)."""
+
+    __tablename__ = "pending_notices"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 # --- mail ----------------------------------------------------------------------------------

@@ -3,17 +3,17 @@
 // every page; what differs (the current page, the admin link) is set here.
 
 import { api, ApiError, SIGNIN_URL } from './api.js';
-import { $, $$ } from './elements.js';
-import { field } from './forms.js';
+import { $, $$, h } from './elements.js';
+import { checkbox, field } from './forms.js';
 import { toast } from './toasts.js';
 import { formDialog } from './dialogs.js';
 
-async function signOut(button) {
+async function signOut(button, { everywhere = false } = {}) {
   button.disabled = true;
   try {
     // An expired access token is refreshed first, so that the logout still revokes the
     // refresh token server-side; if the session is already over there is nothing to end.
-    await api('/api/logout', { method: 'POST', redirect: false });
+    await api('/api/logout', { method: 'POST', redirect: false, query: everywhere ? { everywhere: 'true' } : undefined });
   } catch {
     // Whatever happened, the person asked to leave: go to sign-in.
   }
@@ -30,10 +30,12 @@ function invalid(fieldName, message) {
 export const PASSWORD_MIN = 10;
 export const PASSWORD_MAX = 128;
 
-function changePassword(me) {
+function changePassword(me, { required = false } = {}) {
   return formDialog({
-    title: 'Change your password',
-    description: 'Other signed-in devices will be signed out.',
+    title: required ? 'Choose your own password' : 'Change your password',
+    description: required
+      ? 'Your password was set by an administrator. Choose your own before going on.'
+      : 'Other signed-in devices will be signed out.',
     submitLabel: 'Change password',
     narrow: true,
     build(body) {
@@ -77,6 +79,44 @@ function changePassword(me) {
   });
 }
 
+function settings(me) {
+  return formDialog({
+    title: 'Settings',
+    submitLabel: 'Save settings',
+    narrow: true,
+    build(body) {
+      const notify = checkbox({ label: 'E-mail me when new documents are available for me', name: 'notify_new_documents', checked: me.notify_new_documents });
+      const everywhere = h('button', { type: 'button', class: 'btn btn--secondary btn--small', id: 'signout-everywhere-btn' }, 'Sign out on every device');
+      everywhere.addEventListener('click', () => signOut(everywhere, { everywhere: true }));
+      body.append(
+        field({ label: 'Full name', name: 'full_name', value: me.full_name || '', autocomplete: 'name' }).wrap,
+        notify.wrap,
+        h('p', { class: 'hint muted' }, 'At most one e-mail every few minutes, listing the new documents; never the documents themselves.'),
+        h('div', { class: 'btn-row' }, everywhere),
+      );
+    },
+    async onSubmit(form) {
+      const saved = await api('/api/me', {
+        method: 'PATCH',
+        json: { full_name: form.elements.full_name.value.trim(), notify_new_documents: form.elements.notify_new_documents.checked },
+      });
+      Object.assign(me, saved);
+      const name = $('#user-name');
+      if (name) name.textContent = me.full_name || me.username;
+      toast('Your settings are saved.');
+      return saved;
+    },
+  });
+}
+
+function addSettingsButton(me) {
+  const signout = $('#signout-btn');
+  if (!signout || $('#settings-btn')) return;
+  const button = h('button', { type: 'button', class: 'btn btn--ghost btn--small', id: 'settings-btn' }, 'Settings');
+  button.addEventListener('click', () => settings(me));
+  signout.before(button);
+}
+
 function markCurrentPage() {
   for (const link of $$('.app-nav__links a')) {
     if (new URL(link.href).pathname === location.pathname) link.setAttribute('aria-current', 'page');
@@ -90,7 +130,15 @@ function markCurrentPage() {
  */
 export async function initAccount() {
   markCurrentPage();
-  const me = await api('/api/me');
+  let me = await api('/api/me');
+  // A password an administrator chose: nothing else works until the user chooses their own.
+  while (me.must_change_password) {
+    if (!(await changePassword(me, { required: true }))) {
+      await signOut($('#signout-btn') || document.createElement('button'));
+      return new Promise(() => {});
+    }
+    me = await api('/api/me');
+  }
   const name = $('#user-name');
   if (name) {
     name.textContent = me.full_name || me.username;
@@ -101,6 +149,7 @@ export async function initAccount() {
   const signout = $('#signout-btn');
   signout?.addEventListener('click', () => signOut(signout));
   $('#change-password-btn')?.addEventListener('click', () => changePassword(me));
+  addSettingsButton(me);
   document.body.removeAttribute('aria-busy');
   return me;
 }

@@ -1,5 +1,6 @@
-// Admin: the Users tab. Create accounts, edit them (email, name, admin flag, groups), reset
-// a password, disable or enable, delete after confirmation.
+// Admin: the Users tab. Create accounts (invited by e-mail, or with a temporary password), edit
+// them (email, name, admin flag, groups), resend an invitation, reset a password, unlock, sign
+// out everywhere, disable or enable, delete after confirmation.
 
 import { api, ApiError } from './api.js';
 import { h, srOnly } from './elements.js';
@@ -23,6 +24,15 @@ function userPayload(form, groups) {
   return data;
 }
 
+function locked(user) {
+  return Boolean(user.locked_until) && Date.parse(user.locked_until) > Date.now();
+}
+
+function statusBadge(user) {
+  if (user.status === 'invited') return h('span', { class: 'badge badge--warn', title: 'Has not chosen a password yet' }, 'Invited');
+  return user.is_active ? h('span', { class: 'badge badge--ok' }, 'Active') : h('span', { class: 'badge badge--danger' }, 'Disabled');
+}
+
 export function mountUsers(panel) {
   let page = 1;
   let loadSeq = 0;
@@ -39,7 +49,7 @@ export function mountUsers(panel) {
     const username = field({ label: 'Username', name: 'username', required: true, autocomplete: 'off', hint: '3 to 64 letters, digits, dots, dashes or underscores.', attrs: { autocapitalize: 'none', spellcheck: 'false' } });
     const email = field({ label: 'Email', name: 'email', type: 'email', required: true, autocomplete: 'off' });
     const fullName = field({ label: 'Full name (optional)', name: 'full_name', autocomplete: 'off' });
-    const password = field({ label: 'Initial password', name: 'password', type: 'password', required: true, autocomplete: 'new-password', hint: 'At least 10 characters. Give it to the person by a separate channel.' });
+    const password = field({ label: 'Temporary password (optional)', name: 'password', type: 'password', autocomplete: 'new-password', hint: 'Leave empty to e-mail an invitation to choose a password. A password set here must be changed at the first sign-in.' });
     const admin = checkbox({ label: 'Administrator (can manage documents, users and settings, and sees every document)', name: 'is_admin' });
     createGroups = checkList({ legend: 'Groups', name: 'group_ids', items: groups.map((g) => ({ value: g.id, label: g.name })), selected: keep, empty: 'No groups yet.' });
     createForm.replaceChildren(
@@ -59,10 +69,11 @@ export function mountUsers(panel) {
       ...userPayload(createForm, createGroups),
     };
     if (!payload.full_name) delete payload.full_name;
+    if (!payload.password) delete payload.password;
     submit.disabled = true;
     try {
       const user = await api('/api/admin/users', { method: 'POST', json: payload });
-      toast(`Created the account “${user.username}”.`);
+      toast(user.status === 'invited' ? `Created “${user.username}” and e-mailed an invitation to ${user.email}.` : `Created the account “${user.username}”.`);
       createForm.reset();
       changed('users');
       page = 1;
@@ -104,6 +115,22 @@ export function mountUsers(panel) {
       ? h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Reset 2-step', srOnly(` verification of ${user.username}`))
       : null;
     resetMfa?.addEventListener('click', () => resetSecondFactor(user));
+    const extra = [];
+    if (user.status === 'invited') {
+      const resend = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Resend invitation', srOnly(` to ${user.username}`));
+      resend.addEventListener('click', () => act(`/api/admin/users/${user.id}/invite`, `A new invitation is on its way to ${user.email}; the previous link no longer works.`));
+      extra.push(resend);
+    }
+    if (locked(user)) {
+      const unlock = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Unlock', srOnly(` ${user.username}`));
+      unlock.addEventListener('click', () => act(`/api/admin/users/${user.id}/unlock`, `${user.username} can sign in again.`));
+      extra.push(unlock);
+    }
+    if (!self) {
+      const signOut = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Sign out everywhere', srOnly(` ${user.username}`));
+      signOut.addEventListener('click', () => act(`/api/admin/users/${user.id}/sign-out`, `${user.username} is signed out on every device.`));
+      extra.push(signOut);
+    }
     edit.addEventListener('click', () => editUser(user));
     reset.addEventListener('click', () => resetPassword(user));
     toggle.addEventListener('click', () => setActive(user, !user.is_active));
@@ -114,10 +141,21 @@ export function mountUsers(panel) {
         h('div', { class: 'muted' }, user.username, ' · ', user.email)),
       h('td', { 'data-label': 'Groups' }, user.groups && user.groups.length ? user.groups.map((g) => g.name).join(', ') : h('span', { class: 'muted' }, 'None')),
       h('td', { 'data-label': 'Role' }, user.is_admin ? h('span', { class: 'badge badge--admin' }, 'Admin') : 'Client'),
-      h('td', { 'data-label': 'Status' }, user.is_active ? h('span', { class: 'badge badge--ok' }, 'Active') : h('span', { class: 'badge badge--danger' }, 'Disabled'),
-        hasFactor ? [' ', h('span', { class: 'badge badge--muted' }, '2-step on')] : null),
+      h('td', { 'data-label': 'Status' }, statusBadge(user),
+        hasFactor ? [' ', h('span', { class: 'badge badge--muted' }, '2-step on')] : null,
+        locked(user) ? h('div', { class: 'muted' }, h('span', { 'aria-hidden': 'true' }, '🔒 '), 'Locked until ', timeEl(user.locked_until, true)) : null),
       h('td', { 'data-label': 'Last sign-in', class: 'nowrap' }, user.last_login_at ? timeEl(user.last_login_at, true) : h('span', { class: 'muted' }, 'Never')),
-      h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, edit, docs, reset, resetMfa, toggle, del)));
+      h('td', { class: 'actions' }, h('div', { class: 'btn-row btn-row--wrap' }, edit, docs, ...extra, reset, resetMfa, toggle, del)));
+  }
+
+  async function act(path, done) {
+    try {
+      await api(path, { method: 'POST' });
+      toast(done);
+      load();
+    } catch (err) {
+      reportError(err);
+    }
   }
 
   async function load() {
@@ -187,7 +225,7 @@ export function mountUsers(panel) {
   async function resetPassword(user) {
     const saved = await formDialog({
       title: `Reset the password of ${user.username}`,
-      description: 'They will be signed out everywhere and must use the new password.',
+      description: 'They will be signed out everywhere, and must choose their own password when they next sign in.',
       submitLabel: 'Set new password',
       narrow: true,
       build: (body) => {

@@ -1,4 +1,4 @@
-// Admin console: tabs for Documents, Users, Groups, Categories and the Audit log. Each tab
+// Admin console: tabs for Documents, Users, Groups, Categories, the Audit log and Mail. Each tab
 // is mounted the first time it is shown; the URL hash (#users…) remembers the tab.
 
 import { SessionEndedError } from './api.js';
@@ -10,8 +10,9 @@ import { mountDocuments } from './admin-documents.js';
 import { mountUsers } from './admin-users.js';
 import { mountCategories, mountGroups } from './admin-groups.js';
 import { mountAudit } from './admin-audit.js';
+import { mountMail } from './admin-mail.js';
 
-const TABS = ['documents', 'users', 'groups', 'categories', 'audit'];
+const TABS = ['documents', 'users', 'groups', 'categories', 'audit', 'mail'];
 const mounted = new Map();
 
 function panelOf(name) {
@@ -27,6 +28,7 @@ function mount(name) {
     case 'users': section = mountUsers(panel); break;
     case 'groups': section = mountGroups(panel); break;
     case 'categories': section = mountCategories(panel); break;
+    case 'mail': section = mountMail(panel); break;
     default: section = mountAudit(panel);
   }
   mounted.set(name, section);

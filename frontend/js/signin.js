@@ -22,7 +22,9 @@ function showNotice(text, kind = 'info') {
   notice.hidden = false;
 }
 
-if (params.get('expired') === '1') {
+if (params.get('password') === 'set') {
+  showNotice('Your password is set. Sign in with it now.', 'success');
+} else if (params.get('expired') === '1') {
   showNotice('Your session has expired. Please sign in again.', 'warn');
 } else if (params.get('signedout') === '1') {
   showNotice('You have signed out. Thank you for visiting.', 'success');
@@ -108,6 +110,8 @@ form.addEventListener('submit', async (event) => {
     if (err instanceof ApiError && err.status === 422) {
       showError(form, err);
       if (!Object.keys(fieldErrors(err)).length) setFormMessage(form, 'Enter your username or email and your password.');
+    } else if (err instanceof ApiError && err.status === 429 && err.retryAfterSeconds) {
+      countDownLock(err.retryAfterSeconds);
     } else {
       setFormMessage(form, messageFor(err));
     }
@@ -216,6 +220,24 @@ if (passkeysSupported()) {
     message.hidden = false;
   }));
   $('#mfa-passkey').addEventListener('click', (event) => signInWithPasskey(event.currentTarget, (text) => setFormMessage(mfaForm, text)));
+}
+
+// The lockout message counts down and clears by itself when the lock ends.
+let lockTimer = null;
+function countDownLock(seconds) {
+  clearInterval(lockTimer);
+  const until = Date.now() + seconds * 1000;
+  const tick = () => {
+    const left = Math.ceil((until - Date.now()) / 1000);
+    if (left <= 0) {
+      clearInterval(lockTimer);
+      clearErrors(form);
+      return;
+    }
+    setFormMessage(form, `Too many failed attempts: this account is temporarily locked. Try again in ${formatWait(left)}.`);
+  };
+  tick();
+  lockTimer = setInterval(tick, 1000);
 }
 
 fillFirmDetails();

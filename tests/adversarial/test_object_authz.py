@@ -132,7 +132,7 @@ def test_every_id_route_as_every_role(app, client, make_user):
         for role, headers in roles.items():
             for value in ids[kind]:
                 if role == "admin" and method in {"PATCH", "DELETE", "POST"} and value in existing[kind]:
-                    continue  # an admin may change what exists: not an authorisation question
+                    continue  # an admin may change (or act on) what exists: not an authorisation question
                 status, body, kept = observe(method, _url(rule, argument, value), headers, kind)
                 cells += 1
                 label = existing[kind].get(value)

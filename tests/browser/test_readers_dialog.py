@@ -3,7 +3,7 @@ reminds them (the e-mails reach a real SMTP server once the outbox is sent), and
 Users tab, at what one client can see and has not opened."""
 import pytest
 
-from mail.smtp_server import SmtpServer
+from support.smtp import SmtpServer
 from support.api import login
 
 

@@ -1,15 +1,8 @@
 """Mail tests: an app whose mail goes to a real SMTP server on a loopback port."""
 import pytest
-
-from .smtp_server import SmtpServer
-
-
-@pytest.fixture
-def smtp():
-    with SmtpServer() as server:
-        yield server
+from support.mail import smtp_config
 
 
 @pytest.fixture
 def app_config(app_config, smtp, tmp_path):
-    return {**app_config, **smtp.settings(), "MAIL_DIR": str(tmp_path / "mail")}
+    return smtp_config(app_config, smtp, tmp_path)

@@ -5,7 +5,7 @@ A user's TOTP secret (encrypted) and the last time step accepted, single-use rec
 short-lived).
 
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 Create Date: 2026-11-29 06:30:00.000000
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0007'
-down_revision = '0009'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

@@ -24,9 +24,12 @@ down_revision = '0007'
 branch_labels = None
 depends_on = None
 
+# SQLite: a table this migration rebuilds keeps AUTOINCREMENT (0006), so a deleted row's id is never reused.
+NO_ID_REUSE = {'sqlite_autoincrement': True}
+
 
 def upgrade():
-    with op.batch_alter_table('documents', schema=None) as batch_op:
+    with op.batch_alter_table('documents', schema=None, table_kwargs=NO_ID_REUSE) as batch_op:
         batch_op.add_column(sa.Column('version', sa.Integer(), nullable=False, server_default='1'))
         batch_op.add_column(sa.Column('version_at', sa.DateTime(), nullable=True))
         batch_op.add_column(sa.Column('version_by_id', sa.Integer(), nullable=True))
@@ -47,7 +50,7 @@ def upgrade():
         words = search.normalise(' '.join(filter(None, (row.title, row.description, row.filename))))
         bind.execute(documents.update().where(documents.c.id == row.id).values(search_text=words))
 
-    with op.batch_alter_table('documents', schema=None) as batch_op:
+    with op.batch_alter_table('documents', schema=None, table_kwargs=NO_ID_REUSE) as batch_op:
         batch_op.alter_column('document_date', existing_type=sa.Date(), nullable=False)
         batch_op.create_foreign_key(batch_op.f('fk_documents_version_by_id_users'), 'users',
                                     ['version_by_id'], ['id'], ondelete='SET NULL')
@@ -91,7 +94,7 @@ def downgrade():
         batch_op.drop_index('ix_document_versions_document_version')
     op.drop_table('document_versions')
 
-    with op.batch_alter_table('documents', schema=None) as batch_op:
+    with op.batch_alter_table('documents', schema=None, table_kwargs=NO_ID_REUSE) as batch_op:
         batch_op.drop_index('ix_documents_date_order')
         batch_op.drop_index(batch_op.f('ix_documents_sha256'))
         batch_op.drop_constraint(batch_op.f('fk_documents_version_by_id_users'), type_='foreignkey')

@@ -23,13 +23,16 @@ from ..schemas.accounts import (
     AccessTokenSchema,
     LoginResponseSchema,
     LoginSchema,
+    LogoutArgsSchema,
+    MeUpdateSchema,
     PasswordChangeSchema,
     UserSchema,
 )
+from . import totp
 from .lockout import claim_attempt, release_attempt, unknown_login
 from .passwords import burn_check, check_password, hash_password
-from . import totp
-from .tokens import issue_mfa_token, issue_tokens, revoke
+from .resets import confirm_password_changed
+from .tokens import end_sessions, issue_mfa_token, issue_tokens, revoke
 
 blp = Blueprint("session", __name__, url_prefix="/api", description="Sign in and out")
 
@@ -56,10 +59,13 @@ def login(data):
     subject = user or unknown_login(name)
     unknown = {"username": name[:64]} if user is None else {}
     claim_attempt(subject, "login_failed", user, detail={"reason": "locked", **unknown})
-    if user is None:
+    # An invited user has no password yet: any password is wrong, in the time of a real check.
+    invited = user is not None and user.password_hash is None
+    if user is None or invited:
         burn_check()
-    if user is None or not check_password(data["password"], user.password_hash):
-        audit.record("login_failed", user, detail={"reason": "unknown user" if user is None else "wrong password",
+    if user is None or invited or not check_password(data["password"], user.password_hash):
+        audit.record("login_failed", user, detail={"reason": "unknown user" if user is None else
+                                                   "invited" if invited else "wrong password",
                                                    **unknown})
         db.session.commit()
         abort(401, message=BAD_CREDENTIALS)
@@ -107,14 +113,20 @@ def refresh():
 
 @blp.post("/logout")
 @jwt_required()
+@blp.arguments(LogoutArgsSchema, location="query")
 @blp.response(204)
-def logout():
-    """End this session: the access token and its refresh token stop working at once."""
+def logout(args):
+    """End this session: the access token and its refresh token stop working at once. With
+    `everywhere=true`, every session of this user ends (other browsers and API clients too)."""
     claims = get_jwt()
     refresh_expiry = datetime.now(timezone.utc) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
     revoke(claims["jti"], claims.get("rjti"), until=refresh_expiry)
     db.session.execute(RevokedToken.__table__.delete().where(RevokedToken.expires_at < utcnow()))
-    audit.record("logout", current_user)
+    if args["everywhere"]:
+        end_sessions(current_user)
+        audit.record("signed_out_everywhere", current_user, target_user_id=current_user.id)
+    else:
+        audit.record("logout", current_user)
     db.session.commit()
     response = current_app.response_class(status=204)
     unset_jwt_cookies(response)
@@ -126,6 +138,21 @@ def logout():
 @blp.response(200, UserSchema)
 def me():
     """The signed-in user."""
+    return current_user
+
+
+@blp.patch("/me")
+@jwt_required()
+@blp.arguments(MeUpdateSchema)
+@blp.response(200, UserSchema)
+def update_me(data):
+    """Change my name or whether I get e-mail notices of new documents."""
+    for field, value in data.items():
+        setattr(current_user, field, value)
+    if data:
+        audit.record("profile_updated", current_user, target_user_id=current_user.id,
+                     detail={"fields": sorted(data)})
+    db.session.commit()
     return current_user
 
 
@@ -146,10 +173,15 @@ def change_password(data):
         db.session.commit()
         abort(422, message="The current password is wrong.",
               errors={"json": {"current_password": ["The current password is wrong."]}})
+    if user.must_change_password and data["new_password"] == data["current_password"]:
+        message = "Choose a password of your own, not the one an administrator gave you."
+        abort(422, message=message, errors={"json": {"new_password": [message]}})
     user.password_hash = hash_password(data["new_password"])
-    user.token_version += 1
+    end_sessions(user)
     user.failed_logins, user.locked_until = 0, None
+    user.must_change_password = False
     audit.record("password_changed", user, target_user_id=user.id)
+    confirm_password_changed(user)
     db.session.commit()
     response = current_app.response_class(status=204)
     access, refresh_token = issue_tokens(user)

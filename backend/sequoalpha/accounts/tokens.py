@@ -11,6 +11,7 @@ from urllib.parse import urlencode
 import jwt as pyjwt
 from flask import current_app, jsonify, redirect, request
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from flask_smorest import abort
 from sqlalchemy import select
 
 from ..errors import error_body
@@ -23,12 +24,21 @@ def _identity(user: User) -> str:
     return str(user.id)
 
 
+# What a user who must replace an admin-chosen password may still do (endpoints, by name).
+WHILE_PASSWORD_CHANGE_REQUIRED = frozenset({"session.me", "session.change_password", "session.logout",
+                                            "session.refresh"})
+
+
 @jwt.user_lookup_loader
 def _load_user(_header, claims) -> User | None:
-    """None (→ 401) when the user is gone, disabled, or their tokens were invalidated."""
+    """None (→ 401) when the user is gone, disabled, or their tokens were invalidated; a 403 on
+    every other route while the user must change an admin-chosen password."""
     user = db.session.get(User, int(claims["sub"]))
     if user is None or not user.is_active or claims.get("ver") != user.token_version:
         return None
+    if user.must_change_password and request.endpoint not in WHILE_PASSWORD_CHANGE_REQUIRED:
+        abort(403, message="Choose a new password before going on: yours was set by an administrator.",
+              reason="password_change_required")
     return user
 
 
@@ -73,6 +83,11 @@ def issue_tokens(user: User) -> tuple[str, str]:
     rjti = decode_token(refresh)["jti"]
     access = create_access_token(identity=user, additional_claims={**claims, "rjti": rjti})
     return access, refresh
+
+
+def end_sessions(user: User) -> None:
+    """Every token issued to `user` so far stops working (their version no longer matches)."""
+    user.token_version += 1
 
 
 def revoke(*jtis: str | None, until: datetime) -> None:

@@ -5,8 +5,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from .. import audit
+from ..accounts import link_tokens
 from ..accounts.guard import admin_required
 from ..accounts.mfa import reset_factors
+from ..accounts.invitations import send_invitation
 from ..accounts.passwords import hash_password
 from ..extensions import db
 from ..integrity import commit_or_conflict, existing, keep_an_admin, unique
@@ -37,17 +39,23 @@ def list_users(args):
 @blp.response(201, UserSchema)
 @blp.alt_response(409, description="Username or email already taken")
 def create_user(data):
-    """Create a user."""
+    """Create a user. Without a password, the user is invited by e-mail to choose one; with one,
+    they must change it at their first sign-in."""
     user = User(username=data["username"], email=data["email"], full_name=data["full_name"],
                 is_admin=data["is_admin"])
     unique(User.username, user.username, None, USERNAME_TAKEN)
     unique(User.email, user.email, None, EMAIL_TAKEN)
-    user.password_hash = hash_password(data["password"])
+    if "password" in data:
+        user.password_hash = hash_password(data["password"])
+        user.must_change_password = True
     user.groups = existing(Group, data["group_ids"], "group_ids")
     db.session.add(user)
     db.session.flush()
     audit.record("user_created", current_user, target_user_id=user.id,
                  detail={"username": user.username, "is_admin": user.is_admin})
+    if user.password_hash is None:
+        send_invitation(user)
+        audit.record("invitation_sent", current_user, target_user_id=user.id)
     commit_or_conflict("This username or email is already taken.")
     return user
 
@@ -79,6 +87,8 @@ def update_user(data, user_id):
     if "password" in data:
         user.password_hash = hash_password(data.pop("password"))
         user.token_version += 1  # a reset password ends the user's sessions
+        user.must_change_password = user.id != current_user.id  # an admin-chosen password is temporary
+        link_tokens.retire(user)  # an outstanding invitation or reset link is void now
         data["password_reset"] = True
     for field in ("email", "full_name", "is_admin", "is_active"):
         if field in data:

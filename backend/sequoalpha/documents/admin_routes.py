@@ -20,6 +20,7 @@ from ..schemas.documents import (
 )
 from . import files, readers
 from .names import safe_name
+from .notices import audience_ids, notify_audience
 from .uploads import check_pdf_name, clean_filename
 from .visibility import document_or_404, list_documents
 
@@ -129,7 +130,8 @@ def upload(data):
     _set_fields(document, data)
     _set_category(document, data.get("category_id"), "files")
     _set_visibility(document, data["visibility"], "files")
-    files.accept(document, data["file"], current_user, allow_duplicate=data["allow_duplicate"])
+    files.accept(document, data["file"], current_user, allow_duplicate=data["allow_duplicate"],
+                 with_row=lambda: notify_audience(document))
     document_id = document.id  # the row may be deleted during the push
     files.push(document)
     return _admin_view(document_id)
@@ -153,6 +155,7 @@ def create_link(data):
     db.session.flush()
     audit.record("link_created", current_user, document_id=document.id,
                  detail={"title": document.title, "external_url": document.external_url})
+    notify_audience(document)
     db.session.commit()
     return _admin_view(document.id)
 
@@ -184,7 +187,9 @@ def update(data, document_id):
     if "category_id" in data:
         _set_category(document, data["category_id"], "json")
     if "visibility" in data:
+        could_see = audience_ids(document)
         _set_visibility(document, data["visibility"], "json")
+        notify_audience(document, could_see)
     _set_fields(document, data)
     document.updated_at = utcnow()
     audit.record("document_updated", current_user, document_id=document.id,

@@ -42,11 +42,13 @@ from .watermark import label, watermark
 
 
 def accept(document: Document, upload: FileStorage, uploader: User, *, action: str = "document_uploaded",
-           allow_duplicate: bool = False, prepare: Callable[[], None] | None = None) -> None:
+           allow_duplicate: bool = False, prepare: Callable[[], None] | None = None,
+           with_row: Callable[[], None] | None = None) -> None:
     """Store the upload as `document`'s (new) file and commit the row with it: both or neither.
     413 past MAX_UPLOAD_MB, 415 unless it is a readable PDF, 409 when another document (or this
     one) already has these bytes, unless `allow_duplicate`. `prepare` runs once the file is
-    accepted, before the row takes it (a new version archives the current file there).
+    accepted, before the row takes it (a new version archives the current file there);
+    `with_row` once the row is flushed, in its transaction (the audience's notices).
 
     In s3-only mode the upload is staged here, put to S3 and read back (size and sha256) before
     the row is committed; S3 unreachable or wrong → 503 and nothing stored. The staging file goes
@@ -75,6 +77,8 @@ def accept(document: Document, upload: FileStorage, uploader: User, *, action: s
             audit.record(action, uploader, document_id=document.id,
                          detail={"title": document.title, "filename": document.filename,
                                  "size_bytes": received.size, "version": document.version})
+            if with_row is not None:
+                with_row()
             if s3 is None:
                 local.put(key, received.path, received.sha256)
             db.session.commit()

@@ -1,7 +1,6 @@
 """Operator command for search: `flask --app main documents reindex`."""
 import sys
 import tempfile
-from pathlib import Path
 
 import click
 from flask.cli import AppGroup

@@ -7,12 +7,13 @@ download, and unlike the per-user read mark it is not set by anything but a down
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, select, true, union
+from sqlalchemy import Select, and_, func, select
 
 from ..extensions import db, upsert
 from ..mail import messages
 from ..mail.outbox import enqueue
-from ..models import AuditEvent, Document, DocumentGroupGrant, DocumentUserGrant, Reminder, User, user_groups, utcnow
+from ..models import AuditEvent, Document, Reminder, User, utcnow
+from .visibility import audience
 
 DOWNLOADED = "document_downloaded"
 REMIND_EVERY = timedelta(hours=24)
@@ -21,28 +22,6 @@ REMIND_EVERY = timedelta(hours=24)
 def now() -> datetime:
     """The clock of reminders (tests move it)."""
     return utcnow()
-
-
-def audience(document_ids: Iterable[int]) -> Select:
-    """(document_id, user_id) of every active non-admin user who can see one of the documents:
-    everyone's documents to all such users, plus the user grants, plus the members of the
-    granted groups. Only the given documents' grants are read."""
-    ids = list(document_ids)
-    pairs = union(
-        select(Document.id.label("document_id"), User.id.label("user_id"))
-        .select_from(Document).join(User, true())
-        .where(Document.id.in_(ids), Document.everyone),
-        select(DocumentUserGrant.document_id, DocumentUserGrant.user_id)
-        .where(DocumentUserGrant.document_id.in_(ids)),
-        select(DocumentGroupGrant.document_id, user_groups.c.user_id)
-        .join(user_groups, user_groups.c.group_id == DocumentGroupGrant.group_id)
-        .where(DocumentGroupGrant.document_id.in_(ids)),
-    ).subquery()
-    return (
-        select(pairs.c.document_id, pairs.c.user_id)
-        .join(User, User.id == pairs.c.user_id)
-        .where(User.is_active, ~User.is_admin)
-    )
 
 
 def opens(document_ids: Iterable[int]) -> Select:

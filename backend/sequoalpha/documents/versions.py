@@ -12,6 +12,7 @@ from ..extensions import db
 from ..models import DocumentVersion, utcnow
 from ..schemas.documents import AdminDocumentSchema, DocumentVersionSchema, DownloadArgsSchema, FileVersionSchema
 from . import files
+from .notices import notify_audience
 from .admin_routes import _admin_view, _invalid, blp
 from .uploads import check_pdf_name, clean_filename
 
@@ -45,7 +46,8 @@ def add_version(data, document_id):
         document.version_at, document.version_by_id, document.updated_at = now, current_user.id, now
 
     files.accept(document, data["file"], current_user, action="document_version_added",
-                 allow_duplicate=data["allow_duplicate"], prepare=archive_current)
+                 allow_duplicate=data["allow_duplicate"], prepare=archive_current,
+                 with_row=lambda: notify_audience(document))
     files.push(document)
     return _admin_view(document_id)
 

@@ -5,6 +5,8 @@ and a document that is not visible is a 404, exactly like a missing one.
 The rule is written twice, side by side, for two kinds of question: `visible_to` as a condition
 on one document (a page, one document), `visible_ids` as the set a user sees, to count it.
 tests/test_documents_visibility.py proves on a random grant matrix that they agree."""
+from collections.abc import Iterable
+
 from flask_jwt_extended import current_user
 from flask_smorest import abort
 from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, true, union
@@ -125,3 +127,26 @@ def document_or_404(document_id: int, admin_view: bool = False) -> Document:
     if document is None:
         abort(404, message=NOT_FOUND)
     return document
+
+
+def audience(document_ids: Iterable[int]) -> Select:
+    """(document_id, user_id) of every active non-admin user who can see one of the documents (the
+    rule of `visible_to`, asked the other way round: who sees these documents):
+    everyone's documents to all such users, plus the user grants, plus the members of the
+    granted groups. Only the given documents' grants are read."""
+    ids = list(document_ids)
+    pairs = union(
+        select(Document.id.label("document_id"), User.id.label("user_id"))
+        .select_from(Document).join(User, true())
+        .where(Document.id.in_(ids), Document.everyone),
+        select(DocumentUserGrant.document_id, DocumentUserGrant.user_id)
+        .where(DocumentUserGrant.document_id.in_(ids)),
+        select(DocumentGroupGrant.document_id, user_groups.c.user_id)
+        .join(user_groups, user_groups.c.group_id == DocumentGroupGrant.group_id)
+        .where(DocumentGroupGrant.document_id.in_(ids)),
+    ).subquery()
+    return (
+        select(pairs.c.document_id, pairs.c.user_id)
+        .join(User, User.id == pairs.c.user_id)
+        .where(User.is_active, ~User.is_admin)
+    )

@@ -47,8 +47,9 @@ class ConsoleBackend:
         path.write_bytes(bytes(email))
         path.chmod(0o600)  # may hold a link with a token
         text = email.get_body(("plain",)).get_content()
-        log.info("mail (console backend, not sent) to %s: %s\n%s\n(saved as %s)",
-                 email["To"], email["Subject"], text, path)
+        log.info("mail (console backend, not sent) to %s: %s (saved as %s)", email["To"], email["Subject"], path)
+        for line in text.splitlines():  # a record per line: no record of ours spans lines
+            log.info("  | %s", line)
 
     def close(self) -> None:
         pass

@@ -92,6 +92,55 @@ def mail_test() -> Message:
     ])
 
 
+def _name(user) -> str | None:
+    return user.full_name or None
+
+
+def invitation(user, token: str, hours: int) -> Message:
+    firm = current_app.config["FIRM_NAME"]
+    return compose(f"Your invitation to the {firm} client portal", [
+        f"An account has been opened for you on the {firm} client portal (user name: {user.username}). "
+        "Choose your password to sign in and see your documents.",
+        Link("Choose your password", "/frontend/set-password.html", token=token),
+        f"The link works once, for {hours} hours. If it has expired, ask us for a new invitation.",
+    ], greeting=_name(user))
+
+
+def password_reset(user, token: str, minutes: int) -> Message:
+    firm = current_app.config["FIRM_NAME"]
+    return compose(f"Reset your {firm} portal password", [
+        "Someone (we hope you) asked to reset the password of your client portal account "
+        f"(user name: {user.username}).",
+        Link("Choose a new password", "/frontend/set-password.html", token=token),
+        f"The link works once, for {minutes} minutes. If you did not ask for it, ignore this message: "
+        "your password stays as it is.",
+    ], greeting=_name(user))
+
+
+def password_changed(user) -> Message:
+    firm = current_app.config["FIRM_NAME"]
+    return compose(f"Your {firm} portal password was changed", [
+        f"The password of your client portal account (user name: {user.username}) was just changed, "
+        "and every session signed in before has been ended.",
+        f"If this was not you, contact {firm} at once and choose a new password:",
+        Link("Reset your password", "/frontend/forgot.html"),
+    ], greeting=_name(user))
+
+
+def new_documents(user, titles: list[str]) -> Message:
+    firm = current_app.config["FIRM_NAME"]
+    count = len(titles)
+    subject = (f"A new document on the {firm} portal" if count == 1
+               else f"{count} new documents on the {firm} portal")
+    listing = "\n".join(f"- {title}" for title in titles)
+    return compose(subject, [
+        "New documents are waiting for you on the client portal:",
+        listing,
+        Link("Open the portal", "/frontend/documents.html"),
+        "You can turn these notices off in the portal's settings.",
+    ], greeting=_name(user))
+
+
 def reminder(user_name: str | None, title: str) -> Message:
     """An admin's nudge to open a document: its title and the portal, never the file."""
     return compose(f"Reminder: “{title}” is waiting for you", [

@@ -17,7 +17,7 @@ import hashlib
 import re
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, literal, select
 
 from ..extensions import db, upsert
 from ..models import OutboxMessage, utcnow
@@ -38,7 +38,8 @@ def dedupe_key(kind: str, event: str, to: str) -> str:
 
 
 def enqueue(kind: str, to: str, message: Message, *, event: str, user_id: int | None = None,
-            secret: str | None = None, not_before: datetime | None = None) -> int | None:
+            secret: str | None = None, not_before: datetime | None = None,
+            only_if: ColumnElement[bool] | None = None) -> int | None:
     """Add `message` for `to` to the current transaction, without committing; the id of the new
     row, or None when this event already has a message for this recipient (sent or not: nothing is
     sent twice).
@@ -48,7 +49,10 @@ def enqueue(kind: str, to: str, message: Message, *, event: str, user_id: int | 
     a replay of the same event for the same recipient is a no-op. `secret` is a token that the
     bodies carry in a link's fragment (messages.Link(token=…)); it is removed from the stored
     bodies once the message is sent or given up, so only its hash (kept by the flow) remains.
-    `not_before` delays the first attempt (digests)."""
+    `not_before` delays the first attempt (digests). `only_if` is an SQL condition: the row is
+    added only where it holds, by the same statement either way (a flow whose answer and timing
+    must not tell whether a message was queued: a password reset for an address that may be no
+    account's)."""
     if kind not in KINDS:
         raise ValueError(f"unknown kind of message: {kind!r}")
     if not to or "\n" in to or "\r" in to:
@@ -56,11 +60,18 @@ def enqueue(kind: str, to: str, message: Message, *, event: str, user_id: int | 
     if secret is not None:
         _check_secret_is_removable(message, secret)
     now = utcnow()
-    stmt = upsert(OutboxMessage).values(
+    values = dict(
         to=to, kind=kind, subject=message.subject, text_body=message.text, html_body=message.html,
         status="pending", attempts=0, next_attempt_at=not_before or now, created_at=now,
         dedupe_key=dedupe_key(kind, event, to), has_secret=secret is not None, user_id=user_id,
-    ).on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
+    )
+    if only_if is None:
+        stmt = upsert(OutboxMessage).values(**values)
+    else:
+        columns = [OutboxMessage.__mapper__.attrs[name].columns[0] for name in values]
+        row = select(*[literal(value, column.type) for column, value in zip(columns, values.values(), strict=True)])
+        stmt = upsert(OutboxMessage).from_select(columns, row.where(only_if))
+    stmt = stmt.on_conflict_do_nothing(index_elements=["dedupe_key"]).returning(OutboxMessage.id)
     return db.session.execute(stmt).scalar_one_or_none()
 
 

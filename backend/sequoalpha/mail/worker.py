@@ -129,6 +129,8 @@ def send_pending(now: Clock = utcnow, stop: threading.Event | None = None,
     """One pass: send every due message (or only `message_id`), until none is due or `stop`."""
     config = current_app.config
     result = PassResult()
+    if message_id is None:
+        build_digests(now())
     backend = open_backend(config)
     try:
         while not (stop is not None and stop.is_set()):
@@ -159,6 +161,18 @@ def send_pending(now: Clock = utcnow, stop: threading.Event | None = None,
         backend.close()
         db.session.remove()
     return result
+
+
+def build_digests(now: datetime) -> None:
+    """Queue the new-document digests that are due, so this pass sends them. A failure here is
+    logged and does not hold back the rest of the outbox."""
+    from ..documents.notices import build_due_digests  # documents imports mail: import when used
+
+    try:
+        build_due_digests(now)
+    except Exception:  # noqa: BLE001 - retried at the next pass
+        db.session.rollback()
+        log.exception("mail worker: building new-document digests failed; retrying at the next pass")
 
 
 def run(app: Flask, stop: threading.Event, now: Clock = utcnow) -> None:

@@ -45,6 +45,13 @@ class UserSchema(Schema):
     created_at = fields.DateTime()
     last_login_at = fields.DateTime(allow_none=True)
     mfa = fields.Nested(MfaStateSchema)
+    status = fields.String(validate=validate.OneOf(("invited", "active", "disabled")),
+                           metadata={"description": "invited: no password chosen yet"})
+    must_change_password = fields.Boolean(
+        metadata={"description": "true after an admin set the password: only GET /api/me, POST /api/me/password, "
+                                 "/api/logout and /api/token/refresh work until it is changed"})
+    locked_until = fields.DateTime(allow_none=True, metadata={"description": "end of a lock after failed sign-ins"})
+    notify_new_documents = fields.Boolean()
 
 
 class LoginResponseSchema(Schema):
@@ -70,13 +77,38 @@ class AccessTokenSchema(Schema):
     access_token = fields.String(required=True)
 
 
+class LogoutArgsSchema(Schema):
+    everywhere = fields.Boolean(load_default=False,
+                                metadata={"description": "end every session of this user, not only this one"})
+
+
+class MeUpdateSchema(Schema):
+    full_name = text(200)
+    notify_new_documents = fields.Boolean()
+
+
+class ForgotPasswordSchema(Schema):
+    email = email_field(required=True)
+
+
+class ForgotPasswordAnswerSchema(Schema):
+    message = fields.String(required=True)
+
+
+class ResetPasswordSchema(Schema):
+    token = fields.String(required=True, validate=[validate.Length(min=1, max=100), NO_CONTROL],
+                          metadata={"description": "the token of an invitation or reset link (#token=…)"})
+    new_password = password_field(required=True)
+
+
 # --- admin: users, groups, categories, audit ---------------------------------------------
 
 class UserCreateSchema(Schema):
     username = fields.String(required=True, validate=USERNAME)
     email = email_field(required=True)
     full_name = text(200, load_default="")
-    password = password_field(required=True)
+    password = password_field(metadata={"description": "without it the user is invited by e-mail to choose one; "
+                                                       "with it they must change it at their first sign-in"})
     is_admin = fields.Boolean(load_default=False)
     group_ids = id_list(load_default=list)
 

@@ -7,8 +7,8 @@
   sequences never reuse an id). env.py turns SQLite's foreign keys off while migrating: the
   rebuild drops and renames the tables, which must not cascade.
 
-Revision ID: 0009
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-29 06:30:00.000000
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009'
+revision = '0006'
 down_revision = '0005'
 branch_labels = None
 depends_on = None
