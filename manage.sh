@@ -20,7 +20,7 @@ usage() {
 Usage: ./manage.sh <command> [args]
 
 Development
-  dev             set up backend/venv, migrate, and serve the site on http://127.0.0.1:8000
+  dev             set up backend/venv, migrate, and serve the site on http://localhost:8000
   check [--quick] [ARGS]
                   lint, then run the whole test suite (ARGS go to pytest); --quick: only the
                   tests that need no browser, stack, faults, fuzzing or benchmark (under a minute)
@@ -66,7 +66,7 @@ cmd_dev() {
   ensure_dev_venv
   flask_cli db upgrade
   flask_cli create-admin --first-run
-  echo "SequoAlpha is running on http://127.0.0.1:${PORT:-8000} (Ctrl-C stops it)" >&2
+  echo "SequoAlpha is running on http://localhost:${PORT:-8000} (Ctrl-C stops it; use localhost, not 127.0.0.1: passkeys need the name)" >&2
   # The mail worker runs in the same process (console backend: messages show here).
   SEQUOALPHA_MAIL_WORKER_THREAD=1 flask_cli run --host 127.0.0.1 --port "${PORT:-8000}"
 }
