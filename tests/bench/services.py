@@ -339,3 +339,18 @@ def memory_of(pid: int) -> dict[str, int] | None:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0])
     return values
+
+
+def worker_uss(pids: list[int]) -> dict[int, float]:
+    """Each process's unique set size in MB: its private pages (smaps_rollup's Private_*), what
+    stopping it would free; pages shared with the Gunicorn master (preloaded libraries) are not
+    counted until a worker writes to them."""
+    out = {}
+    for pid in pids:
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        kb = sum(int(line.split()[1]) for line in rollup.splitlines() if line.startswith("Private_"))
+        out[pid] = kb / 1024
+    return out
