@@ -4,9 +4,9 @@ from contextlib import contextmanager
 
 from sqlalchemy import event
 
-from support.api import login
 from sequoalpha.extensions import db
 from sequoalpha.models import User
+from support.api import login
 
 
 @contextmanager
