@@ -21,9 +21,9 @@ import requests
 
 from . import dataset
 from .figures import Figures, Row
-from .services import (REPO, BenchError, BenchUnavailable, Cleanup, CpuMeter, Nginx, app_env, cluster_possible, flask_cli,
-                       postmaster_pid, ready, start_cluster, start_gunicorn, start_s3, start_scratch_database,
-                       work_directory)
+from .services import (REPO, BenchError, BenchUnavailable, Cleanup, CpuMeter, Nginx, app_env, cluster_possible,
+                       configured_workers, flask_cli, postmaster_pid, ready, signin_slots, start_cluster,
+                       start_gunicorn, start_s3, start_scratch_database, work_directory)
 
 FIGURES = ("api_against_hello", "worker_memory", "xaccel_download", "listing_during_downloads", "logins",
            "latency_scaling", "upload_memory")
@@ -130,8 +130,9 @@ class Bench:
         self.app, app_booting = start_gunicorn(self.cleanup, env, self.workdir, "/api/health")
         self.hello, hello_booting = start_gunicorn(self.cleanup, env, self.workdir, "/api/hello", app="hello:app",
                                                    chdir=REPO / "tests" / "bench")
+        self.signin_slots = signin_slots(configured_workers(env))
         app_nginx = Nginx(self.cleanup, self.workdir / "nginx-app", self.app.bind, self.upload_dir,
-                          static_dir=self.upload_dir)
+                          static_dir=self.upload_dir, signin_slots=self.signin_slots)
         hello_nginx = Nginx(self.cleanup, self.workdir / "nginx-hello", self.hello.bind, self.upload_dir)
         self.app_url, self.hello_url, self.static_url = app_nginx.url, hello_nginx.url, app_nginx.static_url
         self.gunicorn_url = f"http://{self.app.bind}"
