@@ -349,6 +349,17 @@ tune_nginx_events() {
   [[ "$(cat "${conf}")" != "${before}" ]]
 }
 
+# Sign-ins Nginx lets through at once (the site's sequoalpha_signins cap): one per core, as bcrypt
+# is CPU-bound, and always fewer than Gunicorn's workers (deploy/gunicorn.conf.py: GUNICORN_WORKERS,
+# else 2 x cores + 1, at most 12), so that the rest of the API keeps workers during a login flood.
+signin_slots() {
+  local cores workers
+  cores="$(nproc)"
+  workers="$(kv_get "${ENV_FILE}" GUNICORN_WORKERS "")"
+  [[ "${workers}" =~ ^[0-9]+$ ]] || workers=$((2 * cores + 1 > 12 ? 12 : 2 * cores + 1))
+  if ((cores < workers)); then echo "${cores}"; elif ((workers > 1)); then echo $((workers - 1)); else echo 1; fi
+}
+
 # Render the site and snippet, check them with nginx -t, and reload; the old files come back
 # if the check fails.
 configure_nginx() {
@@ -363,7 +374,7 @@ configure_nginx() {
   "${APP_DIR}/deploy/render.sh" "${APP_DIR}/deploy/nginx/sequoalpha.conf" \
     APP_DIR="${APP_DIR}" UPLOAD_DIR="$(upload_dir)" SERVER_NAME="${server_name}" \
     NGINX_SNIPPETS=/etc/nginx/snippets UPSTREAM="${APP_SERVERS}" REAL_IP_FROM="${REAL_IP_FROM}" \
-    MAX_UPLOAD_MB="$(kv_get "${ENV_FILE}" MAX_UPLOAD_MB 50)" \
+    MAX_UPLOAD_MB="$(kv_get "${ENV_FILE}" MAX_UPLOAD_MB 50)" SIGNIN_SLOTS="$(signin_slots)" \
     HTTP_LISTEN=80 HTTP_LISTEN6="[::]:80" HTTPS_LISTEN=443 HTTPS_LISTEN6="[::]:443" \
     TLS="${tls}" SSL_CERT="/etc/letsencrypt/live/${DOMAIN}/fullchain.pem" \
     SSL_KEY="/etc/letsencrypt/live/${DOMAIN}/privkey.pem" ACME_ROOT="${ACME_ROOT}" \

@@ -7,7 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.routing import IntegerConverter
 
-from . import body_limits, cli, errors, security
+from . import body_limits, cli, connections, errors, security  # noqa: F401 -- connections: pool events
 from .config import BACKEND_DIR, load_config
 from .extensions import api, db, jwt, migrate
 from .schemas.accounts import MfaChallengeSchema

@@ -54,7 +54,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(
             env.get("DATABASE_URL") or f"sqlite:///{INSTANCE_DIR / 'sequoalpha.db'}"
         ),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No pool_pre_ping round trip per request: connections.py pings idle connections only.
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "SECRET_KEY": env.get("SECRET_KEY") or (None if production else _dev_secret("SECRET_KEY")),
         "JWT_SECRET_KEY": env.get("JWT_SECRET_KEY")
         or (None if production else _dev_secret("JWT_SECRET_KEY")),

@@ -27,7 +27,8 @@ from sequoalpha.models import Category, Document, Group, User
 
 from .support import bearer, seed_portal
 
-KINDS = {"document_id": "document", "user_id": "user", "group_id": "group", "category_id": "category"}
+KINDS = {"document_id": "document", "user_id": "user", "group_id": "group", "category_id": "category",
+         "passkey_id": "passkey"}  # a user's own passkeys: none seeded, so every id is someone else's or none
 SECONDARY = {"number": 1}  # a part of the object (a document's version): the object's id decides
 VISIBLE = {  # labels of the seeded documents each client may see
     "client1": {"everyone", "group_a", "client1_only"},
@@ -99,13 +100,14 @@ def test_every_id_route_as_every_role(app, client, make_user):
         "user": {i: name for name, i in portal.users.items()} | {disabled: "disabled1"},
         "group": {i: name for name, i in portal.groups.items()},
         "category": {i: name for name, i in portal.categories.items()},
+        "passkey": {},
     }
     deleted = {"document": [portal.docs["file_deleted"], portal.docs["link_deleted"]], "user": [gone_user],
-               "group": [gone_group], "category": [gone_category]}
+               "group": [gone_group], "category": [gone_category], "passkey": []}
     rng = random.Random(20261126)
     ids = {}
     for kind, present in existing.items():
-        top = max([*present, *deleted[kind]])
+        top = max([0, *present, *deleted[kind]])
         ids[kind] = sorted(set(present) | set(deleted[kind]) | {0, top + 1, top + 2, 2**31 - 1}
                            | {rng.randint(1, 2**31 - 1) for _ in range(3)} | {rng.randint(top + 3, 1000)})
 

@@ -27,9 +27,17 @@ def lua_string(value: str) -> str:
 
 
 def lua_script(*, method: str = "GET", paths: list[str] | None = None, headers: dict | None = None,
-               bodies: list[str] | None = None) -> str:
-    """A wrk script: fixed method and headers; cycles through `paths` and `bodies` if several."""
+               bodies: list[str] | None = None, backoff_ms: int = 0) -> str:
+    """A wrk script: fixed method and headers; cycles through `paths` and `bodies` if several.
+    `backoff_ms`: after a 503 (Nginx's cap), the connection waits that long before its next
+    request, as a client told Retry-After would (run one wrk thread per connection)."""
     lines = [f"wrk.method = {lua_string(method)}"]
+    if backoff_ms:
+        lines.append(f"""local wait = 0
+response = function(status, headers, body)
+  if status == 503 then wait = {backoff_ms} else wait = 0 end
+end
+delay = function() return wait end""")
     for name, value in (headers or {}).items():
         lines.append(f"wrk.headers[{lua_string(name)}] = {lua_string(value)}")
     if bodies and len(bodies) == 1 and not (paths and len(paths) > 1):

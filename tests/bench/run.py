@@ -21,14 +21,14 @@ import requests
 
 from . import dataset
 from .figures import Figures, Row
-from .services import (REPO, BenchError, BenchUnavailable, Cleanup, CpuMeter, Nginx, app_env, cluster_possible, flask_cli,
-                       postmaster_pid, ready, start_cluster, start_gunicorn, start_s3, start_scratch_database,
-                       work_directory)
+from .services import (REPO, BenchError, BenchUnavailable, Cleanup, CpuMeter, Nginx, app_env, cluster_possible,
+                       configured_workers, flask_cli, postmaster_pid, ready, signin_slots, start_cluster,
+                       start_gunicorn, start_s3, start_scratch_database, work_directory)
 
-FIGURES = ("api_against_hello", "xaccel_download", "listing_during_downloads", "logins", "latency_scaling",
-           "upload_memory")
-ROW_KEYS = ("listing", "presign", "xaccel", "downloads", "logins", "login-load", "login-flood", "p50-scale",
-            "upload-rss")
+FIGURES = ("api_against_hello", "worker_memory", "xaccel_download", "listing_during_downloads", "logins",
+           "latency_scaling", "upload_memory")
+ROW_KEYS = ("listing", "listing-direct", "presign", "presign-direct", "worker-uss", "xaccel", "downloads", "logins",
+            "login-load", "login-flood", "p50-scale", "upload-rss")
 
 
 def parse_args(argv):
@@ -130,8 +130,9 @@ class Bench:
         self.app, app_booting = start_gunicorn(self.cleanup, env, self.workdir, "/api/health")
         self.hello, hello_booting = start_gunicorn(self.cleanup, env, self.workdir, "/api/hello", app="hello:app",
                                                    chdir=REPO / "tests" / "bench")
+        self.signin_slots = signin_slots(configured_workers(env))
         app_nginx = Nginx(self.cleanup, self.workdir / "nginx-app", self.app.bind, self.upload_dir,
-                          static_dir=self.upload_dir)
+                          static_dir=self.upload_dir, signin_slots=self.signin_slots)
         hello_nginx = Nginx(self.cleanup, self.workdir / "nginx-hello", self.hello.bind, self.upload_dir)
         self.app_url, self.hello_url, self.static_url = app_nginx.url, hello_nginx.url, app_nginx.static_url
         self.gunicorn_url = f"http://{self.app.bind}"
@@ -267,7 +268,7 @@ def table(rows: list[Row]) -> str:
     header = ["id", "figure", "value", "baseline (same run)", "baseline value", "ratio", "goal", "result", "spread"]
     lines = []
     for row in rows:
-        ratio = f"{row.ratio:+.1f} MB" if row.key == "upload-rss" else f"{row.ratio:.2f}"
+        ratio = f"{row.ratio:+.1f} MB" if row.unit == "MB" else f"{row.ratio:.2f}"
         result = "info" if row.passed is None else ("pass" if row.passed else "FAIL")
         lines.append([row.key, row.figure, fmt(row.value, row.unit), row.baseline, fmt(row.baseline_value, row.unit),
                       ratio, row.goal, result, row.spread])
@@ -278,7 +279,22 @@ def table(rows: list[Row]) -> str:
     return "\n".join(out)
 
 
-def report(bench: Bench, rows: list[Row], failures: list[str], meta: dict) -> str:
+CPU_GROUPS = (("app", "Gunicorn workers"), ("hello", "hello workers"), ("postgres", "PostgreSQL"), ("nginx", "Nginx"))
+
+
+def cpu_table(cpu: dict[str, dict[str, float]]) -> str:
+    """Where the time goes: CPU ms per request of each group of processes, reaped ones included."""
+    header = ["request"] + [title for _, title in CPU_GROUPS] + ["total"]
+    lines = [[name] + [f"{ms[group]:.2f}" if group in ms else "-" for group, _ in CPU_GROUPS]
+             + [f"{sum(ms.values()):.2f}"] for name, ms in cpu.items()]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
+    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
+           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |" for line in lines]
+    return "\n".join(out)
+
+
+def report(bench: Bench, rows: list[Row], failures: list[str], meta: dict, cpu: dict | None = None) -> str:
     m = meta["machine"]
     lines = [
         f"SequoAlpha benchmark ({'smoke' if bench.smoke else 'full'} run), {meta['finished']}, commit {meta['commit']}",
@@ -292,7 +308,9 @@ def report(bench: Bench, rows: list[Row], failures: list[str], meta: dict) -> st
         "",
         table(rows),
     ]
-    notes = [f"- {row.key}: {note}" for row in rows for note in row.notes]
+    if cpu:
+        lines += ["", "CPU ms per request (from /proc, medians of the rounds):", "", cpu_table(cpu)]
+    notes = [f"- {row.key}: {note}" for row in rows for note in row.notes if not note.startswith("CPU ms")]
     if notes:
         lines += ["", "Notes:"] + notes
     if failures:
@@ -327,11 +345,12 @@ def main(argv=None) -> int:
             rows = figures.rows
             meta["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
             meta["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-            print(report(bench, rows, failures, meta), flush=True)
+            print(report(bench, rows, failures, meta, figures.cpu), flush=True)
             meta["pids"] = cleanup.pids
             if args.json:
                 args.json.write_text(json.dumps({"meta": meta, "smoke": bench.smoke, "visible": bench.visible,
-                                                 "rows": [row.__dict__ for row in rows], "failures": failures},
+                                                 "rows": [row.__dict__ for row in rows], "cpu_ms": figures.cpu,
+                                                 "failures": failures},
                                                 indent=2))
     except BenchUnavailable as exc:
         print(f"bench: cannot run here: {exc}", file=sys.stderr)

@@ -12,8 +12,8 @@ import pytest
 
 
 REPO = Path(__file__).resolve().parents[2]
-ROW_KEYS = ["listing", "presign", "xaccel", "downloads", "logins", "login-load", "login-flood", "p50-scale",
-            "upload-rss"]
+ROW_KEYS = ["listing", "listing-direct", "presign", "presign-direct", "worker-uss", "xaccel", "downloads", "logins",
+            "login-load", "login-flood", "p50-scale", "upload-rss"]
 
 
 def _postgres_available() -> bool:
@@ -34,7 +34,14 @@ def test_smoke_run_prints_every_figure(tmp_path):
         pytest.skip(done.stderr.strip().splitlines()[-1])
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr[-5000:]}"
 
-    table = [line for line in done.stdout.splitlines() if line.startswith("| ")]
+    lines = done.stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| id "))
+    table = []
+    for line in lines[start:]:  # the figures' table; the CPU table follows after a blank line
+        if not line.startswith("|"):
+            break
+        if line.startswith("| "):
+            table.append(line)
     assert table[0].split("|")[1].strip() == "id", done.stdout
     printed = [line.split("|")[1].strip() for line in table[1:]]
     assert printed == ROW_KEYS, done.stdout
@@ -50,6 +57,9 @@ def test_smoke_run_prints_every_figure(tmp_path):
     for key, row in rows.items():
         assert math.isfinite(row["value"]) and math.isfinite(row["baseline_value"]), (key, row)
         assert row["baseline_value"] > 0, (key, row)
+    cpu = report["cpu_ms"]
+    assert {"listing", "presign", "hello", "hello-direct"} <= set(cpu), cpu
+    assert "| request " in done.stdout, done.stdout  # the CPU table is printed
     assert report["visible"]["bench_ten"] == 10
     assert 0 < report["visible"]["bench_client"] < report["visible"]["bench_all"]
 

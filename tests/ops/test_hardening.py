@@ -17,8 +17,8 @@ from support.pdf_bombs import object_stream_bomb
 from support.common import free_port, wait_for
 from support.nginx import render_nginx
 
-from .conftest import self_signed_cert
-from .test_stack import raw_request
+from .conftest import ADMIN, self_signed_cert
+from .test_stack import login_from, raw_request
 
 pytestmark = pytest.mark.ops
 
@@ -114,6 +114,47 @@ def test_slow_bodies_are_limited_per_address(stack):
     finally:
         for sock in held:
             sock.close()
+
+
+def test_sign_ins_in_progress_are_capped_for_the_whole_host(stack):
+    """A login flood cannot take every Gunicorn worker: at most SIGNIN_SLOTS (2 in the test
+    site, 3 workers) sign-ins are in progress on the host, whatever their addresses; beyond that
+    Nginx answers a JSON 503 with Retry-After at once, and Gunicorn never sees the request."""
+    _hold.port = stack.http_port
+    request = (b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+               b"Content-Length: 100\r\n\r\n{\"username\": ")
+    held = _hold("127.0.0.21", 1, request) + _hold("127.0.0.22", 1, request)  # two slow sign-ins
+    try:
+        time.sleep(0.5)  # Nginx has read their headers: they count
+        seen = stack.gunicorn_log().count("/api/login")
+        for path in ("/api/login", "/api/login/mfa"):
+            conn = socket.create_connection(("127.0.0.1", stack.http_port), timeout=10,
+                                            source_address=("127.0.0.23", 0))
+            try:
+                body = b'{"username": "x", "password": "y"}'
+                conn.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                             b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
+                             + b"\r\n\r\n" + body)
+                answer = b""
+                while chunk := conn.recv(65536):
+                    answer += chunk
+            finally:
+                conn.close()
+            head, _, payload = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 503"), (path, answer[:300])
+            assert b"\r\nretry-after: 5\r\n" in head.lower() and b"content-type: application/json" in head.lower()
+            assert json.loads(payload) == {"code": 503, "status": "Service Unavailable",
+                                           "message": "Too many requests at once. Try again in a moment."}
+        assert stack.gunicorn_log().count("/api/login") == seen  # refused in front of the workers
+    finally:
+        for sock in held:
+            sock.close()
+    # The slots are free again as soon as those clients are gone.
+    deadline = time.monotonic() + 10
+    while (status := login_from(stack, "127.0.0.23", ADMIN["username"], ADMIN["password"])[0]) == 503:
+        assert time.monotonic() < deadline, "the sign-in slots were not released"
+        time.sleep(0.2)
+    assert status == 200
 
 
 def test_pdf_bombs_are_a_json_422_and_no_worker_times_out(stack):

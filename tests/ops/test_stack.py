@@ -164,7 +164,8 @@ def test_login_burst_is_throttled_per_address(stack):
         results = list(pool.map(lambda i: login_from(stack, source, f"nobody-{i}", "wrong password!"), range(30)))
     statuses = [status for status, _, _ in results]
     assert statuses.count(429) >= 10, statuses
-    assert set(statuses) <= {401, 429}, statuses
+    # 503: those let through met the host-wide cap on sign-ins in progress (test_hardening.py).
+    assert set(statuses) <= {401, 429, 503}, statuses
     status, response, body = next(r for r in results if r[0] == 429)
     assert response.getheader("Retry-After") == "60"
     assert json.loads(body)["code"] == 429 and response.getheader("Content-Type") == "application/json"

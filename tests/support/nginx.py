@@ -48,7 +48,7 @@ class NginxSetup:
 
 def render_nginx(prefix: Path, *, upstream: str, upload_dir: Path, tls: bool = False,
                  cert: Path | None = None, key: Path | None = None, max_upload_mb: int = 50,
-                 real_ip_from: str = "") -> NginxSetup:
+                 real_ip_from: str = "", signin_slots: int = 2) -> NginxSetup:
     """The shipped site and snippet rendered for loopback high ports under `prefix`, plus a
     main nginx.conf standing in for /etc/nginx/nginx.conf (pid, logs, temp dirs in `prefix`)."""
     for sub in ("logs", "snippets", "acme", "tmp"):
@@ -59,6 +59,7 @@ def render_nginx(prefix: Path, *, upstream: str, upload_dir: Path, tls: bool = F
         SITE_TEMPLATE,
         APP_DIR=REPO, UPLOAD_DIR=upload_dir, SERVER_NAME='127.0.0.1 localhost "~^[0-9.]+$"',
         NGINX_SNIPPETS=prefix / "snippets", UPSTREAM=upstream, MAX_UPLOAD_MB=max_upload_mb,
+        SIGNIN_SLOTS=signin_slots,
         HTTP_LISTEN=f"127.0.0.1:{setup.http_port}", HTTP_LISTEN6="",
         HTTPS_LISTEN=f"127.0.0.1:{setup.https_port}", HTTPS_LISTEN6="",
         TLS="yes" if tls else "no", SSL_CERT=cert or "/nonexistent", SSL_KEY=key or "/nonexistent",

@@ -1,18 +1,18 @@
 """Session tokens: issued as a refresh/access pair, checked against the database on every
-request (flask-jwt-extended callbacks), revoked by id at sign-out. And the `mfa_token` between
-the two steps of a sign-in with a second factor, which is no session token at all."""
+request (flask-jwt-extended callbacks, one statement for the user and the revocation), revoked
+by id at sign-out. And the `mfa_token` between the two steps of a sign-in with a second factor,
+which is no session token at all."""
 import hashlib
 import hmac
 import uuid
 from datetime import datetime, timedelta, timezone
-
 from urllib.parse import urlencode
 
 import jwt as pyjwt
-from flask import current_app, jsonify, redirect, request
+from flask import current_app, g, jsonify, redirect, request
 from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
 from flask_smorest import abort
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, select
 
 from ..errors import error_body
 from ..extensions import db, jwt, upsert
@@ -24,28 +24,48 @@ def _identity(user: User) -> str:
     return str(user.id)
 
 
+# The user and whether the token (or the refresh token it came from) is revoked, in one
+# statement built once: every authenticated request runs it.
+_TOKEN_CHECK = select(
+    User,
+    exists().where(RevokedToken.jti.in_(bindparam("jtis", expanding=True))).label("revoked"),
+).where(User.id == bindparam("sub"))
+
+
+def _token_check(claims) -> tuple[User | None, bool]:
+    """(the token's user or None, revoked?). A token whose user is gone is refused by the user
+    lookup below whatever its revocation says."""
+    jtis = [jti for jti in (claims["jti"], claims.get("rjti")) if jti]
+    row = db.session.execute(_TOKEN_CHECK, {"sub": int(claims["sub"]), "jtis": jtis}).first()
+    return (row[0], bool(row[1])) if row else (None, False)
+
+
 # What a user who must replace an admin-chosen password may still do (endpoints, by name).
 WHILE_PASSWORD_CHANGE_REQUIRED = frozenset({"session.me", "session.change_password", "session.logout",
                                             "session.refresh"})
+
+
+@jwt.token_in_blocklist_loader
+def _is_revoked(_header, claims) -> bool:
+    """flask-jwt-extended calls this first, then the user lookup of the same token: the lookup
+    takes the user from this check (kept on `g` for that one call) instead of a query of its own."""
+    user, revoked = _token_check(claims)
+    g.sequoalpha_token_check = (claims["jti"], user)
+    return revoked
 
 
 @jwt.user_lookup_loader
 def _load_user(_header, claims) -> User | None:
     """None (→ 401) when the user is gone, disabled, or their tokens were invalidated; a 403 on
     every other route while the user must change an admin-chosen password."""
-    user = db.session.get(User, int(claims["sub"]))
+    checked = g.pop("sequoalpha_token_check", None)
+    user = checked[1] if checked and checked[0] == claims["jti"] else _token_check(claims)[0]
     if user is None or not user.is_active or claims.get("ver") != user.token_version:
         return None
     if user.must_change_password and request.endpoint not in WHILE_PASSWORD_CHANGE_REQUIRED:
         abort(403, message="Choose a new password before going on: yours was set by an administrator.",
               reason="password_change_required")
     return user
-
-
-@jwt.token_in_blocklist_loader
-def _is_revoked(_header, claims) -> bool:
-    jtis = {claims["jti"], claims.get("rjti")} - {None}
-    return db.session.scalar(select(RevokedToken.jti).where(RevokedToken.jti.in_(jtis)).limit(1)) is not None
 
 
 SIGN_IN_PAGE = "/frontend/signin.html"

@@ -1,0 +1,62 @@
+"""SQL statements per request on the hot paths, counted at the cursor: the token checks (the user,
+the token's revocation and the account state) are one statement, whatever else a route does."""
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from sequoalpha.extensions import db
+from sequoalpha.models import User
+from support.api import login
+
+
+@contextmanager
+def statements(app):
+    """The SQL text of every statement the app sends to the database meanwhile."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def test_me_costs_the_token_check_its_groups_and_factors(app, client, make_user):
+    make_user("ann", groups=["Fund A"])
+    headers = login(client, "ann")
+    with statements(app) as seen:
+        r = client.get("/api/me", headers=headers)
+    assert r.status_code == 200 and [g["name"] for g in r.get_json()["groups"]] == ["Fund A"]
+    assert len(seen) == 4, seen
+    check, groups, totp, passkeys = seen
+    assert "FROM users" in check and "revoked_tokens" in check, check  # one statement for both
+    # /api/me shows the groups and the second-factor state; other client routes load neither.
+    assert "user_groups" in groups, groups
+    assert "FROM totp_factors" in totp and "FROM passkeys" in passkeys, (totp, passkeys)
+
+
+def test_a_revoked_token_is_refused_after_one_statement(app, client, make_user):
+    make_user("ann")
+    headers = login(client, "ann")
+    assert client.post("/api/logout", headers=headers).status_code == 204
+    with statements(app) as seen:
+        r = client.get("/api/me", headers=headers)
+    assert r.status_code == 401 and r.get_json()["message"] == "Your session has ended; sign in again."
+    assert len(seen) == 1, seen
+
+
+def test_a_disabled_account_is_refused_after_one_statement(app, client, make_user):
+    user_id = make_user("ann")
+    headers = login(client, "ann")
+    with app.app_context():
+        db.session.get(User, user_id).is_active = False
+        db.session.commit()
+    with statements(app) as seen:
+        r = client.get("/api/me", headers=headers)
+    assert r.status_code == 401 and r.get_json()["message"] == "Your session has ended; sign in again."
+    assert len(seen) == 1, seen
