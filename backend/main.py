@@ -1,4 +1,5 @@
 """WSGI entry point: Gunicorn loads `main:app`, the Flask CLI uses `--app main`."""
+
 import sys
 
 from sequoalpha import create_app

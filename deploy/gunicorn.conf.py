@@ -4,6 +4,7 @@ sequoalpha.service runs `backend/venv/bin/gunicorn --config deploy/gunicorn.conf
 names the app itself (backend/main.py: app). Environment overrides, for tests and tuning:
 GUNICORN_BIND (default 127.0.0.1:8000), GUNICORN_WORKERS (default 2 x cores + 1, at most 12).
 """
+
 import gc
 import importlib
 import ipaddress
@@ -32,10 +33,10 @@ backlog = 512
 # X-Accel-Redirect or S3, so a worker is only ever busy with Python work.
 worker_class = "sync"
 workers = int(os.environ.get("GUNICORN_WORKERS") or min(2 * _cores() + 1, 12))
-timeout = 30            # a worker silent for 30 s is killed and replaced
-graceful_timeout = 30   # on HUP/TERM, old workers get 30 s to finish what they are doing
+timeout = 30  # a worker silent for 30 s is killed and replaced
+graceful_timeout = 30  # on HUP/TERM, old workers get 30 s to finish what they are doing
 keepalive = 2
-max_requests = 1000     # recycle workers now and then (leaks) ...
+max_requests = 1000  # recycle workers now and then (leaks) ...
 max_requests_jitter = 100  # ... but not all at the same moment
 
 # No preload: every worker imports the app itself, so a HUP (./manage.sh reload) loads new code.
@@ -46,9 +47,22 @@ preload_app = False
 # times faster, so requests wait that much less in the backlog during a reload. New versions of
 # these libraries need a restart, not a reload: update.sh restarts when requirements.txt changed.
 SHARED_LIBRARIES = (
-    "flask", "werkzeug", "sqlalchemy", "flask_sqlalchemy", "flask_migrate", "alembic",
-    "flask_smorest", "marshmallow", "webargs", "flask_jwt_extended", "jwt", "bcrypt", "psycopg2",
-    "pypdf", "fpdf", "dotenv",
+    "flask",
+    "werkzeug",
+    "sqlalchemy",
+    "flask_sqlalchemy",
+    "flask_migrate",
+    "alembic",
+    "flask_smorest",
+    "marshmallow",
+    "webargs",
+    "flask_jwt_extended",
+    "jwt",
+    "bcrypt",
+    "psycopg2",
+    "pypdf",
+    "fpdf",
+    "dotenv",
     # boto3 only when S3 is on (S3_BUCKET from backend/.env, systemd's EnvironmentFile): the app
     # imports it on first use of S3 only, so with S3 off no process loads it.
     *(("boto3", "botocore.session") if os.environ.get("S3_BUCKET") else ()),

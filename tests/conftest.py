@@ -1,6 +1,7 @@
 """The suite's fixtures live in tests/support (loaded here as plugins); this file also marks
 whole directories with their tier, so that a new test file there is never in the quick tier by
 accident (`pytest -m "not browser and not ops and not fault and not fuzz and not bench and not slow"`)."""
+
 from pathlib import Path
 
 import pytest

@@ -1,4 +1,5 @@
 """Admin of users, groups, categories and the audit log."""
+
 from support.api import login
 
 
@@ -8,20 +9,33 @@ def test_user_crud_and_duplicates(client, admin_headers):
     assert r.status_code == 201
     user = r.get_json()
     assert user["username"] == "ann" and user["email"] == "ann@example.com" and not user["is_admin"]
-    assert set(user) == {"id", "username", "email", "full_name", "is_admin", "is_active", "groups",
-                         "created_at", "last_login_at", "mfa", "status", "must_change_password", "locked_until",
-                         "notify_new_documents"}
+    assert set(user) == {
+        "id",
+        "username",
+        "email",
+        "full_name",
+        "is_admin",
+        "is_active",
+        "groups",
+        "created_at",
+        "last_login_at",
+        "mfa",
+        "status",
+        "must_change_password",
+        "locked_until",
+        "notify_new_documents",
+    }
     assert user["mfa"] == {"totp": False, "passkeys": 0}
     assert user["status"] == "active" and user["must_change_password"] and user["notify_new_documents"]
     assert client.post("/api/admin/users", headers=admin_headers, json=body).status_code == 409
     r = client.post("/api/admin/users", headers=admin_headers, json={**body, "username": "ann2"})
     assert r.status_code == 409 and "email" in r.get_json()["message"]
     assert list(r.get_json()["errors"]["json"]) == ["email"]
-    r = client.patch(f"/api/admin/users/{user['id']}", headers=admin_headers,
-                     json={"email": "admin@example.com"})
+    r = client.patch(f"/api/admin/users/{user['id']}", headers=admin_headers, json={"email": "admin@example.com"})
     assert r.status_code == 409
-    r = client.patch(f"/api/admin/users/{user['id']}", headers=admin_headers,
-                     json={"full_name": "Ann Lee-Smith", "is_admin": True})
+    r = client.patch(
+        f"/api/admin/users/{user['id']}", headers=admin_headers, json={"full_name": "Ann Lee-Smith", "is_admin": True}
+    )
     assert r.get_json()["full_name"] == "Ann Lee-Smith" and r.get_json()["is_admin"]
     assert client.get(f"/api/admin/users/{user['id']}", headers=admin_headers).get_json()["is_admin"]
     listing = client.get("/api/admin/users?per_page=1&page=2", headers=admin_headers).get_json()

@@ -1,15 +1,16 @@
 """The audit trail: date and target filters, the CSV export (the JSON list's rows, streamed,
 safe in a spreadsheet), edits as before and after, links, deleted documents, no id reuse."""
+
 import csv
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import text
 
-from support.documents import upload
 from sequoalpha.extensions import db
 from sequoalpha.models import AuditEvent
+from support.documents import upload
 
 
 def _events(client, headers, query=""):
@@ -27,14 +28,19 @@ def _csv(client, headers, query=""):
 
 def test_csv_has_the_rows_of_the_json_list_and_the_same_filters(app, client, admin_headers, make_user):
     ann = make_user("ann")
-    client.patch(f"/api/admin/users/{ann}", headers=admin_headers, json={"full_name": "=HYPERLINK(\"x\")"})
+    client.patch(f"/api/admin/users/{ann}", headers=admin_headers, json={"full_name": '=HYPERLINK("x")'})
     with app.app_context():  # a week-old event, and enough rows for several CSV batches
-        db.session.add(AuditEvent(action="login", at=datetime.now(timezone.utc) - timedelta(days=8), detail={}))
+        db.session.add(AuditEvent(action="login", at=datetime.now(UTC) - timedelta(days=8), detail={}))
         db.session.add_all(AuditEvent(action="login_failed", detail={"name": f"-x{i}"}) for i in range(1100))
         db.session.commit()
-    today = datetime.now(timezone.utc).date()
-    for query in ("", f"&from={today}", f"&to={today - timedelta(days=7)}", f"&target_user_id={ann}",
-                  f"&from={today}&to={today}&action=user_updated"):
+    today = datetime.now(UTC).date()
+    for query in (
+        "",
+        f"&from={today}",
+        f"&to={today - timedelta(days=7)}",
+        f"&target_user_id={ann}",
+        f"&from={today}&to={today}&action=user_updated",
+    ):
         listed, page = [], 1
         while True:
             response = client.get(f"/api/admin/audit?per_page=100&page={page}{query}", headers=admin_headers)
@@ -55,29 +61,51 @@ def test_csv_has_the_rows_of_the_json_list_and_the_same_filters(app, client, adm
     assert updated[3] == "admin"
     failed = _csv(client, admin_headers, "action=login_failed")
     assert len(failed) == 1101 and all(not r[7].startswith(("=", "+", "-", "@")) for r in failed)
-    assert client.get(f"/api/admin/audit.csv?from={today}&to={today - timedelta(days=1)}",
-                      headers=admin_headers).status_code == 422
+    assert (
+        client.get(
+            f"/api/admin/audit.csv?from={today}&to={today - timedelta(days=1)}", headers=admin_headers
+        ).status_code
+        == 422
+    )
 
 
 def test_formula_cells_are_quoted():
     from sequoalpha.admin.audit_log import _safe
 
-    assert [_safe(v) for v in ("=SUM(A1)", "+1", "-1", "@x", "plain", None, 5)] == \
-        ["'=SUM(A1)", "'+1", "'-1", "'@x", "plain", "", "5"]
+    assert [_safe(v) for v in ("=SUM(A1)", "+1", "-1", "@x", "plain", None, 5)] == [
+        "'=SUM(A1)",
+        "'+1",
+        "'-1",
+        "'@x",
+        "plain",
+        "",
+        "5",
+    ]
 
 
 def test_edits_links_and_deleted_documents(client, admin_headers):
     doc = upload(client, admin_headers, title="Q3 report").get_json()
-    client.patch(f"/api/admin/documents/{doc['id']}", headers=admin_headers,
-                 json={"title": "Q3 report", "description": "Final", "watermark": True,
-                       "visibility": {"everyone": True}})
+    client.patch(
+        f"/api/admin/documents/{doc['id']}",
+        headers=admin_headers,
+        json={"title": "Q3 report", "description": "Final", "watermark": True, "visibility": {"everyone": True}},
+    )
     [updated] = _events(client, admin_headers, "&action=document_updated")
-    assert updated["detail"] == {"changes": {
-        "description": ["", "Final"], "watermark": [False, True],
-        "visibility": [{"everyone": False, "group_ids": [], "user_ids": []},
-                       {"everyone": True, "group_ids": [], "user_ids": []}]}}  # the title did not change
-    link = client.post("/api/admin/documents/link", headers=admin_headers,
-                       json={"title": "Deck", "external_url": "https://example.com/deck"}).get_json()
+    assert updated["detail"] == {
+        "changes": {
+            "description": ["", "Final"],
+            "watermark": [False, True],
+            "visibility": [
+                {"everyone": False, "group_ids": [], "user_ids": []},
+                {"everyone": True, "group_ids": [], "user_ids": []},
+            ],
+        }
+    }  # the title did not change
+    link = client.post(
+        "/api/admin/documents/link",
+        headers=admin_headers,
+        json={"title": "Deck", "external_url": "https://example.com/deck"},
+    ).get_json()
     assert [e["document_id"] for e in _events(client, admin_headers, "&action=link_created")] == [link["id"]]
     assert [e["document_id"] for e in _events(client, admin_headers, "&action=document_uploaded")] == [doc["id"]]
 

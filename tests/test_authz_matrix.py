@@ -1,14 +1,21 @@
 """{anonymous, user, admin} × every /api route and method → the expected status.
 
 The routes come from the app's URL map, so a new endpoint joins the matrix by itself."""
+
 import re
 
 import pytest
 
 from support.api import login
 
-PUBLIC = {"/api/health", "/api/openapi.json", "/api/login", "/api/login/mfa", "/api/login/passkey/options",
-          "/api/login/passkey"}
+PUBLIC = {
+    "/api/health",
+    "/api/openapi.json",
+    "/api/login",
+    "/api/login/mfa",
+    "/api/login/passkey/options",
+    "/api/login/passkey",
+}
 PUBLIC |= {"/api/password/forgot", "/api/password/reset"}  # a link's token is the credential
 
 
@@ -39,8 +46,11 @@ def tokens(app, make_user):
     """Per role, a way to get fresh headers (each sign-in on its own client: no shared cookies)."""
     make_user("admin", is_admin=True)
     make_user("client1")
-    return {"anonymous": lambda: {}, "user": lambda: login(app.test_client(), "client1"),
-            "admin": lambda: login(app.test_client(), "admin")}
+    return {
+        "anonymous": lambda: {},
+        "user": lambda: login(app.test_client(), "client1"),
+        "admin": lambda: login(app.test_client(), "admin"),
+    }
 
 
 def test_authorisation_matrix(app, tokens):

@@ -1,5 +1,6 @@
 """A pooled connection that died while it sat idle (the database restarted at night) is replaced
 before a request uses it; busy connections are not pinged (connections.py)."""
+
 import psycopg2
 
 from sequoalpha import connections

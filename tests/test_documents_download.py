@@ -1,14 +1,15 @@
 """Downloads without S3 (streamed, ranges, X-Accel-Redirect, 503), links, audit, and the admin's
 edit and delete of documents."""
+
 import os
 import re
 from urllib.parse import unquote
 
 from werkzeug.http import parse_options_header
 
+from sequoalpha.documents.files import content_disposition
 from support.api import login
 from support.documents import make_pdf, sha256, stored_files, upload
-from sequoalpha.documents.files import content_disposition
 
 PDF = make_pdf(4096)
 
@@ -52,13 +53,19 @@ def test_behind_nginx_the_app_answers_with_x_accel_redirect(client, admin_header
     key = response.headers["X-Accel-Redirect"].removeprefix("/_protected/")
     assert key in stored_files(app) and "/" not in key
     assert response.headers["Content-Type"] == "application/pdf"
-    assert response.headers["Content-Disposition"] == 'inline; filename="Quarterly report.pdf"; filename*=UTF-8\'\'Quarterly%20report.pdf'
+    assert (
+        response.headers["Content-Disposition"]
+        == "inline; filename=\"Quarterly report.pdf\"; filename*=UTF-8''Quarterly%20report.pdf"
+    )
 
 
 def test_downloads_are_audited_and_links_redirect(client, admin_headers, user_headers):
     doc = _doc(client, admin_headers)
-    link = client.post("/api/admin/documents/link", headers=admin_headers, json={
-        "title": "Letter", "external_url": "https://example.com/letter", "visibility": {"everyone": True}}).get_json()
+    link = client.post(
+        "/api/admin/documents/link",
+        headers=admin_headers,
+        json={"title": "Letter", "external_url": "https://example.com/letter", "visibility": {"everyone": True}},
+    ).get_json()
     head = client.head(f"/api/documents/{doc['id']}/download", headers=user_headers)
     assert head.status_code == 200  # a HEAD is answered, but it is not a download
     head.close()
@@ -67,7 +74,9 @@ def test_downloads_are_audited_and_links_redirect(client, admin_headers, user_he
     assert redirect.status_code == 302 and redirect.headers["Location"] == "https://example.com/letter"
     events = _audit(client, admin_headers, "document_downloaded")
     assert [(e["document_id"], e["actor"]["username"], e["detail"]["via"]) for e in events] == [
-        (link["id"], "client1", "link"), (doc["id"], "client1", "local")]
+        (link["id"], "client1", "link"),
+        (doc["id"], "client1", "local"),
+    ]
 
 
 def test_no_store_can_serve_it_is_503(client, admin_headers, user_headers, app):
@@ -81,8 +90,17 @@ def test_no_store_can_serve_it_is_503(client, admin_headers, user_headers, app):
 
 
 def test_content_disposition_survives_hostile_names():
-    for name in ['a"b.pdf', "back\\slash.pdf", "x\r\nSet-Cookie: a=b.pdf", "报告.pdf", "semi;colon=.pdf",
-                 "percent%20.pdf", "😀.pdf", "", None]:
+    for name in [
+        'a"b.pdf',
+        "back\\slash.pdf",
+        "x\r\nSet-Cookie: a=b.pdf",
+        "报告.pdf",
+        "semi;colon=.pdf",
+        "percent%20.pdf",
+        "😀.pdf",
+        "",
+        None,
+    ]:
         header = content_disposition("attachment", name)
         assert "\r" not in header and "\n" not in header
         kind, params = parse_options_header(header)  # a parser that understands filename*
@@ -90,30 +108,51 @@ def test_content_disposition_survives_hostile_names():
         fallback = re.fullmatch(r'attachment; filename="([^"\\]*)"; filename\*=UTF-8\'\'(\S+)', header)
         assert fallback and fallback[1].isascii() and fallback[1].endswith(".pdf"), header
         assert unquote(fallback[2]) == (name or "document.pdf")
-    assert content_disposition("inline", "报告.pdf") == "inline; filename=\"document.pdf\"; filename*=UTF-8''%E6%8A%A5%E5%91%8A.pdf"
+    assert (
+        content_disposition("inline", "报告.pdf")
+        == "inline; filename=\"document.pdf\"; filename*=UTF-8''%E6%8A%A5%E5%91%8A.pdf"
+    )
 
 
 def test_admin_edits_a_document(client, admin_headers, app):
     doc = _doc(client, admin_headers)
     tax = client.post("/api/admin/categories", headers=admin_headers, json={"name": "Tax"}).get_json()
-    response = client.patch(f"/api/admin/documents/{doc['id']}", headers=admin_headers, json={
-        "title": "Q3 report (final)", "description": "Revised", "category_id": tax["id"],
-        "visibility": {"everyone": False, "group_ids": [], "user_ids": [1]}})
+    response = client.patch(
+        f"/api/admin/documents/{doc['id']}",
+        headers=admin_headers,
+        json={
+            "title": "Q3 report (final)",
+            "description": "Revised",
+            "category_id": tax["id"],
+            "visibility": {"everyone": False, "group_ids": [], "user_ids": [1]},
+        },
+    )
     assert response.status_code == 200
     edited = response.get_json()
     assert (edited["title"], edited["description"], edited["category"]) == ("Q3 report (final)", "Revised", tax)
     assert edited["visibility"] == {"everyone": False, "group_ids": [], "user_ids": [1]}
     assert edited["updated_at"] > doc["updated_at"] and edited["sha256"] == doc["sha256"]
-    assert client.patch(f"/api/admin/documents/{doc['id']}", headers=admin_headers,
-                        json={"category_id": None}).get_json()["category"] is None
-    for bad in ({"category_id": 999}, {"visibility": {"user_ids": [999]}}, {"title": ""},
-                {"external_url": "https://example.com/"}, {"kind": "link"}):
+    assert (
+        client.patch(f"/api/admin/documents/{doc['id']}", headers=admin_headers, json={"category_id": None}).get_json()[
+            "category"
+        ]
+        is None
+    )
+    for bad in (
+        {"category_id": 999},
+        {"visibility": {"user_ids": [999]}},
+        {"title": ""},
+        {"external_url": "https://example.com/"},
+        {"kind": "link"},
+    ):
         assert client.patch(f"/api/admin/documents/{doc['id']}", headers=admin_headers, json=bad).status_code == 422
     assert client.patch("/api/admin/documents/999", headers=admin_headers, json={}).status_code == 404
-    link = client.post("/api/admin/documents/link", headers=admin_headers,
-                       json={"title": "L", "external_url": "https://example.com/a"}).get_json()
-    moved = client.patch(f"/api/admin/documents/{link['id']}", headers=admin_headers,
-                         json={"external_url": "http://example.org/b"})
+    link = client.post(
+        "/api/admin/documents/link", headers=admin_headers, json={"title": "L", "external_url": "https://example.com/a"}
+    ).get_json()
+    moved = client.patch(
+        f"/api/admin/documents/{link['id']}", headers=admin_headers, json={"external_url": "http://example.org/b"}
+    )
     assert moved.get_json()["external_url"] == "http://example.org/b"
     fields = [sorted(e["detail"]["changes"]) for e in _audit(client, admin_headers, "document_updated")]
     assert ["external_url"] in fields and ["category_id", "description", "title", "visibility"] in fields

@@ -1,29 +1,61 @@
 """Listing: search, filters, pagination, order, is_new, and a constant number of SQL queries."""
+
 from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event, insert, select
 
-from support.api import login
-from support.documents import upload
 from sequoalpha.documents.visibility import documents_for
 from sequoalpha.extensions import db
 from sequoalpha.models import (
-    Category, Document, DocumentGroupGrant, DocumentRead, DocumentUserGrant, Group, User,
+    Category,
+    Document,
+    DocumentGroupGrant,
+    DocumentRead,
+    DocumentUserGrant,
+    Group,
+    User,
 )
+from support.api import login
+from support.documents import upload
 
-START = datetime(2026, 1, 1, tzinfo=timezone.utc)
-CLIENT_FIELDS = {"id", "title", "description", "category", "kind", "filename", "size_bytes", "sha256",
-                 "content_type", "external_url", "created_at", "updated_at", "is_new",
-                 "document_date", "version", "download_name", "snippet"}
+START = datetime(2026, 1, 1, tzinfo=UTC)
+CLIENT_FIELDS = {
+    "id",
+    "title",
+    "description",
+    "category",
+    "kind",
+    "filename",
+    "size_bytes",
+    "sha256",
+    "content_type",
+    "external_url",
+    "created_at",
+    "updated_at",
+    "is_new",
+    "document_date",
+    "version",
+    "download_name",
+    "snippet",
+}
 
 
 def add_documents(app, count: int, first: int = 0, **values) -> list[int]:
     """Insert `count` link documents in one statement, one second apart (newest = highest i)."""
-    rows = [{"title": f"Document {i:04d}", "description": "", "kind": "link",
-             "external_url": f"https://example.com/{i}", "everyone": True,
-             "created_at": START + timedelta(seconds=i), "updated_at": START, **values}
-            for i in range(first, first + count)]
+    rows = [
+        {
+            "title": f"Document {i:04d}",
+            "description": "",
+            "kind": "link",
+            "external_url": f"https://example.com/{i}",
+            "everyone": True,
+            "created_at": START + timedelta(seconds=i),
+            "updated_at": START,
+            **values,
+        }
+        for i in range(first, first + count)
+    ]
     with app.app_context():
         ids = db.session.scalars(insert(Document).returning(Document.id), rows).all()
         db.session.commit()
@@ -48,11 +80,24 @@ def test_newest_first_and_pages(client, user_headers, app):
 
 
 def test_search_is_case_insensitive_and_wildcards_are_literal(client, admin_headers, user_headers, app):
-    for title, description in [("100% sure", ""), ("1000 sure", ""), ("a_b", ""), ("axb", ""),
-                               ("back\\slash", ""), ("Plain", "Mentions the FUND letter")]:
-        client.post("/api/admin/documents/link", headers=admin_headers, json={
-            "title": title, "description": description, "external_url": "https://example.com/",
-            "visibility": {"everyone": True}})
+    for title, description in [
+        ("100% sure", ""),
+        ("1000 sure", ""),
+        ("a_b", ""),
+        ("axb", ""),
+        ("back\\slash", ""),
+        ("Plain", "Mentions the FUND letter"),
+    ]:
+        client.post(
+            "/api/admin/documents/link",
+            headers=admin_headers,
+            json={
+                "title": title,
+                "description": description,
+                "external_url": "https://example.com/",
+                "visibility": {"everyone": True},
+            },
+        )
 
     def search(q):
         return sorted(_titles(client.get("/api/documents", headers=user_headers, query_string={"q": q})))
@@ -126,14 +171,23 @@ def _populate(app, first: int, count: int) -> set[int]:
     with app.app_context():
         everyone = [doc_id for doc_id, kind in kinds.items() if kind == 0]
         db.session.execute(Document.__table__.update().where(Document.id.in_(everyone)).values(everyone=True))
-        db.session.execute(insert(DocumentGroupGrant), [
-            {"document_id": doc_id, "group_id": groups["Fund A" if kind == 1 else "Outsiders"]}
-            for doc_id, kind in kinds.items()])
-        db.session.execute(insert(DocumentUserGrant), [
-            {"document_id": doc_id, "user_id": user_id if kind == 2 else outsider_id}
-            for doc_id, kind in kinds.items()])
-        db.session.execute(insert(DocumentRead), [
-            {"document_id": doc_id, "user_id": user_id, "read_at": START} for doc_id in ids[::5]])
+        db.session.execute(
+            insert(DocumentGroupGrant),
+            [
+                {"document_id": doc_id, "group_id": groups["Fund A" if kind == 1 else "Outsiders"]}
+                for doc_id, kind in kinds.items()
+            ],
+        )
+        db.session.execute(
+            insert(DocumentUserGrant),
+            [
+                {"document_id": doc_id, "user_id": user_id if kind == 2 else outsider_id}
+                for doc_id, kind in kinds.items()
+            ],
+        )
+        db.session.execute(
+            insert(DocumentRead), [{"document_id": doc_id, "user_id": user_id, "read_at": START} for doc_id in ids[::5]]
+        )
         db.session.commit()
     return {doc_id for doc_id, kind in kinds.items() if kind != 3}
 

@@ -1,8 +1,9 @@
 """Full-text search (title, description, file name, the PDF's text) inside the visibility rule;
 sorting, unread and read-all; document dates and download names; duplicates; categories in use;
 the browser's way to the sign-in page; the reindex command; the PostgreSQL plan."""
+
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -11,30 +12,39 @@ from pypdf import PdfWriter
 from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from sqlalchemy import func, select, text, update
 
-from support.api import login
-from support.documents import make_pdf, upload
 from sequoalpha.documents import search
 from sequoalpha.documents.files import content_disposition
 from sequoalpha.documents.pdf_text import extract_text
 from sequoalpha.documents.visibility import documents_for
 from sequoalpha.extensions import db
 from sequoalpha.models import Document, DocumentRead, User
+from support.api import login
+from support.documents import make_pdf, upload
 
 EVERYONE = {"everyone": True}
-DAY = datetime(2026, 1, 1, tzinfo=timezone.utc)
-LONG_TEXT = ("Dear investor, this report covers the third quarter. " * 12
-             + "The net asset value per share rose to 104.2 during the period. " + "Kind regards. " * 20)
+DAY = datetime(2026, 1, 1, tzinfo=UTC)
+LONG_TEXT = (
+    "Dear investor, this report covers the third quarter. " * 12
+    + "The net asset value per share rose to 104.2 during the period. "
+    + "Kind regards. " * 20
+)
 
 
 def text_pdf(*lines: str) -> bytes:
     """A one-page PDF whose page shows `lines` as real text (Helvetica, WinAnsi)."""
     writer = PdfWriter()
     page = writer.add_blank_page(612, 792)
-    font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-                             NameObject("/BaseFont"): NameObject("/Helvetica"),
-                             NameObject("/Encoding"): NameObject("/WinAnsiEncoding")})
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+        }
+    )
     page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})})
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
     ops = ["BT /F1 9 Tf 20 770 Td 11 TL"]
     for line in lines:
         escaped = line.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
@@ -69,7 +79,7 @@ def _titles(items):
 
 @pytest.fixture
 def library(client, admin_headers):
-    lines = [LONG_TEXT[i:i + 100] for i in range(0, len(LONG_TEXT), 100)]
+    lines = [LONG_TEXT[i : i + 100] for i in range(0, len(LONG_TEXT), 100)]
     return {
         "call": _upload(client, admin_headers, "Capital Call Notice No. 7 — Fund I"),
         "q3": _upload(client, admin_headers, "Q3-2026 Quarterly Report"),
@@ -92,7 +102,7 @@ def test_words_in_any_order_case_accents_and_punctuation(client, user_headers, l
         "net asset value": ["Investor letter"],  # the PDF's text only
         "capital call 8": [],  # every word must match
         "%": [],
-        "\"call\" -notice": ["Capital Call Notice No. 7 — Fund I"],  # no operators: plain words
+        '"call" -notice': ["Capital Call Notice No. 7 — Fund I"],  # no operators: plain words
         "call or notice": [],  # "or" is a word to find too
     }
     for q, expected in cases.items():
@@ -101,8 +111,11 @@ def test_words_in_any_order_case_accents_and_punctuation(client, user_headers, l
 
 def test_an_edited_document_is_found_by_its_new_words_only(client, admin_headers, user_headers, library):
     doc_id = library["letter"]["id"]
-    client.patch(f"/api/admin/documents/{doc_id}", headers=admin_headers,
-                 json={"title": "Année fiscale", "description": "Ledger"})
+    client.patch(
+        f"/api/admin/documents/{doc_id}",
+        headers=admin_headers,
+        json={"title": "Année fiscale", "description": "Ledger"},
+    )
     assert _find(client, user_headers, "investor letter") == []
     assert _titles(_find(client, user_headers, "annee ledger asset")) == ["Année fiscale"]  # the PDF's text stays
     client.delete(f"/api/admin/documents/{doc_id}", headers=admin_headers)
@@ -145,9 +158,16 @@ def test_search_never_reaches_an_invisible_document(client, admin_headers, make_
 def test_sort_by_date_title_and_creation(client, admin_headers, user_headers):
     _upload(client, admin_headers, "b March", document_date="2026-03-31")
     _upload(client, admin_headers, "C January", document_date="2026-01-31")
-    link = client.post("/api/admin/documents/link", headers=admin_headers, json={
-        "title": "a June", "external_url": "https://example.com/", "document_date": "2026-06-30",
-        "visibility": EVERYONE})
+    link = client.post(
+        "/api/admin/documents/link",
+        headers=admin_headers,
+        json={
+            "title": "a June",
+            "external_url": "https://example.com/",
+            "document_date": "2026-06-30",
+            "visibility": EVERYONE,
+        },
+    )
     assert link.status_code == 201 and link.get_json()["document_date"] == "2026-06-30"
     expected = {
         None: ["a June", "b March", "C January"],
@@ -173,8 +193,11 @@ def test_document_date_defaults_to_the_upload_date_and_is_editable(client, admin
     assert doc["document_date"] == str(today)[:10] and doc["version"] == 1 and doc["watermark"] is False
     bad = upload(client, admin_headers, title="Bad date", document_date="31/12/2026")
     assert bad.status_code == 422 and "document_date" in bad.get_json()["errors"]["files"]
-    patched = client.patch(f"/api/admin/documents/{doc['id']}", headers=admin_headers,
-                           json={"document_date": "2025-12-31", "watermark": True})
+    patched = client.patch(
+        f"/api/admin/documents/{doc['id']}",
+        headers=admin_headers,
+        json={"document_date": "2025-12-31", "watermark": True},
+    )
     assert patched.status_code == 200
     assert (patched.get_json()["document_date"], patched.get_json()["watermark"]) == ("2025-12-31", True)
 
@@ -205,8 +228,9 @@ def test_download_name_defaults_to_the_title_and_is_editable(client, admin_heade
     response = client.get(f"/api/documents/{doc['id']}/download", headers=user_headers)
     assert response.headers["Content-Disposition"] == content_disposition("attachment", "Q3 2026 Report.pdf")
     response.close()
-    patched = client.patch(f"/api/admin/documents/{doc['id']}", headers=admin_headers,
-                           json={"download_name": "Relevé ../trimestriel"})
+    patched = client.patch(
+        f"/api/admin/documents/{doc['id']}", headers=admin_headers, json={"download_name": "Relevé ../trimestriel"}
+    )
     assert patched.get_json()["download_name"] == "Relevé .. trimestriel.pdf"
     renamed = client.patch(f"/api/admin/documents/{doc['id']}", headers=admin_headers, json={"title": "Other"})
     assert renamed.get_json()["download_name"] == "Relevé .. trimestriel.pdf"  # an explicit name stays
@@ -233,8 +257,10 @@ def test_an_identical_upload_is_refused_unless_confirmed(client, admin_headers):
 
 
 def test_categories_in_use_are_those_with_a_visible_document(client, admin_headers, user_headers):
-    ids = {name: client.post("/api/admin/categories", headers=admin_headers, json={"name": name}).get_json()["id"]
-           for name in ("Empty", "Hidden", "Reports")}
+    ids = {
+        name: client.post("/api/admin/categories", headers=admin_headers, json={"name": name}).get_json()["id"]
+        for name in ("Empty", "Hidden", "Reports")
+    }
     _upload(client, admin_headers, "Seen", category_id=str(ids["Reports"]))
     _upload(client, admin_headers, "Unseen", category_id=str(ids["Hidden"]), visibility={})
 
@@ -279,8 +305,12 @@ def test_extract_text_is_capped_and_never_fails(tmp_path):
 
 
 def test_snippet_is_cut_on_words_around_the_best_place():
-    doc = Document(title="T", description="", filename="f.pdf",
-                   text_content="alpha " * 100 + "the Fund's net asset value " + "omega " * 100)
+    doc = Document(
+        title="T",
+        description="",
+        filename="f.pdf",
+        text_content="alpha " * 100 + "the Fund's net asset value " + "omega " * 100,
+    )
     snippet = search.snippet(doc, search.query_words("asset value fund"))
     assert "Fund's net asset value" in snippet and len(snippet) <= 200
     assert snippet.startswith("… alpha") is False and snippet.startswith("…") and snippet.endswith("…")
@@ -305,8 +335,8 @@ def test_reindex_fills_the_text_of_existing_documents(client, admin_headers, use
 
 
 def test_the_migration_indexes_existing_documents(database_url, tmp_path):
-    from support.api import make_config
     from sequoalpha import create_app
+    from support.api import make_config
 
     app = create_app(make_config(database_url, tmp_path))
     with app.app_context():
@@ -315,17 +345,25 @@ def test_the_migration_indexes_existing_documents(database_url, tmp_path):
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
         upgrade(revision="0004")
         with db.engine.begin() as conn:
-            conn.execute(text(
-                "INSERT INTO documents (title, description, kind, filename, in_s3, in_local, everyone, "
-                "created_at, updated_at) VALUES ('Capital Call Notice No. 7', 'Fund I', 'file', 'call-7.pdf', "
-                "false, false, true, '2026-01-02 03:04:05', '2026-01-02 03:04:05')"))
+            conn.execute(
+                text(
+                    "INSERT INTO documents (title, description, kind, filename, in_s3, in_local, everyone, "
+                    "created_at, updated_at) VALUES ('Capital Call Notice No. 7', 'Fund I', 'file', 'call-7.pdf', "
+                    "false, false, true, '2026-01-02 03:04:05', '2026-01-02 03:04:05')"
+                )
+            )
         upgrade()
         try:
             admin = User(username="boss", email="boss@example.com", password_hash="x", is_admin=True)
-            stmt, _ = search.matching(documents_for(admin), search.query_words("capital call 7"),
-                                      db.engine.dialect.name)
+            stmt, _ = search.matching(
+                documents_for(admin), search.query_words("capital call 7"), db.engine.dialect.name
+            )
             [found] = db.session.scalars(stmt).all()
-            assert (found.title, str(found.document_date), found.version) == ("Capital Call Notice No. 7", "2026-01-02", 1)
+            assert (found.title, str(found.document_date), found.version) == (
+                "Capital Call Notice No. 7",
+                "2026-01-02",
+                1,
+            )
             db.session.remove()
             downgrade(revision="0004")  # and back: the way down is clean
             upgrade()
@@ -342,12 +380,28 @@ def test_the_migration_indexes_existing_documents(database_url, tmp_path):
 def test_postgresql_search_uses_the_gin_index(app, make_user, database_url):
     client_id = make_user("ann")
     with app.app_context():
-        db.session.execute(Document.__table__.insert(), [
-            {"title": f"Document {i}", "description": "", "kind": "link", "external_url": "https://example.com/",
-             "everyone": i % 2 == 0, "search_text": f"document {i} quarterly report", "in_s3": False,
-             "in_local": False, "version": 1, "watermark": False, "text_content": "",
-             "document_date": DAY.date(), "created_at": DAY, "updated_at": DAY}
-            for i in range(2000)])
+        db.session.execute(
+            Document.__table__.insert(),
+            [
+                {
+                    "title": f"Document {i}",
+                    "description": "",
+                    "kind": "link",
+                    "external_url": "https://example.com/",
+                    "everyone": i % 2 == 0,
+                    "search_text": f"document {i} quarterly report",
+                    "in_s3": False,
+                    "in_local": False,
+                    "version": 1,
+                    "watermark": False,
+                    "text_content": "",
+                    "document_date": DAY.date(),
+                    "created_at": DAY,
+                    "updated_at": DAY,
+                }
+                for i in range(2000)
+            ],
+        )
         db.session.commit()
         user = db.session.get(User, client_id)
         stmt, _ = search.matching(documents_for(user), search.query_words("Document 1234"), "postgresql")

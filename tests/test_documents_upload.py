@@ -1,4 +1,5 @@
 """Uploads: only real PDFs get in, sizes are enforced, names are sanitised, nothing is orphaned."""
+
 import gzip
 import io
 import os
@@ -8,10 +9,10 @@ from pypdf import PdfWriter
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from support.documents import make_pdf, sha256, stored_files, upload
 from sequoalpha.documents.uploads import clean_filename
 from sequoalpha.extensions import db
 from sequoalpha.models import Document
+from support.documents import make_pdf, sha256, stored_files, upload
 
 VALID = make_pdf(1024)
 HALF = VALID[: len(VALID) // 2]
@@ -114,16 +115,28 @@ def test_refusals_say_why(client, admin_headers):
 
 
 def test_missing_or_wrong_parts_are_422(client, admin_headers, app):
-    no_file = client.post("/api/admin/documents/upload", headers=admin_headers,
-                          data={"title": "x"}, content_type="multipart/form-data")
+    no_file = client.post(
+        "/api/admin/documents/upload", headers=admin_headers, data={"title": "x"}, content_type="multipart/form-data"
+    )
     assert no_file.status_code == 422
     assert "file" in no_file.get_json()["errors"]["files"]
-    text_not_file = client.post("/api/admin/documents/upload", headers=admin_headers,
-                                data={"title": "x", "file": "%PDF-1.4"}, content_type="multipart/form-data")
+    text_not_file = client.post(
+        "/api/admin/documents/upload",
+        headers=admin_headers,
+        data={"title": "x", "file": "%PDF-1.4"},
+        content_type="multipart/form-data",
+    )
     assert text_not_file.status_code == 422
-    for fields in ({"title": ""}, {"title": "x" * 201}, {"title": "bad\x07title"},
-                   {"visibility": "{not json"}, {"visibility": '{"group_ids": ["a"]}'},
-                   {"visibility": '{"group_ids": [999]}'}, {"category_id": "999"}, {"category_id": "abc"}):
+    for fields in (
+        {"title": ""},
+        {"title": "x" * 201},
+        {"title": "bad\x07title"},
+        {"visibility": "{not json"},
+        {"visibility": '{"group_ids": ["a"]}'},
+        {"visibility": '{"group_ids": [999]}'},
+        {"category_id": "999"},
+        {"category_id": "abc"},
+    ):
         response = upload(client, admin_headers, VALID, **fields)
         assert response.status_code == 422, (fields, response.get_json())
     assert _documents(app) == 0
@@ -203,17 +216,30 @@ def test_failed_commit_leaves_no_row_and_no_file(client, admin_headers, app, mon
 
 
 def test_links_accept_only_http_and_https(client, admin_headers):
-    ok = client.post("/api/admin/documents/link", headers=admin_headers,
-                     json={"title": "Fund letter", "external_url": "https://example.com/letter?id=1"})
+    ok = client.post(
+        "/api/admin/documents/link",
+        headers=admin_headers,
+        json={"title": "Fund letter", "external_url": "https://example.com/letter?id=1"},
+    )
     assert ok.status_code == 201
     body = ok.get_json()
     assert body["kind"] == "link" and body["filename"] is None and body["sha256"] is None
     assert body["visibility"] == {"everyone": False, "group_ids": [], "user_ids": []}
-    for url in ("javascript:alert(1)", "data:text/html,<b>x</b>", "ftp://example.com/a.pdf",
-                "file:///etc/passwd", "//example.com/x", "http://", "example.com",
-                "https://exa mple.com/", "https://example.com/\r\nSet-Cookie: a=b", "x" * 3000):
-        response = client.post("/api/admin/documents/link", headers=admin_headers,
-                               json={"title": "Bad", "external_url": url})
+    for url in (
+        "javascript:alert(1)",
+        "data:text/html,<b>x</b>",
+        "ftp://example.com/a.pdf",
+        "file:///etc/passwd",
+        "//example.com/x",
+        "http://",
+        "example.com",
+        "https://exa mple.com/",
+        "https://example.com/\r\nSet-Cookie: a=b",
+        "x" * 3000,
+    ):
+        response = client.post(
+            "/api/admin/documents/link", headers=admin_headers, json={"title": "Bad", "external_url": url}
+        )
         assert response.status_code == 422, url
 
 

@@ -1,12 +1,13 @@
 """Versions: a new file keeps the document (id, title, visibility, history, read marks), makes it
 new again for its audience, keeps the earlier files for admins only, and every file goes when
 the document does; storage sync and check know the version files."""
+
 from sqlalchemy import select
 
-from support.api import login
-from support.documents import make_pdf, sha256, stored_files, upload
 from sequoalpha.extensions import db
 from sequoalpha.models import DocumentRead
+from support.api import login
+from support.documents import make_pdf, sha256, stored_files, upload
 
 V1, V2, V3 = (make_pdf(label=f"version {n}") for n in (1, 2, 3))
 
@@ -15,8 +16,9 @@ def _replace(client, headers, doc_id, content, filename="report-v2.pdf", **field
     from io import BytesIO
 
     data = {"file": (BytesIO(content), filename, "application/pdf"), **fields}
-    return client.post(f"/api/admin/documents/{doc_id}/file", headers=headers, data=data,
-                       content_type="multipart/form-data")
+    return client.post(
+        f"/api/admin/documents/{doc_id}/file", headers=headers, data=data, content_type="multipart/form-data"
+    )
 
 
 def _get(client, headers, path):
@@ -27,8 +29,9 @@ def _get(client, headers, path):
 
 
 def _first_upload(client, admin_headers, **fields):
-    response = upload(client, admin_headers, V1, "report-v1.pdf", title="Q3 report",
-                      visibility={"everyone": True}, **fields)
+    response = upload(
+        client, admin_headers, V1, "report-v1.pdf", title="Q3 report", visibility={"everyone": True}, **fields
+    )
     assert response.status_code == 201, response.get_json()
     return response.get_json()
 
@@ -42,7 +45,11 @@ def test_a_new_version_keeps_the_document_and_is_new_again(client, admin_headers
     assert response.status_code == 200, response.get_json()
     new = response.get_json()
     assert (new["id"], new["title"], new["description"], new["visibility"]) == (
-        doc["id"], "Q3 report", "Quarterly", doc["visibility"])
+        doc["id"],
+        "Q3 report",
+        "Quarterly",
+        doc["visibility"],
+    )
     assert (new["version"], new["filename"], new["sha256"]) == (2, "report-v2.pdf", sha256(V2))
     assert new["download_name"] == "Q3 report.pdf" and new["created_at"] == doc["created_at"]
 
@@ -67,8 +74,10 @@ def test_admins_list_and_download_every_version(client, admin_headers, user_head
     assert _replace(client, admin_headers, doc["id"], V3, "report-v3.pdf").status_code == 200
     versions = client.get(f"/api/admin/documents/{doc['id']}/versions", headers=admin_headers).get_json()
     assert [(v["version"], v["filename"], v["sha256"], v["current"]) for v in versions] == [
-        (3, "report-v3.pdf", sha256(V3), True), (2, "report-v2.pdf", sha256(V2), False),
-        (1, "report-v1.pdf", sha256(V1), False)]
+        (3, "report-v3.pdf", sha256(V3), True),
+        (2, "report-v2.pdf", sha256(V2), False),
+        (1, "report-v1.pdf", sha256(V1), False),
+    ]
     assert all(v["uploaded_by"]["username"] == "admin" and v["uploaded_at"] for v in versions)
     for number, content in ((1, V1), (2, V2), (3, V3)):
         response, body = _get(client, admin_headers, f"/api/admin/documents/{doc['id']}/versions/{number}/download")
@@ -89,14 +98,19 @@ def test_a_new_version_is_checked_like_an_upload(client, admin_headers, app):
     assert duplicate.status_code == 409 and duplicate.get_json()["duplicate_of"] == other["id"]
     assert _replace(client, admin_headers, doc["id"], b"not a pdf", "x.pdf").status_code == 415
     assert _replace(client, admin_headers, doc["id"], V3, "notes.txt").status_code == 415
-    no_file = client.post(f"/api/admin/documents/{doc['id']}/file", headers=admin_headers, data={},
-                          content_type="multipart/form-data")
+    no_file = client.post(
+        f"/api/admin/documents/{doc['id']}/file", headers=admin_headers, data={}, content_type="multipart/form-data"
+    )
     assert no_file.status_code == 422 and "file" in no_file.get_json()["errors"]["files"]
-    missing = client.post("/api/admin/documents/999/file", headers=admin_headers, data={},
-                          content_type="multipart/form-data")
+    missing = client.post(
+        "/api/admin/documents/999/file", headers=admin_headers, data={}, content_type="multipart/form-data"
+    )
     assert missing.status_code == 404
-    link = client.post("/api/admin/documents/link", headers=admin_headers, json={
-        "title": "Site", "external_url": "https://example.com/"}).get_json()
+    link = client.post(
+        "/api/admin/documents/link",
+        headers=admin_headers,
+        json={"title": "Site", "external_url": "https://example.com/"},
+    ).get_json()
     assert _replace(client, admin_headers, link["id"], V3).status_code == 422
     unchanged = client.get(f"/api/admin/documents/{doc['id']}", headers=admin_headers).get_json()
     assert (unchanged["version"], unchanged["sha256"]) == (1, sha256(V1))

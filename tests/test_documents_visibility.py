@@ -1,4 +1,5 @@
 """The visibility matrix: who sees which document, through every route that can reveal one."""
+
 import pytest
 
 from support.api import login
@@ -21,10 +22,19 @@ VISIBLE = {  # who sees what, besides admins who see everything
 @pytest.fixture
 def world(client, make_user):
     """Four documents, one per kind of visibility, and a token per kind of user."""
-    ids = {"admin": make_user("admin", is_admin=True), "in_group": make_user("ann", groups=["Fund A"]),
-           "granted": make_user("dan"), "other": make_user("oscar", groups=["Fund B"])}
-    headers = {"admin": login(client, "admin"), "in_group": login(client, "ann"),
-               "granted": login(client, "dan"), "other": login(client, "oscar"), "anonymous": None}
+    ids = {
+        "admin": make_user("admin", is_admin=True),
+        "in_group": make_user("ann", groups=["Fund A"]),
+        "granted": make_user("dan"),
+        "other": make_user("oscar", groups=["Fund B"]),
+    }
+    headers = {
+        "admin": login(client, "admin"),
+        "in_group": login(client, "ann"),
+        "granted": login(client, "dan"),
+        "other": login(client, "oscar"),
+        "anonymous": None,
+    }
     group_a = client.get("/api/admin/groups", headers=headers["admin"]).get_json()["items"][0]
     assert group_a["name"] == "Fund A"
     visibility = {
@@ -35,8 +45,9 @@ def world(client, make_user):
     }
     docs = {}
     for kind, title in DOCS.items():
-        response = upload(client, headers["admin"], title=title, visibility=visibility[kind],
-                          description=f"secret words for {kind}")
+        response = upload(
+            client, headers["admin"], title=title, visibility=visibility[kind], description=f"secret words for {kind}"
+        )
         assert response.status_code == 201, response.get_json()
         docs[kind] = response.get_json()["id"]
     return headers, docs
@@ -115,15 +126,19 @@ def test_visibility_follows_group_membership_and_edits(client, world):
     # Oscar joins Fund A too: its report appears. Restricted to Fund B, Ann loses it, Oscar keeps it.
     oscar = client.get("/api/admin/users", headers=admin).get_json()["items"][3]
     assert oscar["username"] == "oscar"
-    client.patch(f"/api/admin/users/{oscar['id']}", headers=admin,
-                 json={"group_ids": [groups["Fund A"], groups["Fund B"]]})
+    client.patch(
+        f"/api/admin/users/{oscar['id']}", headers=admin, json={"group_ids": [groups["Fund A"], groups["Fund B"]]}
+    )
     assert client.get(f"/api/documents/{docs['group']}", headers=headers["other"]).status_code == 200
-    response = client.patch(f"/api/admin/documents/{docs['group']}", headers=admin,
-                            json={"visibility": {"group_ids": [groups["Fund B"]]}})
+    response = client.patch(
+        f"/api/admin/documents/{docs['group']}", headers=admin, json={"visibility": {"group_ids": [groups["Fund B"]]}}
+    )
     assert response.get_json()["visibility"] == {"everyone": False, "group_ids": [groups["Fund B"]], "user_ids": []}
     assert client.get(f"/api/documents/{docs['group']}", headers=headers["in_group"]).status_code == 404
     assert client.get(f"/api/documents/{docs['group']}", headers=headers["other"]).status_code == 200
     # Deleting the group removes its grants: only admins see the document now.
     assert client.delete(f"/api/admin/groups/{groups['Fund B']}", headers=admin).status_code == 204
     assert client.get(f"/api/documents/{docs['group']}", headers=headers["other"]).status_code == 404
-    assert client.get(f"/api/admin/documents/{docs['group']}", headers=admin).get_json()["visibility"]["group_ids"] == []
+    assert (
+        client.get(f"/api/admin/documents/{docs['group']}", headers=admin).get_json()["visibility"]["group_ids"] == []
+    )

@@ -1,6 +1,7 @@
 """E-mail addresses are read by email-validator (syntax only, no DNS look-up): control characters,
 markup, spaces and look-alike characters are a 422 on every route that takes an address; real
 addresses, internationalised ones included, are accepted and kept lower-case."""
+
 import pytest
 
 BAD = [
@@ -42,8 +43,9 @@ GOOD = [
 
 @pytest.mark.parametrize("address", BAD)
 def test_a_bad_address_is_refused_on_create_and_update(client, admin_headers, address):
-    r = client.post("/api/admin/users", headers=admin_headers,
-                    json={"username": "ann", "email": address, "password": "0123456789"})
+    r = client.post(
+        "/api/admin/users", headers=admin_headers, json={"username": "ann", "email": address, "password": "0123456789"}
+    )
     assert r.status_code == 422, (address, r.get_json())
     assert list(r.get_json()["errors"]["json"]) == ["email"]
     r = client.patch("/api/admin/users/1", headers=admin_headers, json={"email": address})
@@ -52,15 +54,19 @@ def test_a_bad_address_is_refused_on_create_and_update(client, admin_headers, ad
 
 
 def test_a_control_character_is_named_as_such(client, admin_headers):
-    r = client.post("/api/admin/users", headers=admin_headers,
-                    json={"username": "ann", "email": "ann\x00@example.com", "password": "0123456789"})
+    r = client.post(
+        "/api/admin/users",
+        headers=admin_headers,
+        json={"username": "ann", "email": "ann\x00@example.com", "password": "0123456789"},
+    )
     assert r.get_json()["errors"]["json"]["email"] == ["Control characters are not allowed."]
 
 
 @pytest.mark.parametrize(("address", "kept"), GOOD)
 def test_a_real_address_is_accepted_and_kept_normalised(client, admin_headers, address, kept):
-    r = client.post("/api/admin/users", headers=admin_headers,
-                    json={"username": "ann", "email": address, "password": "0123456789"})
+    r = client.post(
+        "/api/admin/users", headers=admin_headers, json={"username": "ann", "email": address, "password": "0123456789"}
+    )
     assert r.status_code == 201, (address, r.get_json())
     assert r.get_json()["email"] == kept
     r = client.patch(f"/api/admin/users/{r.get_json()['id']}", headers=admin_headers, json={"email": address.upper()})
@@ -68,11 +74,17 @@ def test_a_real_address_is_accepted_and_kept_normalised(client, admin_headers, a
 
 
 def test_the_same_address_in_another_spelling_is_taken(client, admin_headers):
-    r = client.post("/api/admin/users", headers=admin_headers,
-                    json={"username": "ann", "email": "ann@münchen.de", "password": "0123456789"})
+    r = client.post(
+        "/api/admin/users",
+        headers=admin_headers,
+        json={"username": "ann", "email": "ann@münchen.de", "password": "0123456789"},
+    )
     assert r.status_code == 201
-    r = client.post("/api/admin/users", headers=admin_headers,
-                    json={"username": "bob", "email": "ANN@xn--mnchen-3ya.de", "password": "0123456789"})
+    r = client.post(
+        "/api/admin/users",
+        headers=admin_headers,
+        json={"username": "bob", "email": "ANN@xn--mnchen-3ya.de", "password": "0123456789"},
+    )
     assert r.status_code == 409 and list(r.get_json()["errors"]["json"]) == ["email"]
 
 

@@ -1,8 +1,8 @@
 """Bad input everywhere gets a 4xx JSON answer in the one error shape; never a 500."""
+
 import pytest
 
 from sequoalpha.config import ConfigError, load_config
-
 from support.api import login
 
 
@@ -21,31 +21,41 @@ def test_malformed_json_is_400(client, admin_headers):
         assert_error(r, 400)
 
 
-@pytest.mark.parametrize("body", [
-    [],
-    "a string",
-    {"username": 123, "email": "x@example.com", "password": "0123456789"},
-    {"username": "ann", "email": "not an email", "password": "0123456789"},
-    {"username": "ann", "password": "0123456789"},
-    {"username": "ann", "email": "ann@example.com", "password": "0123456789", "is_admin": "maybe"},
-    {"username": "ann", "email": "ann@example.com", "password": "0123456789", "group_ids": ["1"]},
-    {"username": "ann", "email": "ann@example.com", "password": "0123456789", "role": "root"},
-    {"username": "a\nb", "email": "ann@example.com", "password": "0123456789"},
-    {"username": "ann\n", "email": "ann@example.com", "password": "0123456789"},  # `$` before a final newline
-    {"username": "../etc", "email": "ann@example.com", "password": "0123456789"},
-    {"username": "ann", "email": "ann@example.com", "password": "0123456789", "full_name": "A\r\nB"},
-    {"username": "ann", "email": "ann@example.com", "password": "0123456789", "full_name": "x\x00"},
-    {"username": "ann", "email": "ann@example.com", "password": "0123456789", "full_name": "x" * 201},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        [],
+        "a string",
+        {"username": 123, "email": "x@example.com", "password": "0123456789"},
+        {"username": "ann", "email": "not an email", "password": "0123456789"},
+        {"username": "ann", "password": "0123456789"},
+        {"username": "ann", "email": "ann@example.com", "password": "0123456789", "is_admin": "maybe"},
+        {"username": "ann", "email": "ann@example.com", "password": "0123456789", "group_ids": ["1"]},
+        {"username": "ann", "email": "ann@example.com", "password": "0123456789", "role": "root"},
+        {"username": "a\nb", "email": "ann@example.com", "password": "0123456789"},
+        {"username": "ann\n", "email": "ann@example.com", "password": "0123456789"},  # `$` before a final newline
+        {"username": "../etc", "email": "ann@example.com", "password": "0123456789"},
+        {"username": "ann", "email": "ann@example.com", "password": "0123456789", "full_name": "A\r\nB"},
+        {"username": "ann", "email": "ann@example.com", "password": "0123456789", "full_name": "x\x00"},
+        {"username": "ann", "email": "ann@example.com", "password": "0123456789", "full_name": "x" * 201},
+    ],
+)
 def test_invalid_user_bodies_are_422(client, admin_headers, body):
     body = assert_error(client.post("/api/admin/users", headers=admin_headers, json=body), 422)
     assert body["errors"]
 
 
 def test_unicode_names_are_fine(client, admin_headers):
-    r = client.post("/api/admin/users", headers=admin_headers, json={
-        "username": "zoe", "email": "zoe@example.com", "password": "pässwörd-✓-密码", "full_name": "Zoë Ñúñez 李",
-    })
+    r = client.post(
+        "/api/admin/users",
+        headers=admin_headers,
+        json={
+            "username": "zoe",
+            "email": "zoe@example.com",
+            "password": "pässwörd-✓-密码",
+            "full_name": "Zoë Ñúñez 李",
+        },
+    )
     assert r.status_code == 201 and r.get_json()["full_name"] == "Zoë Ñúñez 李"
     r = client.post("/api/admin/groups", headers=admin_headers, json={"name": "Fonds Élysée — 2026"})
     assert r.status_code == 201
@@ -56,16 +66,26 @@ def test_hostile_sign_in_bodies_are_4xx(client, admin_headers):
     """Found in review: each of these was a 500."""
     lone_surrogate = '{"username": "\\ud800", "password": "x"}'
     assert_error(client.post("/api/login", data=lone_surrogate, content_type="application/json"), 422)
-    assert_error(client.post("/api/login", data='{"username": "ann", "password": "\\udfff"}',
-                             content_type="application/json"), 422)
+    assert_error(
+        client.post("/api/login", data='{"username": "ann", "password": "\\udfff"}', content_type="application/json"),
+        422,
+    )
     nested = '{"username": ' + "[" * 100_000 + "]" * 100_000 + ', "password": "x"}'
-    assert "nested" in assert_error(client.post("/api/login", data=nested, content_type="application/json"),
-                                    400)["message"]
+    assert (
+        "nested"
+        in assert_error(client.post("/api/login", data=nested, content_type="application/json"), 400)["message"]
+    )
     # "İ" lower-cases to two characters: 200 of them are 400 once lowered, longer than any name.
     assert_error(client.post("/api/login", json={"username": "\u0130" * 200, "password": "x"}), 401)
     email = "\u0130" * 130 + "@example.com"
-    assert_error(client.post("/api/admin/users", headers=admin_headers,
-                             json={"username": "ivan", "email": email, "password": "0123456789"}), 422)
+    assert_error(
+        client.post(
+            "/api/admin/users",
+            headers=admin_headers,
+            json={"username": "ivan", "email": email, "password": "0123456789"},
+        ),
+        422,
+    )
     assert_error(client.get("/api/admin/users/" + "9" * 5000, headers=admin_headers), 404)
 
 
@@ -184,13 +204,16 @@ def test_a_connection_lost_after_the_last_query_still_answers(app, client, make_
     assert client.get("/api/documents", headers=headers).status_code == 200  # the pool recovered
 
 
-@pytest.mark.parametrize("env, reason", [
-    ({}, "SECRET_KEY is not set"),
-    ({"SECRET_KEY": "short", "JWT_SECRET_KEY": "j" * 40}, "SECRET_KEY is shorter than 32 bytes"),
-    ({"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "short"}, "JWT_SECRET_KEY is shorter than 32 bytes"),
-    ({"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "s" * 40}, "must differ"),
-    ({"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40, "PUBLIC_URL": ""}, "PUBLIC_URL is not set"),
-])
+@pytest.mark.parametrize(
+    "env, reason",
+    [
+        ({}, "SECRET_KEY is not set"),
+        ({"SECRET_KEY": "short", "JWT_SECRET_KEY": "j" * 40}, "SECRET_KEY is shorter than 32 bytes"),
+        ({"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "short"}, "JWT_SECRET_KEY is shorter than 32 bytes"),
+        ({"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "s" * 40}, "must differ"),
+        ({"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40, "PUBLIC_URL": ""}, "PUBLIC_URL is not set"),
+    ],
+)
 def test_production_refuses_weak_secrets(monkeypatch, env, reason):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("JWT_SECRET_KEY", raising=False)

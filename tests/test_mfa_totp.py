@@ -1,17 +1,18 @@
 """TOTP second factor: enrolment, sign-in in two steps, replay, recovery codes, lockout, the
 mfa_token's limits, the admin policy and reset, and log hygiene. The TOTP clock is frozen
 (sequoalpha.accounts.totp.now), so every code is computed for a known instant."""
+
 import logging
 
 import pyotp
 import pytest
 from sqlalchemy import select
 
-from support.api import PASSWORD, login
-from sequoalpha.accounts import mfa, totp
+from sequoalpha.accounts import totp
 from sequoalpha.accounts.lockout import LOCK_AFTER
 from sequoalpha.extensions import db
 from sequoalpha.models import OutboxMessage
+from support.api import PASSWORD, login
 
 T0 = 1_900_000_020.0  # the start of a 30-second step
 
@@ -56,7 +57,11 @@ def test_enrolment_answers_secret_uri_and_a_qr_code_and_stays_pending(client, us
     body = client.post("/api/me/mfa/totp", headers=user_headers).get_json()
     assert set(body) == {"secret", "otpauth_uri", "qr_svg"}
     assert body["otpauth_uri"].startswith("otpauth://totp/SequoAlpha:client1?secret=" + body["secret"])
-    assert body["qr_svg"].startswith("<svg") and "</svg>" in body["qr_svg"] and "http" not in body["qr_svg"].split("xmlns")[0]
+    assert (
+        body["qr_svg"].startswith("<svg")
+        and "</svg>" in body["qr_svg"]
+        and "http" not in body["qr_svg"].split("xmlns")[0]
+    )
     me = client.get("/api/me", headers=user_headers).get_json()
     assert me["mfa"] == {"totp": False, "passkeys": 0}
     # Pending: the password alone still signs in.
@@ -64,8 +69,9 @@ def test_enrolment_answers_secret_uri_and_a_qr_code_and_stays_pending(client, us
     # A wrong confirmation code does not turn it on.
     wrong = client.post("/api/me/mfa/totp/confirm", headers=user_headers, json={"code": "000000"})
     assert wrong.status_code == 422 and wrong.get_json()["errors"]["json"]["code"]
-    codes = client.post("/api/me/mfa/totp/confirm", headers=user_headers,
-                        json={"code": code_at(body["secret"], clock.t)}).get_json()["recovery_codes"]
+    codes = client.post(
+        "/api/me/mfa/totp/confirm", headers=user_headers, json={"code": code_at(body["secret"], clock.t)}
+    ).get_json()["recovery_codes"]
     assert len(codes) == 10 and len(set(codes)) == 10
     assert client.get("/api/me", headers=user_headers).get_json()["mfa"] == {"totp": True, "passkeys": 0}
     # The secret is never shown again, and an active factor cannot be replaced without turning it off.
@@ -77,6 +83,7 @@ def test_secret_is_stored_encrypted(app, client, user_headers, clock):
     secret, _codes = enrol(client, user_headers, clock)
     from sequoalpha.extensions import db
     from sequoalpha.models import RecoveryCode, TotpFactor
+
     with app.app_context():
         row = db.session.scalars(db.select(TotpFactor)).one()
         assert secret not in row.secret_encrypted and totp.decrypt_secret(row) == secret
@@ -90,7 +97,10 @@ def test_sign_in_in_two_steps_and_a_code_works_once(app, client, user_headers, c
     answer = first_step(client)
     assert answer["mfa_required"] is True and answer["methods"] == ["totp", "recovery_code"]
     assert "access_token" not in answer and "refresh_token" not in answer
-    assert client.get_cookie("access_token_cookie", path="/api/") is None and client.get_cookie("refresh_token_cookie", path="/api/token/refresh") is None
+    assert (
+        client.get_cookie("access_token_cookie", path="/api/") is None
+        and client.get_cookie("refresh_token_cookie", path="/api/token/refresh") is None
+    )
     code = code_at(secret, clock.t)
     done = client.post("/api/login/mfa", json={"mfa_token": answer["mfa_token"], "code": code})
     assert done.status_code == 200
@@ -106,8 +116,12 @@ def test_sign_in_in_two_steps_and_a_code_works_once(app, client, user_headers, c
     used = client.post("/api/login/mfa", json={"mfa_token": answer["mfa_token"], "code": code_at(secret, clock.t, 1)})
     assert used.status_code == 401
     # An older step's code is refused too once a later one was accepted.
-    assert client.post("/api/login/mfa", json={"mfa_token": second["mfa_token"],
-                                               "code": code_at(secret, clock.t, -1)}).status_code == 401
+    assert (
+        client.post(
+            "/api/login/mfa", json={"mfa_token": second["mfa_token"], "code": code_at(secret, clock.t, -1)}
+        ).status_code
+        == 401
+    )
     # The next step's code (within the drift) works.
     ok = client.post("/api/login/mfa", json={"mfa_token": second["mfa_token"], "code": code_at(secret, clock.t, 1)})
     assert ok.status_code == 200
@@ -118,8 +132,9 @@ def test_drift_is_one_step_either_way(client, user_headers, clock):
     clock.t += 300  # later steps than the one used at enrolment
     for steps, status in ((2, 401), (-2, 401), (1, 200)):
         answer = first_step(client)
-        response = client.post("/api/login/mfa", json={"mfa_token": answer["mfa_token"],
-                                                       "code": code_at(secret, clock.t, steps)})
+        response = client.post(
+            "/api/login/mfa", json={"mfa_token": answer["mfa_token"], "code": code_at(secret, clock.t, steps)}
+        )
         assert response.status_code == status, steps
 
 
@@ -141,7 +156,9 @@ def test_recovery_codes_work_once_each_and_can_be_renewed(client, user_headers, 
     assert len(new_codes) == 10 and not set(new_codes) & set(codes)
     answer = first_step(client)
     assert client.post("/api/login/mfa", json={"mfa_token": answer["mfa_token"], "code": codes[2]}).status_code == 401
-    assert client.post("/api/login/mfa", json={"mfa_token": answer["mfa_token"], "code": new_codes[0]}).status_code == 200
+    assert (
+        client.post("/api/login/mfa", json={"mfa_token": answer["mfa_token"], "code": new_codes[0]}).status_code == 200
+    )
 
 
 def test_wrong_codes_and_passwords_share_one_lock(client, user_headers, clock, make_user):
@@ -153,7 +170,9 @@ def test_wrong_codes_and_passwords_share_one_lock(client, user_headers, clock, m
         assert client.post("/api/login", json={"username": "client1", "password": "not it"}).status_code == 401
     answer = first_step(client)  # a right password does not reset the count for an account with a factor
     for _ in range(LOCK_AFTER - 2 - 1):
-        assert client.post("/api/login/mfa", json={"mfa_token": answer["mfa_token"], "code": "000000"}).status_code == 401
+        assert (
+            client.post("/api/login/mfa", json={"mfa_token": answer["mfa_token"], "code": "000000"}).status_code == 401
+        )
     last = client.post("/api/login/mfa", json={"mfa_token": answer["mfa_token"], "code": "000000"})
     assert last.status_code == 401
     # Locked now: even the right code is refused with 429, and so is the password.
@@ -173,7 +192,9 @@ def test_mfa_token_is_no_session_token_and_expires(app, client, user_headers, cl
     assert client.post("/api/token/refresh", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     # An access token is no mfa_token either.
     access = user_headers["Authorization"].split()[1]
-    assert client.post("/api/login/mfa", json={"mfa_token": access, "code": code_at(secret, clock.t)}).status_code == 401
+    assert (
+        client.post("/api/login/mfa", json={"mfa_token": access, "code": code_at(secret, clock.t)}).status_code == 401
+    )
     # After MFA_TOKEN_SECONDS the token is refused, even with the right code.
     clock.t += app.config["MFA_TOKEN_SECONDS"] + 1
     late = client.post("/api/login/mfa", json={"mfa_token": token, "code": code_at(secret, clock.t)})
@@ -181,31 +202,45 @@ def test_mfa_token_is_no_session_token_and_expires(app, client, user_headers, cl
     # A tampered token is refused.
     fresh = first_step(client)["mfa_token"]
     tampered = fresh[:-3] + ("AAA" if not fresh.endswith("AAA") else "BBB")
-    assert client.post("/api/login/mfa", json={"mfa_token": tampered, "code": code_at(secret, clock.t)}).status_code == 401
+    assert (
+        client.post("/api/login/mfa", json={"mfa_token": tampered, "code": code_at(secret, clock.t)}).status_code == 401
+    )
 
 
 def test_a_password_change_ends_pending_mfa_tokens(client, user_headers, clock):
     secret, _codes = enrol(client, user_headers, clock)
     token = first_step(client)["mfa_token"]
-    changed = client.post("/api/me/password", headers=user_headers,
-                          json={"current_password": PASSWORD, "new_password": "another long password"})
+    changed = client.post(
+        "/api/me/password",
+        headers=user_headers,
+        json={"current_password": PASSWORD, "new_password": "another long password"},
+    )
     assert changed.status_code == 204
     assert client.post("/api/login/mfa", json={"mfa_token": token, "code": code_at(secret, clock.t)}).status_code == 401
 
 
 def test_turning_totp_off_needs_the_password_and_a_code(client, user_headers, clock):
     secret, _codes = enrol(client, user_headers, clock)
-    wrong_password = client.delete("/api/me/mfa", headers=user_headers,
-                                   json={"password": "not it", "code": code_at(secret, clock.t)})
+    wrong_password = client.delete(
+        "/api/me/mfa", headers=user_headers, json={"password": "not it", "code": code_at(secret, clock.t)}
+    )
     assert wrong_password.status_code == 422 and "password" in wrong_password.get_json()["errors"]["json"]
     wrong_code = client.delete("/api/me/mfa", headers=user_headers, json={"password": PASSWORD, "code": "111111"})
     assert wrong_code.status_code == 422 and "code" in wrong_code.get_json()["errors"]["json"]
-    assert client.delete("/api/me/mfa", headers=user_headers,
-                         json={"password": PASSWORD, "code": code_at(secret, clock.t)}).status_code == 204
+    assert (
+        client.delete(
+            "/api/me/mfa", headers=user_headers, json={"password": PASSWORD, "code": code_at(secret, clock.t)}
+        ).status_code
+        == 204
+    )
     assert client.get("/api/me", headers=user_headers).get_json()["mfa"]["totp"] is False
     assert "access_token" in first_step(client)  # the password alone again
-    assert client.delete("/api/me/mfa", headers=user_headers,
-                         json={"password": PASSWORD, "code": code_at(secret, clock.t, 1)}).status_code == 409
+    assert (
+        client.delete(
+            "/api/me/mfa", headers=user_headers, json={"password": PASSWORD, "code": code_at(secret, clock.t, 1)}
+        ).status_code
+        == 409
+    )
 
 
 @pytest.fixture
@@ -247,8 +282,10 @@ def test_admin_reset_removes_every_factor_and_is_audited(client, make_user, cloc
         told = db.session.execute(select(OutboxMessage.to, OutboxMessage.kind, OutboxMessage.text_body)).all()
     assert [(to, kind) for to, kind, _ in told] == [("client1@example.com", "mfa_reset")]
     assert "/frontend/security.html" in told[0][2]
-    assert client.get(f"/api/admin/users/{user_id}", headers=admin_headers).get_json()["mfa"] == {"totp": False,
-                                                                                                 "passkeys": 0}
+    assert client.get(f"/api/admin/users/{user_id}", headers=admin_headers).get_json()["mfa"] == {
+        "totp": False,
+        "passkeys": 0,
+    }
     assert "access_token" in first_step(client)
     event = client.get("/api/admin/audit?action=mfa_reset", headers=admin_headers).get_json()["items"][0]
     assert event["target_user_id"] == user_id and event["actor"]["username"] == "admin"
@@ -278,8 +315,9 @@ def test_codes_secrets_and_mfa_tokens_stay_out_of_logs(client, user_headers, clo
     start = client.post("/api/me/mfa/totp", headers=user_headers).get_json()
     secret = start["secret"]
     first_code = code_at(secret, clock.t)
-    codes = client.post("/api/me/mfa/totp/confirm", headers=user_headers,
-                        json={"code": first_code}).get_json()["recovery_codes"]
+    codes = client.post("/api/me/mfa/totp/confirm", headers=user_headers, json={"code": first_code}).get_json()[
+        "recovery_codes"
+    ]
     token = first_step(client)["mfa_token"]
     client.post("/api/login/mfa", json={"mfa_token": token, "code": "999999"})
     second_code = code_at(secret, clock.t, 1)
@@ -288,8 +326,17 @@ def test_codes_secrets_and_mfa_tokens_stay_out_of_logs(client, user_headers, clo
     client.post("/api/login/mfa", json={"mfa_token": token2, "code": codes[3]})
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert "audit action=login " in logged  # the log is being kept
-    for value in [secret, token, token2, first_code, second_code, "999999", *codes,
-                  codes[3].replace("-", ""), start["otpauth_uri"]]:
+    for value in [
+        secret,
+        token,
+        token2,
+        first_code,
+        second_code,
+        "999999",
+        *codes,
+        codes[3].replace("-", ""),
+        start["otpauth_uri"],
+    ]:
         assert value not in logged, value
 
 

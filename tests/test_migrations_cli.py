@@ -1,14 +1,15 @@
 """Migrations build the schema from empty and match the models; the operator CLI works."""
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
 from sqlalchemy import inspect, text
 
-from support.api import make_config, login
 from sequoalpha import create_app
 from sequoalpha.documents import search
 from sequoalpha.extensions import db
+from support.api import login, make_config
 
 
 @pytest.fixture
@@ -45,18 +46,23 @@ def test_create_admin_cli_then_sign_in(empty_app):
     with empty_app.app_context():
         upgrade()
     runner = empty_app.test_cli_runner()
-    result = runner.invoke(args=["create-admin", "--username", "Boss", "--email", "boss@example.com",
-                                 "--password-stdin"], input="a long enough password\n")
+    result = runner.invoke(
+        args=["create-admin", "--username", "Boss", "--email", "boss@example.com", "--password-stdin"],
+        input="a long enough password\n",
+    )
     assert result.exit_code == 0, result.output
     assert "a long enough password" not in result.output
     client = empty_app.test_client()
     me = client.get("/api/me", headers=login(client, "boss", "a long enough password")).get_json()
     assert me["is_admin"] and me["username"] == "boss"
-    again = runner.invoke(args=["create-admin", "--username", "boss", "--email", "b2@example.com",
-                                "--password-stdin"], input="a long enough password\n")
+    again = runner.invoke(
+        args=["create-admin", "--username", "boss", "--email", "b2@example.com", "--password-stdin"],
+        input="a long enough password\n",
+    )
     assert again.exit_code == 1 and "already exists" in again.output
-    weak = runner.invoke(args=["create-admin", "--username", "kid", "--email", "kid@example.com",
-                               "--password-stdin"], input="short\n")
+    weak = runner.invoke(
+        args=["create-admin", "--username", "kid", "--email", "kid@example.com", "--password-stdin"], input="short\n"
+    )
     assert weak.exit_code == 2 and "password" in weak.output
     first_run = runner.invoke(args=["create-admin", "--first-run"])
     assert first_run.exit_code == 0 and first_run.output == ""  # an admin exists: nothing to do

@@ -2,6 +2,7 @@
 answers the options the app hands out: registration, listing, removal, sign-in without a
 username, and what must be refused (another origin, a spent challenge, a counter going back,
 someone else's passkey). Real Chromium does the same in tests/browser/test_mfa.py."""
+
 import base64
 import hashlib
 import json
@@ -47,24 +48,47 @@ class SoftAuthenticator:
     def create(self, options, origin=ORIGIN) -> dict:
         self.user_handle = options["user"]["id"]
         client_data = self._client_data("webauthn.create", options["challenge"], origin)
-        auth_data = (hashlib.sha256(self.rp_id.encode()).digest() + bytes([self.FLAGS | 0x40])
-                     + self.count.to_bytes(4, "big") + bytes(16) + len(self.credential_id).to_bytes(2, "big")
-                     + self.credential_id + self._cose_key())
+        auth_data = (
+            hashlib.sha256(self.rp_id.encode()).digest()
+            + bytes([self.FLAGS | 0x40])
+            + self.count.to_bytes(4, "big")
+            + bytes(16)
+            + len(self.credential_id).to_bytes(2, "big")
+            + self.credential_id
+            + self._cose_key()
+        )
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
-        return {"id": b64url(self.credential_id), "rawId": b64url(self.credential_id), "type": "public-key",
-                "response": {"clientDataJSON": b64url(client_data), "attestationObject": b64url(attestation),
-                             "transports": ["internal"]},
-                "clientExtensionResults": {}, "authenticatorAttachment": "platform"}
+        return {
+            "id": b64url(self.credential_id),
+            "rawId": b64url(self.credential_id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": b64url(client_data),
+                "attestationObject": b64url(attestation),
+                "transports": ["internal"],
+            },
+            "clientExtensionResults": {},
+            "authenticatorAttachment": "platform",
+        }
 
     def get(self, options, origin=ORIGIN, count_step=1) -> dict:
         self.count += count_step
         client_data = self._client_data("webauthn.get", options["challenge"], origin)
         auth_data = hashlib.sha256(self.rp_id.encode()).digest() + bytes([self.FLAGS]) + self.count.to_bytes(4, "big")
         signature = self.key.sign(auth_data + hashlib.sha256(client_data).digest(), ec.ECDSA(hashes.SHA256()))
-        return {"id": b64url(self.credential_id), "rawId": b64url(self.credential_id), "type": "public-key",
-                "response": {"clientDataJSON": b64url(client_data), "authenticatorData": b64url(auth_data),
-                             "signature": b64url(signature), "userHandle": self.user_handle},
-                "clientExtensionResults": {}, "authenticatorAttachment": "platform"}
+        return {
+            "id": b64url(self.credential_id),
+            "rawId": b64url(self.credential_id),
+            "type": "public-key",
+            "response": {
+                "clientDataJSON": b64url(client_data),
+                "authenticatorData": b64url(auth_data),
+                "signature": b64url(signature),
+                "userHandle": self.user_handle,
+            },
+            "clientExtensionResults": {},
+            "authenticatorAttachment": "platform",
+        }
 
 
 @pytest.fixture
@@ -75,8 +99,9 @@ def app_config(app_config):
 
 def register(client, headers, authenticator, name="Laptop"):
     options = client.post("/api/me/passkeys/options", headers=headers).get_json()
-    return client.post("/api/me/passkeys", headers=headers,
-                       json={"credential": authenticator.create(options), "name": name})
+    return client.post(
+        "/api/me/passkeys", headers=headers, json={"credential": authenticator.create(options), "name": name}
+    )
 
 
 def passkey_sign_in(client, authenticator, **kw):
@@ -137,8 +162,11 @@ def test_failed_verification_is_refused(app, client, user_headers):
     key = SoftAuthenticator()
     # Registration from another origin, or answering a challenge twice: 400.
     options = client.post("/api/me/passkeys/options", headers=user_headers).get_json()
-    foreign = client.post("/api/me/passkeys", headers=user_headers,
-                          json={"credential": key.create(options, origin="https://evil.example"), "name": "x"})
+    foreign = client.post(
+        "/api/me/passkeys",
+        headers=user_headers,
+        json={"credential": key.create(options, origin="https://evil.example"), "name": "x"},
+    )
     assert foreign.status_code == 400 and foreign.get_json()["code"] == 400
     again = client.post("/api/me/passkeys", headers=user_headers, json={"credential": key.create(options), "name": "x"})
     assert again.status_code == 400  # that challenge was spent by the failed attempt
@@ -150,9 +178,11 @@ def test_failed_verification_is_refused(app, client, user_headers):
     assert register(client, user_headers, key).status_code in (400, 409)
     # Sign-in failures answer exactly like a wrong password.
     wrong_password = client.post("/api/login", json={"username": "client1", "password": "not the password"}).get_json()
-    for attempt in (lambda c: passkey_sign_in(c, key, origin="https://evil.example"),
-                    lambda c: passkey_sign_in(c, SoftAuthenticator()),
-                    lambda c: c.post("/api/login/passkey", json={"credential": {"id": "x"}})):
+    for attempt in (
+        lambda c: passkey_sign_in(c, key, origin="https://evil.example"),
+        lambda c: passkey_sign_in(c, SoftAuthenticator()),
+        lambda c: c.post("/api/login/passkey", json={"credential": {"id": "x"}}),
+    ):
         r = attempt(app.test_client())
         assert r.status_code == 401 and r.get_json() == wrong_password
     # A spent challenge cannot be answered again.
@@ -178,8 +208,12 @@ def test_a_disabled_account_cannot_use_its_passkey(app, client, user_headers, ma
     key = SoftAuthenticator()
     assert register(client, user_headers, key).status_code == 201
     user_id = client.get("/api/me", headers=user_headers).get_json()["id"]
-    assert client.patch(f"/api/admin/users/{user_id}", headers=login(client, "admin"),
-                        json={"is_active": False}).status_code == 200
+    assert (
+        client.patch(
+            f"/api/admin/users/{user_id}", headers=login(client, "admin"), json={"is_active": False}
+        ).status_code
+        == 200
+    )
     assert passkey_sign_in(app.test_client(), key).status_code == 403
 
 

@@ -1,17 +1,18 @@
 """Readers of a document: its audience (active non-admin users who can see it), who opened it,
 the counts in the admin list, a user's documents, and reminders at most once per 24 hours."""
+
 import random
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from support.api import login
-from support.documents import upload
 from sequoalpha.documents import readers
 from sequoalpha.documents.visibility import audience, visible_to
 from sequoalpha.extensions import db
 from sequoalpha.models import Document, OutboxMessage, User, utcnow
+from support.api import login
+from support.documents import upload
 
 
 def _doc(client, headers, **visibility):
@@ -52,8 +53,11 @@ def test_readers_follow_group_and_visibility_changes(client, admin_headers, make
     _download(client, "ann", doc)
     found = _readers(client, admin_headers, doc)
     assert found["ann"]["downloads"] == 2 and found["ann"]["opened_at"] is not None
-    assert found["bob"] == {"user": {"id": bob, "username": "bob", "full_name": "", "email": "bob@example.com"},
-                            "opened_at": None, "downloads": 0}
+    assert found["bob"] == {
+        "user": {"id": bob, "username": "bob", "full_name": "", "email": "bob@example.com"},
+        "opened_at": None,
+        "downloads": 0,
+    }
     assert set(_readers(client, admin_headers, doc, "unopened")) == {"bob"}
     assert set(_readers(client, admin_headers, doc, "opened")) == {"ann"}
     assert _counts(client, admin_headers, doc) == {"opened": 1, "audience": 2}
@@ -63,27 +67,44 @@ def test_readers_follow_group_and_visibility_changes(client, admin_headers, make
     assert set(_readers(client, admin_headers, doc)) == {"bob"}
     assert _counts(client, admin_headers, doc) == {"opened": 0, "audience": 1}
     # For everyone: every active non-admin; granted to Ann directly as well: still counted once.
-    client.patch(f"/api/admin/documents/{doc}", headers=admin_headers,
-                 json={"visibility": {"everyone": True, "group_ids": [group_id], "user_ids": [ann]}})
+    client.patch(
+        f"/api/admin/documents/{doc}",
+        headers=admin_headers,
+        json={"visibility": {"everyone": True, "group_ids": [group_id], "user_ids": [ann]}},
+    )
     assert set(_readers(client, admin_headers, doc)) == {"ann", "bob", "cyd"}
     assert _counts(client, admin_headers, doc) == {"opened": 1, "audience": 3}
-    assert client.get(f"/api/admin/documents/{doc}", headers=admin_headers).get_json()["readers"] == \
-        {"opened": 1, "audience": 3}
+    assert client.get(f"/api/admin/documents/{doc}", headers=admin_headers).get_json()["readers"] == {
+        "opened": 1,
+        "audience": 3,
+    }
     # Admins only again: nobody.
-    client.patch(f"/api/admin/documents/{doc}", headers=admin_headers,
-                 json={"visibility": {"everyone": False, "group_ids": [], "user_ids": []}})
+    client.patch(
+        f"/api/admin/documents/{doc}",
+        headers=admin_headers,
+        json={"visibility": {"everyone": False, "group_ids": [], "user_ids": []}},
+    )
     assert _readers(client, admin_headers, doc) == {}
     assert _counts(client, admin_headers, doc) == {"opened": 0, "audience": 0}
 
 
 def test_the_audience_is_the_visibility_rule_seen_from_the_document(app, client, admin_headers, make_user):
     rng = random.Random(7)
-    users = [make_user(f"user{i}", groups=rng.sample(["A", "B", "C"], rng.randint(0, 2)),
-                       is_active=rng.random() > 0.2) for i in range(12)]
+    users = [
+        make_user(f"user{i}", groups=rng.sample(["A", "B", "C"], rng.randint(0, 2)), is_active=rng.random() > 0.2)
+        for i in range(12)
+    ]
     groups = {g["name"]: g["id"] for g in client.get("/api/admin/groups", headers=admin_headers).get_json()["items"]}
-    docs = [_doc(client, admin_headers, everyone=rng.random() < 0.2,
-                 group_ids=[groups[g] for g in rng.sample(sorted(groups), rng.randint(0, 2))],
-                 user_ids=rng.sample(users, rng.randint(0, 3))) for _ in range(10)]
+    docs = [
+        _doc(
+            client,
+            admin_headers,
+            everyone=rng.random() < 0.2,
+            group_ids=[groups[g] for g in rng.sample(sorted(groups), rng.randint(0, 2))],
+            user_ids=rng.sample(users, rng.randint(0, 3)),
+        )
+        for _ in range(10)
+    ]
     with app.app_context():
         pairs = {tuple(row) for row in db.session.execute(audience(docs))}
         expected = set()

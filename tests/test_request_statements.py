@@ -1,5 +1,6 @@
 """SQL statements per request on the hot paths, counted at the cursor: the token checks (the user,
 the token's revocation and the account state) are one statement, whatever else a route does."""
+
 from contextlib import contextmanager
 
 from sqlalchemy import event

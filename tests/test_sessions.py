@@ -1,15 +1,16 @@
 """Sign-in, tokens (cookie and Bearer), CSRF, refresh, revocation, lockout and passwords."""
+
 import time
 from datetime import timedelta
 
 import jwt as pyjwt
 import pytest
 
-from support.api import PASSWORD, SECRETS, login
 from sequoalpha import create_app
+from sequoalpha.accounts.passwords import hash_password
 from sequoalpha.extensions import db
 from sequoalpha.models import AuditEvent, RevokedToken, UnknownLogin, User, utcnow
-from sequoalpha.accounts.passwords import hash_password
+from support.api import PASSWORD, SECRETS, login
 
 
 def cookie(client, name, path="/api/"):
@@ -126,8 +127,9 @@ def test_a_name_that_is_no_account_locks_like_an_account(app, client, make_user)
     make_user("ann")
     answers = {}
     for name in ("ann", "Nobody@Example.com"):
-        statuses = [client.post("/api/login", json={"username": name, "password": "wrong wrong"}).status_code
-                    for _ in range(5)]
+        statuses = [
+            client.post("/api/login", json={"username": name, "password": "wrong wrong"}).status_code for _ in range(5)
+        ]
         locked = client.post("/api/login", json={"username": name, "password": PASSWORD})
         answers[name] = (statuses, locked.status_code, locked.headers.get("Retry-After"), locked.get_json()["message"])
     assert answers["ann"] == answers["Nobody@Example.com"]
@@ -188,11 +190,13 @@ def test_password_change_ends_other_sessions_keeps_this_browser(client, make_use
     client.post("/api/login", json={"username": "ann", "password": PASSWORD})
     csrf = client.get_cookie("csrf_access_token").value
     new = "a much better passphrase"
-    r = client.post("/api/me/password", json={"current_password": "wrong one!", "new_password": new},
-                    headers={"X-CSRF-TOKEN": csrf})
+    r = client.post(
+        "/api/me/password", json={"current_password": "wrong one!", "new_password": new}, headers={"X-CSRF-TOKEN": csrf}
+    )
     assert r.status_code == 422 and "current_password" in r.get_json()["errors"]["json"]
-    r = client.post("/api/me/password", json={"current_password": PASSWORD, "new_password": new},
-                    headers={"X-CSRF-TOKEN": csrf})
+    r = client.post(
+        "/api/me/password", json={"current_password": PASSWORD, "new_password": new}, headers={"X-CSRF-TOKEN": csrf}
+    )
     assert r.status_code == 204
     assert client.get("/api/me").status_code == 200  # fresh cookies for this browser
     assert client.get("/api/me", headers=other).status_code == 401
@@ -211,8 +215,12 @@ def test_wrong_current_passwords_count_towards_the_lock(client, make_user, app):
     assert client.post("/api/me/password", json=right, headers=headers).status_code == 429
     assert client.post("/api/login", json={"username": "ann", "password": PASSWORD}).status_code == 429
     with app.app_context():
-        assert db.session.scalar(db.select(db.func.count()).select_from(AuditEvent)
-                                 .where(AuditEvent.action == "password_change_failed")) == 7  # 5 wrong, 2 locked
+        assert (
+            db.session.scalar(
+                db.select(db.func.count()).select_from(AuditEvent).where(AuditEvent.action == "password_change_failed")
+            )
+            == 7
+        )  # 5 wrong, 2 locked
 
 
 def test_revoking_a_token_twice_is_not_an_error(app):
@@ -233,23 +241,36 @@ def test_a_reused_user_id_does_not_accept_the_old_users_tokens(client, make_user
     stale = login(client, "mallory")
     assert client.delete(f"/api/admin/users/{old_id}", headers=admin_headers).status_code == 204
     with app.app_context():  # the same id again, as SQLite's rowid reuse gives it
-        db.session.add(User(id=old_id, username="victim", email="victim@example.com",
-                            password_hash=hash_password(PASSWORD), is_admin=True))
+        db.session.add(
+            User(
+                id=old_id,
+                username="victim",
+                email="victim@example.com",
+                password_hash=hash_password(PASSWORD),
+                is_admin=True,
+            )
+        )
         db.session.commit()
     assert client.get("/api/me", headers=stale).status_code == 401
     assert client.get("/api/me", headers=login(client, "victim")).status_code == 200
 
 
-@pytest.mark.parametrize("password", [
-    "a" * 10,
-    "b" * 72,
-    "c" * 73,
-    "d" * 128,
-    "\U0001F600" * 64,  # 64 emoji: 256 bytes in UTF-8
-])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "a" * 10,
+        "b" * 72,
+        "c" * 73,
+        "d" * 128,
+        "\U0001f600" * 64,  # 64 emoji: 256 bytes in UTF-8
+    ],
+)
 def test_password_lengths_all_bytes_count(client, admin_headers, password):
-    r = client.post("/api/admin/users", headers=admin_headers,
-                    json={"username": "ann", "email": "ann@example.com", "password": password})
+    r = client.post(
+        "/api/admin/users",
+        headers=admin_headers,
+        json={"username": "ann", "email": "ann@example.com", "password": password},
+    )
     assert r.status_code == 201, r.get_json()
     login(client, "ann", password)
     # Changing only the last character must fail: bcrypt's 72-byte cut would accept it.
@@ -260,8 +281,11 @@ def test_password_lengths_all_bytes_count(client, admin_headers, password):
 
 @pytest.mark.parametrize("password, status", [("a" * 9, 422), ("a" * 129, 422), ("a" * 10000, 422)])
 def test_password_length_limits(client, admin_headers, password, status):
-    r = client.post("/api/admin/users", headers=admin_headers,
-                    json={"username": "ann", "email": "ann@example.com", "password": password})
+    r = client.post(
+        "/api/admin/users",
+        headers=admin_headers,
+        json={"username": "ann", "email": "ann@example.com", "password": password},
+    )
     assert r.status_code == status
     assert "password" in r.get_json()["errors"]["json"]
     r = client.post("/api/login", json={"username": "admin", "password": "a" * 10000})

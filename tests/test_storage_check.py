@@ -1,12 +1,13 @@
 """`flask storage check` finds every kind of inconsistency between the rows and both stores."""
+
 import os
 import time
 
-from support.common import free_port
-from support.documents import make_pdf, sha256, upload
 from sequoalpha.documents import storage
 from sequoalpha.extensions import db
 from sequoalpha.models import Document
+from support.common import free_port
+from support.documents import make_pdf, sha256, upload
 
 ORPHAN_KEY = "0123456789abcdef0123456789abcdef.pdf"
 
@@ -28,22 +29,22 @@ def test_check_reports_each_inconsistency(s3, client, admin_headers, app):
         docs = [db.session.get(Document, doc_id) for doc_id in ids]
         keys = [doc.storage_key for doc in docs]
         local = storage.local_store()
-        os.remove(local.path(keys[0]))                                          # local file missing
-        s3.delete_object(Bucket=s3.bucket, Key=keys[1])                         # S3 object missing
-        local.path(keys[2]).write_bytes(make_pdf(5000))                         # local bytes changed
-        other = make_pdf(6000)                                                  # S3 bytes changed
+        os.remove(local.path(keys[0]))  # local file missing
+        s3.delete_object(Bucket=s3.bucket, Key=keys[1])  # S3 object missing
+        local.path(keys[2]).write_bytes(make_pdf(5000))  # local bytes changed
+        other = make_pdf(6000)  # S3 bytes changed
         s3.put_object(Bucket=s3.bucket, Key=keys[3], Body=other, Metadata={"sha256": sha256(other)})
-        os.remove(local.path(keys[4]))                                          # no store holds it
+        os.remove(local.path(keys[4]))  # no store holds it
         s3.delete_object(Bucket=s3.bucket, Key=keys[4])
         docs[4].in_local = docs[4].in_s3 = False
-        docs[5].in_s3 = False                                                   # present, not recorded
+        docs[5].in_s3 = False  # present, not recorded
         db.session.commit()
     local_orphan = os.path.join(app.config["UPLOAD_FOLDER"], ORPHAN_KEY)
-    with open(local_orphan, "wb") as fh:                                        # local file, no row
+    with open(local_orphan, "wb") as fh:  # local file, no row
         fh.write(b"stray")
-    s3.put_object(Bucket=s3.bucket, Key="stray/object.pdf", Body=b"stray")      # S3 object, no row
-    stale = os.path.join(app.config["UPLOAD_FOLDER"], ".upload-dead.part")     # a killed upload
-    fresh = os.path.join(app.config["UPLOAD_FOLDER"], ".upload-live.part")     # one in progress
+    s3.put_object(Bucket=s3.bucket, Key="stray/object.pdf", Body=b"stray")  # S3 object, no row
+    stale = os.path.join(app.config["UPLOAD_FOLDER"], ".upload-dead.part")  # a killed upload
+    fresh = os.path.join(app.config["UPLOAD_FOLDER"], ".upload-live.part")  # one in progress
     for path in (stale, fresh):
         with open(path, "wb") as fh:
             fh.write(b"%PDF-")

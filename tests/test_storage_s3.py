@@ -1,5 +1,6 @@
 """S3 through moto's real HTTP server: presigned downloads fetched for real, the outage path
 (local fallback, then `storage sync`), deletes, and the health probe."""
+
 import socket
 import threading
 import time
@@ -9,12 +10,12 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from support.common import free_port
-from support.documents import make_pdf, sha256, stored_files, upload
 from sequoalpha.documents import storage
 from sequoalpha.documents.files import content_disposition
 from sequoalpha.extensions import db
 from sequoalpha.models import Document
+from support.common import free_port
+from support.documents import make_pdf, sha256, stored_files, upload
 
 PDF = make_pdf(256 * 1024)
 
@@ -27,7 +28,9 @@ def _upload(client, headers, content=PDF, filename="Q3 “report” é.pdf"):
 
 def _key(s3_client, doc) -> str:
     keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_client.bucket).get("Contents", [])]
-    return next(k for k in keys if s3_client.head_object(Bucket=s3_client.bucket, Key=k)["Metadata"]["sha256"] == doc["sha256"])
+    return next(
+        k for k in keys if s3_client.head_object(Bucket=s3_client.bucket, Key=k)["Metadata"]["sha256"] == doc["sha256"]
+    )
 
 
 def _sync(app, *args):
@@ -94,7 +97,9 @@ def test_s3_outage_then_sync(s3, client, admin_headers, user_headers, app, moto_
     assert result.exit_code == 0, result.output
     assert "1 document(s) to push" in result.output and "1 pushed, 0 failed" in result.output
     assert client.get(f"/api/admin/documents/{local_only['id']}", headers=admin_headers).get_json()["storage"] == {
-        "s3": True, "local": True}
+        "s3": True,
+        "local": True,
+    }
     assert _key(s3, local_only)
     again = _sync(app)
     assert again.exit_code == 0 and "0 document(s) to push" in again.output
@@ -160,8 +165,11 @@ def test_a_document_deleted_during_its_sync_push_leaves_no_object(s3, client, ad
     def delete_during_the_put(store, operation, **kwargs):
         if operation == "put_object":  # the file is open, the transfer under way
             # Another thread: another app context, so another database session.
-            deleter = threading.Thread(target=lambda: statuses.append(
-                client.delete(f"/api/admin/documents/{doc['id']}", headers=admin_headers).status_code))
+            deleter = threading.Thread(
+                target=lambda: statuses.append(
+                    client.delete(f"/api/admin/documents/{doc['id']}", headers=admin_headers).status_code
+                )
+            )
             deleter.start()
             deleter.join()
         return call(store, operation, **kwargs)
@@ -210,6 +218,8 @@ def test_sync_needs_s3_and_refuses_a_changed_local_copy(s3, client, admin_header
     result = _sync(app)
     assert result.exit_code == 1
     assert "1 pushed, 1 failed" in result.output and "does not match its sha256" in result.output
-    statuses = {d["id"]: d["storage"]["s3"] for d in
-                client.get("/api/admin/documents", headers=admin_headers).get_json()["items"]}
+    statuses = {
+        d["id"]: d["storage"]["s3"]
+        for d in client.get("/api/admin/documents", headers=admin_headers).get_json()["items"]
+    }
     assert statuses == {kept["id"]: True, changed["id"]: False}

@@ -8,12 +8,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from support.common import free_port
-from support.documents import make_pdf, sha256, stored_files, upload
 from sequoalpha.config import ConfigError, load_config
 from sequoalpha.documents import storage
 from sequoalpha.extensions import db
 from sequoalpha.models import Document
+from support.common import free_port
+from support.documents import make_pdf, sha256, stored_files, upload
 
 PDF = make_pdf(128 * 1024)
 

@@ -1,5 +1,6 @@
 """The visibility rule's two forms agree: `visible_to` (EXISTS, per document) and `visible_ids` /
 `visible_count` (a union of the grant indexes), on a random grant matrix, for every user."""
+
 import random
 
 from sqlalchemy import select
@@ -14,14 +15,22 @@ def test_the_exists_form_and_the_counting_form_agree_on_a_random_grant_matrix(ap
     rng = random.Random(seed)
     with app.app_context():
         groups = [Group(name=f"group {g}") for g in range(6)]
-        users = [User(username=f"user{u}", email=f"user{u}@example.com", password_hash="-",
-                      is_admin=rng.random() < 0.1, groups=rng.sample(groups, rng.randint(0, 3)))
-                 for u in range(15)]
+        users = [
+            User(
+                username=f"user{u}",
+                email=f"user{u}@example.com",
+                password_hash="-",
+                is_admin=rng.random() < 0.1,
+                groups=rng.sample(groups, rng.randint(0, 3)),
+            )
+            for u in range(15)
+        ]
         db.session.add_all(groups + users)
         db.session.flush()
         for d in range(60):
-            document = Document(kind="link", title=f"doc {d}", external_url="https://example.com/",
-                                everyone=rng.random() < 0.15)
+            document = Document(
+                kind="link", title=f"doc {d}", external_url="https://example.com/", everyone=rng.random() < 0.15
+            )
             document.group_grants = [DocumentGroupGrant(group_id=g.id) for g in rng.sample(groups, rng.randint(0, 2))]
             document.user_grants = [DocumentUserGrant(user_id=u.id) for u in rng.sample(users, rng.randint(0, 3))]
             db.session.add(document)
@@ -30,9 +39,14 @@ def test_the_exists_form_and_the_counting_form_agree_on_a_random_grant_matrix(ap
         documents = db.session.scalars(select(Document)).all()
         for user in users:
             member_of = {g.id for g in user.groups}
-            expected = {d.id for d in documents
-                        if user.is_admin or d.everyone or user.id in {g.user_id for g in d.user_grants}
-                        or member_of & {g.group_id for g in d.group_grants}}
+            expected = {
+                d.id
+                for d in documents
+                if user.is_admin
+                or d.everyone
+                or user.id in {g.user_id for g in d.user_grants}
+                or member_of & {g.group_id for g in d.group_grants}
+            }
             by_exists = set(db.session.scalars(select(Document.id).where(visible_to(user))))
             by_union = set(db.session.scalars(visible_ids(user)))
             context = f"seed {seed}, user {user.username} (admin: {user.is_admin})"

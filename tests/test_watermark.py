@@ -1,6 +1,7 @@
 """Watermarked downloads: every page of the PDF a client gets names them (extractable text),
 the app streams it (never a presigned URL or the original), the original stays unchanged and
 admins can still download it; links cannot be watermarked."""
+
 import io
 import re
 
@@ -42,8 +43,10 @@ def test_every_page_names_the_downloader(client, admin_headers, make_user):
     plain = client.get(f"/api/documents/{doc['id']}/download?original=true", headers=admin_headers)
     assert sha256(plain.get_data()) == doc["sha256"]
     plain.close()
-    assert client.get(f"/api/documents/{doc['id']}/download?original=true",
-                      headers=login(client, "ann")).status_code == 403
+    assert (
+        client.get(f"/api/documents/{doc['id']}/download?original=true", headers=login(client, "ann")).status_code
+        == 403
+    )
     events = client.get("/api/admin/audit?action=document_downloaded", headers=admin_headers).get_json()["items"]
     assert [e["detail"] for e in events] == [{"via": "local"}, {"via": "local", "watermarked": True}]
 
@@ -62,8 +65,10 @@ def test_links_cannot_be_watermarked(client, admin_headers):
     made = client.post("/api/admin/documents/link", headers=admin_headers, json=link).get_json()
     response = client.patch(f"/api/admin/documents/{made['id']}", headers=admin_headers, json={"watermark": True})
     assert response.status_code == 422
-    assert client.patch(f"/api/admin/documents/{made['id']}", headers=admin_headers,
-                        json={"watermark": False}).status_code == 200
+    assert (
+        client.patch(f"/api/admin/documents/{made['id']}", headers=admin_headers, json={"watermark": False}).status_code
+        == 200
+    )
 
 
 def test_s3_never_presigns_a_watermarked_document(s3, client, admin_headers, user_headers, app):

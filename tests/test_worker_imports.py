@@ -1,5 +1,6 @@
 """What a Gunicorn worker imports: nothing it does not use. boto3 only once S3 is on (about
 15 MB per worker), and no test tool ever. Checked in a fresh interpreter, as a worker starts."""
+
 import json
 import subprocess
 import sys
@@ -21,11 +22,18 @@ TEST_TOOLS = {"pytest", "_pytest", "moto", "schemathesis", "hypothesis", "playwr
 
 def imported(tmp_path, **env) -> set[str]:
     environment = {
-        "PATH": "/usr/bin:/bin", "SEQUOALPHA_ENV": "production", "DATABASE_URL": f"sqlite:///{tmp_path}/app.db",
-        "UPLOAD_FOLDER": str(tmp_path), "PUBLIC_URL": "http://localhost", "COOKIE_SECURE": "false", **SECRETS, **env,
+        "PATH": "/usr/bin:/bin",
+        "SEQUOALPHA_ENV": "production",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/app.db",
+        "UPLOAD_FOLDER": str(tmp_path),
+        "PUBLIC_URL": "http://localhost",
+        "COOKIE_SECURE": "false",
+        **SECRETS,
+        **env,
     }
-    done = subprocess.run([sys.executable, "-c", PROBE], cwd=BACKEND, env=environment, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=BACKEND, env=environment, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return {name.split(".")[0] for name in json.loads(done.stdout.splitlines()[-1])}
 
@@ -39,7 +47,13 @@ def test_s3_off_loads_no_boto3_and_no_test_tool(tmp_path):
 
 def test_s3_on_loads_boto3_when_it_is_used(tmp_path):
     # /api/health probes the bucket (nothing listens on port 9: "unavailable", not an error).
-    modules = imported(tmp_path, S3_BUCKET="bucket", S3_ENDPOINT_URL="http://127.0.0.1:9", AWS_REGION="us-east-1",
-                       AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    modules = imported(
+        tmp_path,
+        S3_BUCKET="bucket",
+        S3_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+    )
     assert {"boto3", "botocore"} <= modules
     assert not TEST_TOOLS & modules

@@ -1,4 +1,5 @@
 """SequoAlpha: the client document portal (application factory)."""
+
 import logging
 from pathlib import Path
 
@@ -26,19 +27,31 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db, directory=str(BACKEND_DIR / "migrations"), render_as_batch=True)
     jwt.init_app(app)
-    api.init_app(app, spec_kwargs={
-        "components": {"securitySchemes": SECURITY_SCHEMES},
-        "security": [{name: []} for name in SECURITY_SCHEMES],  # public routes opt out
-    })
+    api.init_app(
+        app,
+        spec_kwargs={
+            "components": {"securitySchemes": SECURITY_SCHEMES},
+            "security": [{name: []} for name in SECURITY_SCHEMES],  # public routes opt out
+        },
+    )
 
     from . import admin, health, site
-    from .accounts import mfa, passkeys, resets, routes as accounts  # noqa: F401 -- passkeys' routes join mfa.blp
+    from .accounts import mfa, passkeys, resets  # noqa: F401 -- passkeys' routes join mfa.blp
+    from .accounts import routes as accounts
     from .admin import audit_log, groups, readers, user_actions, users  # noqa: F401 -- their routes join admin.blp
-    from .documents import admin_routes, categories, routes as documents, versions  # noqa: F401 -- joins admin_routes.blp
+    from .documents import admin_routes, categories, versions  # noqa: F401 -- joins admin_routes.blp
+    from .documents import routes as documents
     from .mail import routes as mail_routes
 
     for blueprint in (
-        health.blp, accounts.blp, mfa.blp, resets.blp, categories.blp, admin.blp, documents.blp, admin_routes.blp,
+        health.blp,
+        accounts.blp,
+        mfa.blp,
+        resets.blp,
+        categories.blp,
+        admin.blp,
+        documents.blp,
+        admin_routes.blp,
         mail_routes.blp,
     ):
         api.register_blueprint(blueprint)

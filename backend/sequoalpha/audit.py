@@ -1,4 +1,5 @@
 """The audit trail: who did what, when (UTC) and from where."""
+
 from flask import current_app, has_request_context
 
 from .extensions import db
@@ -27,6 +28,11 @@ def record(
     # %r keeps user-supplied text on one line: CR/LF cannot forge log lines.
     current_app.logger.info(
         "audit action=%s actor=%r document=%s target_user=%s ip=%s detail=%r",
-        action, actor.username if actor else None, document_id, target_user_id, event.ip, event.detail,
+        action,
+        actor.username if actor else None,
+        document_id,
+        target_user_id,
+        event.ip,
+        event.detail,
     )
     return event

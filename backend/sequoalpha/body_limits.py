@@ -4,6 +4,7 @@ A declared Content-Length over the limit is a JSON 413 before any of the body is
 without one (chunked) is cut off by Werkzeug at the limit (request.max_content_length), also a
 413. Nginx enforces the same limits in front (deploy/nginx/sequoalpha.conf).
 """
+
 from flask import Flask, current_app, request
 from flask_smorest import abort
 

@@ -1,4 +1,5 @@
 """Operator commands: `flask --app main create-admin` (and `db …` from Flask-Migrate)."""
+
 import secrets
 import sys
 
@@ -8,9 +9,9 @@ from flask.cli import with_appcontext
 from marshmallow import ValidationError
 from sqlalchemy import or_, select
 
+from .accounts.passwords import hash_password
 from .extensions import db
 from .models import User
-from .accounts.passwords import hash_password
 from .schemas.accounts import UserCreateSchema
 
 
@@ -22,8 +23,9 @@ def _prompt_password() -> str:
 @click.option("--username", help="Sign-in name (letters, digits, . _ -).")
 @click.option("--email", help="Email address.")
 @click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
-@click.option("--first-run", is_flag=True,
-              help="Only when no admin exists yet; offer to create one (used by ./manage.sh dev).")
+@click.option(
+    "--first-run", is_flag=True, help="Only when no admin exists yet; offer to create one (used by ./manage.sh dev)."
+)
 @with_appcontext
 def create_admin(username, email, password_stdin, first_run):
     """Create an administrator account."""
@@ -51,7 +53,10 @@ def create_admin(username, email, password_stdin, first_run):
             click.echo(f"error: {field}: {' '.join(messages)}", err=True)
         sys.exit(2)
     user = User(username=data["username"], email=data["email"], is_admin=True)
-    if db.session.scalar(select(User.id).where(or_(User.username == user.username, User.email == user.email))) is not None:
+    if (
+        db.session.scalar(select(User.id).where(or_(User.username == user.username, User.email == user.email)))
+        is not None
+    ):
         click.echo("error: a user with this username or email already exists", err=True)
         sys.exit(1)
     user.password_hash = hash_password(password)

@@ -1,4 +1,5 @@
 """Settings read from the environment (and backend/.env), checked before the app starts."""
+
 import os
 import re
 import secrets
@@ -37,7 +38,7 @@ def database_url(url: str) -> str:
     """SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; we ship psycopg2."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix):]
+            return "postgresql+psycopg2://" + url[len(prefix) :]
     return url
 
 
@@ -57,8 +58,7 @@ def load_config(overrides: dict | None = None) -> dict:
         # No pool_pre_ping round trip per request: connections.py pings idle connections only.
         "SQLALCHEMY_ENGINE_OPTIONS": {},
         "SECRET_KEY": env.get("SECRET_KEY") or (None if production else _dev_secret("SECRET_KEY")),
-        "JWT_SECRET_KEY": env.get("JWT_SECRET_KEY")
-        or (None if production else _dev_secret("JWT_SECRET_KEY")),
+        "JWT_SECRET_KEY": env.get("JWT_SECRET_KEY") or (None if production else _dev_secret("JWT_SECRET_KEY")),
         "UPLOAD_FOLDER": env.get("UPLOAD_FOLDER") or str(BACKEND_DIR / "uploads"),
         "MAX_UPLOAD_MB": max_mb,
         # Flask refuses bodies over this; multipart overhead gets a little room.
@@ -128,8 +128,10 @@ def check_production(cfg: dict) -> None:
     if cfg["BCRYPT_ROUNDS"] < 12:
         raise ConfigError("BCRYPT_ROUNDS must be at least 12 in production")
     if not cfg.get("PUBLIC_URL"):
-        raise ConfigError("PUBLIC_URL is not set (required when SEQUOALPHA_ENV=production), "
-                          "e.g. PUBLIC_URL=https://portal.example.com")
+        raise ConfigError(
+            "PUBLIC_URL is not set (required when SEQUOALPHA_ENV=production), "
+            "e.g. PUBLIC_URL=https://portal.example.com"
+        )
 
 
 MAIL_BACKENDS = ("console", "smtp")

@@ -7,6 +7,7 @@ connection (`is_disconnect`), invalidates the whole pool and that request answer
 error in sight is after a quiet spell (a database restart at night): so a connection idle for
 more than IDLE_SECONDS is pinged at checkout, and a dead one is replaced transparently.
 """
+
 import time
 
 from sqlalchemy import event

@@ -6,6 +6,7 @@ does not say what to do next; raise it with flask_smorest.abort(403, message=…
 After any error, the request's session is removed at teardown, which rolls back whatever the
 failed request had not committed.
 """
+
 from flask import Flask, current_app
 from flask_smorest import Api as SmorestApi
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError

@@ -1,4 +1,5 @@
 """Extensions, created unbound and bound to the app in create_app()."""
+
 from flask_jwt_extended import JWTManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy

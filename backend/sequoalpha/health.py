@@ -1,4 +1,5 @@
 """GET /api/health: is the database reachable, and which stores can serve files."""
+
 from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import text

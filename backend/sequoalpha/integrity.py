@@ -1,6 +1,7 @@
 """What a write must respect before it is committed: the rows it names exist, the values that must
 be unique are, a race on a unique value ends as the same 409 as the check, and one active admin
 always remains."""
+
 from flask_smorest import abort
 from sqlalchemy import false, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -51,8 +52,9 @@ def keep_an_admin(actor_id: int, target_id: int) -> User:
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(select(func.pg_advisory_xact_lock(ADMIN_CHANGES_LOCK)))
     else:  # SQLite: a write takes the database's write lock, held until the commit
-        db.session.execute(update(User).where(false()).values(is_admin=User.is_admin)
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(User).where(false()).values(is_admin=User.is_admin).execution_options(synchronize_session=False)
+        )
     admins = set(db.session.scalars(select(User.id).where(User.is_admin, User.is_active)))
     if actor_id not in admins:
         abort(403, message="This needs an administrator account.")

@@ -1,10 +1,26 @@
 """Database tables (SQLAlchemy 2.0 typed models). Migrations in backend/migrations/ create them."""
+
 import secrets
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from sqlalchemy import (
-    JSON, BigInteger, CheckConstraint, Column, ColumnElement, Date, DateTime, ForeignKey, Index, LargeBinary,
-    String, Table, Text, TypeDecorator, false, or_, text,
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    ColumnElement,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    false,
+    or_,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship, validates
 
@@ -12,7 +28,7 @@ from .extensions import db
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator):
@@ -23,11 +39,11 @@ class UTCDateTime(TypeDecorator):
 
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+            value = value.astimezone(UTC).replace(tzinfo=None)
         return value
 
     def process_result_value(self, value, dialect):
-        return value.replace(tzinfo=timezone.utc) if value is not None else None
+        return value.replace(tzinfo=UTC) if value is not None else None
 
 
 user_groups = Table(
@@ -71,9 +87,7 @@ class User(Lockout, db.Model):
     must_change_password: Mapped[bool] = mapped_column(default=False)
     notify_new_documents: Mapped[bool] = mapped_column(default=True)
 
-    groups: Mapped[list["Group"]] = relationship(
-        secondary=user_groups, back_populates="members", order_by="Group.name"
-    )
+    groups: Mapped[list["Group"]] = relationship(secondary=user_groups, back_populates="members", order_by="Group.name")
     # Second factors (accounts/mfa.py, accounts/passkeys.py)
     totp: Mapped["TotpFactor | None"] = relationship(cascade="all, delete-orphan", passive_deletes=True)
     passkeys: Mapped[list["Passkey"]] = relationship(
@@ -145,9 +159,7 @@ class Group(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    members: Mapped[list[User]] = relationship(
-        secondary=user_groups, back_populates="groups", order_by=User.id
-    )
+    members: Mapped[list[User]] = relationship(secondary=user_groups, back_populates="groups", order_by=User.id)
 
     @property
     def user_ids(self) -> list[int]:
@@ -187,9 +199,7 @@ class AuditEvent(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     action: Mapped[str] = mapped_column(String(40))
-    actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # Plain ids, not foreign keys: the trail outlives the documents and users it names.
     document_id: Mapped[int | None] = mapped_column(index=True)
     target_user_id: Mapped[int | None] = mapped_column()
@@ -200,6 +210,7 @@ class AuditEvent(db.Model):
 
 
 # --- documents ---------------------------------------------------------------------------
+
 
 class Document(db.Model):
     """A PDF held in the stores under `storage_key`, or a link to `external_url`."""
@@ -217,9 +228,7 @@ class Document(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    category_id: Mapped[int | None] = mapped_column(
-        ForeignKey("categories.id", ondelete="SET NULL"), index=True
-    )
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id", ondelete="SET NULL"), index=True)
     kind: Mapped[str] = mapped_column(String(8))
     # Files: the original name is metadata only; the stores use the generated storage_key.
     filename: Mapped[str | None] = mapped_column(String(255))
@@ -354,9 +363,7 @@ class Reminder(db.Model):
     __tablename__ = "reminders"
 
     document_id: Mapped[int] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(
-        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
     reminded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -373,6 +380,7 @@ class PendingNotice(db.Model):
 
 
 # --- mail ----------------------------------------------------------------------------------
+
 
 class OutboxMessage(db.Model):
     """An e-mail written in the transaction of the event that causes it and sent later by the
@@ -405,6 +413,7 @@ class OutboxMessage(db.Model):
 
 
 # --- second factor -----------------------------------------------------------------------
+
 
 class TotpFactor(db.Model):
     """A user's TOTP secret (encrypted with a key derived from SECRET_KEY): pending until

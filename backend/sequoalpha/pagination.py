@@ -1,4 +1,5 @@
 """Page a SELECT into the list envelope: one query for the page, one for the total."""
+
 from sqlalchemy import Select, func, select
 
 from .extensions import db

@@ -1,4 +1,5 @@
 """Cross-cutting request hygiene: the client's address and the headers on every response."""
+
 import ipaddress
 
 from flask import Flask, Response, current_app, request

@@ -4,6 +4,7 @@ In production Nginx serves these files and the app registers no static route at 
 folder is served from its own directory: Werkzeug's safe_join then refuses any path that climbs
 out of it (`..` however it was encoded, absolute paths), and dotfiles are never served.
 """
+
 from pathlib import Path
 
 from flask import Blueprint, abort, current_app, send_from_directory

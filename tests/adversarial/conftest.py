@@ -3,6 +3,7 @@
 Registers tests/support/figures.py, which prints the figures at the end of the run and searches the
 logs of the whole run for secrets.
 """
+
 from support import figures
 
 

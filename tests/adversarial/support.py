@@ -1,4 +1,5 @@
 """Helpers of the adversarial suite: a seeded portal to attack, tokens without a login each time."""
+
 from __future__ import annotations
 
 import os
@@ -6,12 +7,11 @@ from dataclasses import dataclass, field
 
 from hypothesis import HealthCheck, Phase, settings
 
-from support.api import login
-from support.documents import make_pdf, upload
 from sequoalpha.accounts.tokens import issue_tokens
 from sequoalpha.extensions import db
 from sequoalpha.models import Category, Group, User
-
+from support.api import login
+from support.documents import make_pdf, upload
 
 SCALE = float(os.environ.get("SEQUOALPHA_FUZZ_SCALE", "1"))
 RANDOM = os.environ.get("SEQUOALPHA_FUZZ_RANDOM") == "1"
@@ -25,8 +25,14 @@ def fuzz_settings(examples: int) -> settings:
     """The fuzzers' Hypothesis settings: `examples` x SEQUOALPHA_FUZZ_SCALE cases, drawn from a
     fixed seed so that every run (CI's included) tries the same cases and a failure reproduces;
     SEQUOALPHA_FUZZ_RANDOM=1 draws fresh ones to explore."""
-    return settings(max_examples=scaled(examples), derandomize=not RANDOM, deadline=None, database=None,
-                    phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
+    return settings(
+        max_examples=scaled(examples),
+        derandomize=not RANDOM,
+        deadline=None,
+        database=None,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
 
 
 def bearer(app, user_id: int | None) -> dict:
@@ -74,12 +80,22 @@ def seed_portal(app, client, make_user) -> Portal:
         "deleted": {"everyone": True},
     }
     for label, visibility in visibilities.items():
-        response = upload(client, headers, make_pdf(label=label), f"{label}.pdf", title=f"File {label}",
-                          category_id=portal.categories["reports"], visibility=visibility)
+        response = upload(
+            client,
+            headers,
+            make_pdf(label=label),
+            f"{label}.pdf",
+            title=f"File {label}",
+            category_id=portal.categories["reports"],
+            visibility=visibility,
+        )
         assert response.status_code == 201, response.get_json()
         portal.docs[f"file_{label}"] = response.get_json()["id"]
-        response = client.post("/api/admin/documents/link", headers=headers, json={
-            "title": f"Link {label}", "external_url": f"https://example.com/{label}", "visibility": visibility})
+        response = client.post(
+            "/api/admin/documents/link",
+            headers=headers,
+            json={"title": f"Link {label}", "external_url": f"https://example.com/{label}", "visibility": visibility},
+        )
         assert response.status_code == 201, response.get_json()
         portal.docs[f"link_{label}"] = response.get_json()["id"]
     for label in ("file_deleted", "link_deleted"):

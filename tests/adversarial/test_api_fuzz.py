@@ -12,6 +12,7 @@ The number of examples per operation is bounded to keep the run to about a minut
 cores; SEQUOALPHA_FUZZ_SCALE=10 fuzzes ten times harder. The cases come from a fixed seed
 (support.fuzz_settings); SEQUOALPHA_FUZZ_RANDOM=1 draws fresh ones.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -76,8 +77,12 @@ def test_every_operation_as_every_role(app, client, make_user, role):
                     exceptions += exc.count
     server_errors = exceptions + sum(n for status, n in counter.statuses.items() if status >= 500)
     violations = sum(1 for key in failures if key[2] != "ServerError")
-    figures.add("api_fuzz", requests=sum(counter.statuses.values()) + exceptions,
-                server_errors=server_errors, schema_violations=violations)
+    figures.add(
+        "api_fuzz",
+        requests=sum(counter.statuses.values()) + exceptions,
+        server_errors=server_errors,
+        schema_violations=violations,
+    )
     assert not failures and server_errors == 0, "\n\n".join(failures.values())
 
 
@@ -96,11 +101,14 @@ def _fuzz(operation, mode, examples, app, user_id, failures) -> None:
         headers = bearer(app, user_id)
         try:
             response = case.call(headers=headers)
-        except Exception as exc:  # noqa: BLE001 -- the app raised: a server error (TESTING propagates)
+        except Exception as exc:
             raised.append(exc)
             key = (operation.label, mode.value, "ServerError", type(exc).__name__)
-            failures.setdefault(key, f"{operation.label} ({mode.value}): {type(exc).__name__}: {exc}\n"
-                                     f"  {case.as_curl_command(headers=headers)}")
+            failures.setdefault(
+                key,
+                f"{operation.label} ({mode.value}): {type(exc).__name__}: {exc}\n"
+                f"  {case.as_curl_command(headers=headers)}",
+            )
             return
         try:
             case.validate_response(response, headers=headers, excluded_checks=EXCLUDED_CHECKS)
@@ -108,9 +116,12 @@ def _fuzz(operation, mode, examples, app, user_id, failures) -> None:
             for failure in group.exceptions:
                 kind = "ServerError" if isinstance(failure, ServerError) else type(failure).__name__
                 key = (operation.label, mode.value, kind, failure.title)
-                failures.setdefault(key, f"{operation.label} ({mode.value}): {failure.title}: "
-                                         f"{failure.message[:500]}\n  status {response.status_code}: "
-                                         f"{response.text[:300]}\n  {case.as_curl_command(headers=headers)}")
+                failures.setdefault(
+                    key,
+                    f"{operation.label} ({mode.value}): {failure.title}: "
+                    f"{failure.message[:500]}\n  status {response.status_code}: "
+                    f"{response.text[:300]}\n  {case.as_curl_command(headers=headers)}",
+                )
 
     run()
     if raised:

@@ -1,17 +1,35 @@
 """Request bodies: at most 1 MB on every route but the upload (MAX_UPLOAD_MB), refused with a
 JSON 413 before the body is read."""
+
 import io
 import json
 
 from support.documents import make_pdf, upload
 
 MB = 1024 * 1024
-BIG_JSON = json.dumps({"password": "x" * (2 * MB), "username": "a", "current_password": "b",
-                       "new_password": "c", "name": "n", "title": "t"}).encode()
-ROUTES = [("post", "/api/login"), ("post", "/api/me/password"), ("post", "/api/admin/users"),
-          ("post", "/api/admin/groups"), ("post", "/api/admin/categories"), ("post", "/api/admin/documents/link"),
-          ("post", "/api/token/refresh"), ("post", "/api/logout"), ("patch", "/api/admin/users/1"),
-          ("get", "/api/documents"), ("post", "/api/no-such-route")]
+BIG_JSON = json.dumps(
+    {
+        "password": "x" * (2 * MB),
+        "username": "a",
+        "current_password": "b",
+        "new_password": "c",
+        "name": "n",
+        "title": "t",
+    }
+).encode()
+ROUTES = [
+    ("post", "/api/login"),
+    ("post", "/api/me/password"),
+    ("post", "/api/admin/users"),
+    ("post", "/api/admin/groups"),
+    ("post", "/api/admin/categories"),
+    ("post", "/api/admin/documents/link"),
+    ("post", "/api/token/refresh"),
+    ("post", "/api/logout"),
+    ("patch", "/api/admin/users/1"),
+    ("get", "/api/documents"),
+    ("post", "/api/no-such-route"),
+]
 
 
 class CountingStream(io.BytesIO):
@@ -37,9 +55,14 @@ def test_a_2_mb_body_is_a_json_413_on_every_route_before_it_is_read(client, admi
     JSON to /api/me/password held a worker 20 s and grew it to 1.4 GB."""
     for method, path in ROUTES:
         stream = CountingStream(BIG_JSON)
-        response = client.open(path, method=method.upper(), headers=admin_headers, input_stream=stream,
-                                content_type="application/json",
-                                environ_overrides={"CONTENT_LENGTH": str(len(BIG_JSON))})
+        response = client.open(
+            path,
+            method=method.upper(),
+            headers=admin_headers,
+            input_stream=stream,
+            content_type="application/json",
+            environ_overrides={"CONTENT_LENGTH": str(len(BIG_JSON))},
+        )
         assert response.status_code == 413, (path, response.status_code, response.get_json())
         body = response.get_json()
         assert body["code"] == 413 and "1 MB" in body["message"], (path, body)
@@ -48,8 +71,13 @@ def test_a_2_mb_body_is_a_json_413_on_every_route_before_it_is_read(client, admi
 
 def test_a_chunked_body_past_1_mb_is_a_413(client, admin_headers):
     """No Content-Length (chunked): the body is read up to the limit, then refused."""
-    response = client.post("/api/admin/groups", headers=admin_headers, input_stream=io.BytesIO(BIG_JSON),
-                           content_type="application/json", environ_overrides={"wsgi.input_terminated": True})
+    response = client.post(
+        "/api/admin/groups",
+        headers=admin_headers,
+        input_stream=io.BytesIO(BIG_JSON),
+        content_type="application/json",
+        environ_overrides={"wsgi.input_terminated": True},
+    )
     assert response.status_code == 413, response.get_json()
     assert "1 MB" in response.get_json()["message"]
 

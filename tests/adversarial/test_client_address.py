@@ -1,6 +1,7 @@
 """The client address the audit log and Gunicorn's access log record: a trusted proxy's
 X-Real-IP (or X-Forwarded-For) is believed only when it is an IP address; any other text
 (markup, terminal escapes, log-line forgeries) falls back to the peer's own address."""
+
 import socket
 
 import pytest
@@ -9,9 +10,19 @@ from support.api import PASSWORD, SECRETS, login
 from support.gunicorn import Gunicorn, app_env
 
 FORGED = [
-    "<script>alert(1)</script>", "\x1b[2J\x1b[31mroot", "127.0.0.1 X-Evil: 1", "1.2.3.4, <b>x</b>",
-    "1.2.3.4 <b>", "999.1.1.1", "localhost", "' OR 1=1 --", "a" * 100, "1.2.3.4\x00", "::1%<b>",
-    "\u202e1.2.3.4", "１.２.３.４",
+    "<script>alert(1)</script>",
+    "\x1b[2J\x1b[31mroot",
+    "127.0.0.1 X-Evil: 1",
+    "1.2.3.4, <b>x</b>",
+    "1.2.3.4 <b>",
+    "999.1.1.1",
+    "localhost",
+    "' OR 1=1 --",
+    "a" * 100,
+    "1.2.3.4\x00",
+    "::1%<b>",
+    "\u202e1.2.3.4",
+    "１.２.３.４",
 ]
 
 
@@ -34,8 +45,12 @@ def test_only_an_ip_address_from_a_trusted_proxy_is_recorded(client, make_user):
     recorded = {}
     for header in ("X-Real-IP", "X-Forwarded-For"):
         for value in FORGED:
-            response = client.post("/api/login", json={"username": "admin", "password": PASSWORD},
-                                   headers={header: value}, environ_base={"REMOTE_ADDR": "127.0.0.1"})
+            response = client.post(
+                "/api/login",
+                json={"username": "admin", "password": PASSWORD},
+                headers={header: value},
+                environ_base={"REMOTE_ADDR": "127.0.0.1"},
+            )
             assert response.status_code == 200
             recorded[(header, value)] = last_login_ip(client, headers)
     assert set(recorded.values()) == {"127.0.0.1"}, {k: v for k, v in recorded.items() if v != "127.0.0.1"}
@@ -47,8 +62,12 @@ def test_only_an_ip_address_from_a_trusted_proxy_is_recorded(client, make_user):
 def test_an_untrusted_peer_cannot_name_its_address(client, make_user):
     make_user("admin", is_admin=True)
     headers = login(client, "admin")
-    client.post("/api/login", json={"username": "admin", "password": PASSWORD},
-                headers={"X-Real-IP": "203.0.113.7"}, environ_base={"REMOTE_ADDR": "198.51.100.9"})
+    client.post(
+        "/api/login",
+        json={"username": "admin", "password": PASSWORD},
+        headers={"X-Real-IP": "203.0.113.7"},
+        environ_base={"REMOTE_ADDR": "198.51.100.9"},
+    )
     assert last_login_ip(client, headers) == "198.51.100.9"
 
 
@@ -59,8 +78,9 @@ def test_gunicorn_access_log_starts_with_an_ip_address(tmp_path):
     with Gunicorn(env, tmp_path, workers=1) as gunicorn:
         for value in ("<b>bold</b>", "FORGED 200 GET /admin", "1.2.3.4 <b>", "203.0.113.9"):
             with socket.create_connection(("127.0.0.1", gunicorn.port), timeout=10) as sock:
-                sock.sendall(f"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Real-IP: {value}\r\n"
-                             "Connection: close\r\n\r\n".encode())
+                sock.sendall(
+                    f"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Real-IP: {value}\r\nConnection: close\r\n\r\n".encode()
+                )
                 while sock.recv(65536):
                     pass
         gunicorn.stop()

@@ -7,6 +7,7 @@ successful sign-ins, cookies, refresh, logout, password changes, S3 presigning a
 and check right away; the end-of-session scan covers the rest of the suite, the Gunicorn
 processes of the fault suite and the CLI commands they run.
 """
+
 import logging
 import socket
 import time
@@ -34,9 +35,11 @@ def test_secrets_stay_out_of_logs_through_a_whole_session(app, client, make_user
     logging.getLogger("sequoalpha").info("hygiene test: records are being kept")
 
     # Failed sign-ins: wrong password, unknown user, the password typed as the username.
-    for body in ({"username": "admin", "password": LONG_SECRET + "x"},
-                 {"username": "nobody", "password": LONG_SECRET},
-                 {"username": "admin", "password": ""}):
+    for body in (
+        {"username": "admin", "password": LONG_SECRET + "x"},
+        {"username": "nobody", "password": LONG_SECRET},
+        {"username": "admin", "password": ""},
+    ):
         assert client.post("/api/login", json=body).status_code in {401, 422}
     # Cookie session: login, a CSRF-protected write, refresh, logout.
     response = client.post("/api/login", json={"username": "admin", "password": LONG_SECRET})
@@ -47,15 +50,33 @@ def test_secrets_stay_out_of_logs_through_a_whole_session(app, client, make_user
     assert client.post("/api/token/refresh", headers={"X-CSRF-TOKEN": refresh_csrf}).status_code == 200
     # Bearer session: an admin creates a user and resets a password, with bad and good input.
     headers = {"Authorization": f"Bearer {tokens['access_token']}"}
-    assert client.post("/api/admin/users", headers=headers, json={
-        "username": "carol", "email": "carol@example.com", "password": LONG_SECRET + "carol"}).status_code == 201
-    assert client.post("/api/admin/users", headers=headers, json={
-        "username": "carol", "email": "carol@example.com", "password": LONG_SECRET + "carol"}).status_code == 409
-    assert client.post("/api/admin/users", headers=headers, json={
-        "username": "x", "email": "bad", "password": LONG_SECRET[:5]}).status_code == 422
+    assert (
+        client.post(
+            "/api/admin/users",
+            headers=headers,
+            json={"username": "carol", "email": "carol@example.com", "password": LONG_SECRET + "carol"},
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            "/api/admin/users",
+            headers=headers,
+            json={"username": "carol", "email": "carol@example.com", "password": LONG_SECRET + "carol"},
+        ).status_code
+        == 409
+    )
+    assert (
+        client.post(
+            "/api/admin/users", headers=headers, json={"username": "x", "email": "bad", "password": LONG_SECRET[:5]}
+        ).status_code
+        == 422
+    )
     carol = client.get("/api/admin/users?per_page=100", headers=headers).get_json()["items"][-1]["id"]
-    assert client.patch(f"/api/admin/users/{carol}", headers=headers,
-                        json={"password": LONG_SECRET + "reset"}).status_code == 200
+    assert (
+        client.patch(f"/api/admin/users/{carol}", headers=headers, json={"password": LONG_SECRET + "reset"}).status_code
+        == 200
+    )
     # A forged, an expired-looking and a malformed token.
     for value in (tokens["access_token"][:-4] + "AAAA", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.x", "garbage"):
         assert client.get("/api/me", headers={"Authorization": f"Bearer {value}"}).status_code in {401, 422}
@@ -80,20 +101,29 @@ def test_secrets_stay_out_of_logs_through_a_whole_session(app, client, make_user
     kept = _lines_since(mark)
     assert any("hygiene test" in text for _, text in kept), "the root handler is not keeping records"
     assert any("login_failed" in text for _, text in kept)
-    leaks = [(source, text) for source, text in kept
-             if LONG_SECRET in text or figures.JWT.search(text) or figures.PRESIGNED.search(text)
-             or tokens["access_token"] in text or tokens["refresh_token"] in text]
+    leaks = [
+        (source, text)
+        for source, text in kept
+        if LONG_SECRET in text
+        or figures.JWT.search(text)
+        or figures.PRESIGNED.search(text)
+        or tokens["access_token"] in text
+        or tokens["refresh_token"] in text
+    ]
     assert not leaks, leaks
     assert admin_id
 
 
-@pytest.mark.parametrize("evil", [
-    "admin\r\n" + FORGED,
-    "admin\n" + FORGED,
-    "admin\r" + FORGED,
-    "admin\u2028" + FORGED,
-    "admin\x1b[2K\r" + FORGED,
-])
+@pytest.mark.parametrize(
+    "evil",
+    [
+        "admin\r\n" + FORGED,
+        "admin\n" + FORGED,
+        "admin\r" + FORGED,
+        "admin\u2028" + FORGED,
+        "admin\x1b[2K\r" + FORGED,
+    ],
+)
 def test_cr_lf_in_user_input_cannot_forge_log_lines(app, client, make_user, evil):
     """Usernames, titles, descriptions, file names and search text carrying CR/LF (and other
     line breaks) are refused or logged on one line, escaped."""
@@ -101,12 +131,18 @@ def test_cr_lf_in_user_input_cannot_forge_log_lines(app, client, make_user, evil
     headers = login(client, "admin")
     mark = len(figures.records())
     client.post("/api/login", json={"username": evil, "password": "whatever password"})
-    client.post("/api/admin/users", headers=headers, json={
-        "username": evil, "email": "e@example.com", "password": "a fine password", "full_name": evil})
+    client.post(
+        "/api/admin/users",
+        headers=headers,
+        json={"username": evil, "email": "e@example.com", "password": "a fine password", "full_name": evil},
+    )
     client.post("/api/admin/groups", headers=headers, json={"name": evil})
     client.post("/api/admin/categories", headers=headers, json={"name": evil})
-    client.post("/api/admin/documents/link", headers=headers,
-                json={"title": evil, "description": evil, "external_url": "https://example.com/" + evil})
+    client.post(
+        "/api/admin/documents/link",
+        headers=headers,
+        json={"title": evil, "description": evil, "external_url": "https://example.com/" + evil},
+    )
     upload(client, headers, make_pdf(label="evil name"), evil + ".pdf", title="Fine title", description="fine")
     upload(client, headers, make_pdf(label="evil title"), "fine.pdf", title=evil, description=evil)
     upload(client, headers, b"%PDF-1.7\n" + evil.encode() + b"\n%%EOF\n", "broken.pdf", title="Broken")
@@ -160,5 +196,7 @@ def test_gunicorn_logs_cannot_be_forged_over_the_wire(tmp_path):
 
 def _post_json(path: str, body: str) -> str:
     data = body.encode()
-    return (f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-            f"Content-Length: {len(data)}\r\n\r\n{body}")
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n{body}"
+    )

@@ -14,21 +14,27 @@ A leak is any answer that gives access or tells more than "no such thing":
   exactly the body and headers of a missing one, never a 403;
 - admins: 200 for what exists, 404 for what does not.
 """
+
 from __future__ import annotations
 
 import random
 
 import pytest
 
-from support import figures
-from support.api import login
 from sequoalpha.extensions import db
 from sequoalpha.models import Category, Document, Group, User
+from support import figures
+from support.api import login
 
 from .support import bearer, seed_portal
 
-KINDS = {"document_id": "document", "user_id": "user", "group_id": "group", "category_id": "category",
-         "passkey_id": "passkey"}  # a user's own passkeys: none seeded, so every id is someone else's or none
+KINDS = {
+    "document_id": "document",
+    "user_id": "user",
+    "group_id": "group",
+    "category_id": "category",
+    "passkey_id": "passkey",
+}  # a user's own passkeys: none seeded, so every id is someone else's or none
 SECONDARY = {"number": 1}  # a part of the object (a document's version): the object's id decides
 VISIBLE = {  # labels of the seeded documents each client may see
     "client1": {"everyone", "group_a", "client1_only"},
@@ -69,10 +75,13 @@ def _snapshot(app) -> dict:
     """Everything a forbidden PATCH or DELETE could have changed."""
     with app.app_context():
         return {
-            "documents": sorted((d.id, d.title, d.description, d.category_id, d.everyone)
-                                for d in db.session.scalars(db.select(Document))),
-            "users": sorted((u.id, u.email, u.is_admin, u.is_active, u.token_version)
-                            for u in db.session.scalars(db.select(User))),
+            "documents": sorted(
+                (d.id, d.title, d.description, d.category_id, d.everyone)
+                for d in db.session.scalars(db.select(Document))
+            ),
+            "users": sorted(
+                (u.id, u.email, u.is_admin, u.is_active, u.token_version) for u in db.session.scalars(db.select(User))
+            ),
             "groups": sorted((g.id, g.name, tuple(g.user_ids)) for g in db.session.scalars(db.select(Group))),
             "categories": sorted((c.id, c.name) for c in db.session.scalars(db.select(Category))),
         }
@@ -102,14 +111,24 @@ def test_every_id_route_as_every_role(app, client, make_user):
         "category": {i: name for name, i in portal.categories.items()},
         "passkey": {},
     }
-    deleted = {"document": [portal.docs["file_deleted"], portal.docs["link_deleted"]], "user": [gone_user],
-               "group": [gone_group], "category": [gone_category], "passkey": []}
+    deleted = {
+        "document": [portal.docs["file_deleted"], portal.docs["link_deleted"]],
+        "user": [gone_user],
+        "group": [gone_group],
+        "category": [gone_category],
+        "passkey": [],
+    }
     rng = random.Random(20261126)
     ids = {}
     for kind, present in existing.items():
         top = max([0, *present, *deleted[kind]])
-        ids[kind] = sorted(set(present) | set(deleted[kind]) | {0, top + 1, top + 2, 2**31 - 1}
-                           | {rng.randint(1, 2**31 - 1) for _ in range(3)} | {rng.randint(top + 3, 1000)})
+        ids[kind] = sorted(
+            set(present)
+            | set(deleted[kind])
+            | {0, top + 1, top + 2, 2**31 - 1}
+            | {rng.randint(1, 2**31 - 1) for _ in range(3)}
+            | {rng.randint(top + 3, 1000)}
+        )
 
     client = app.test_client()  # no cookies from the sign-ins above: each role is its header only
     roles = {"anonymous": {}, "disabled": disabled_headers, "admin": bearer(app, portal.users["admin"])}
@@ -122,8 +141,7 @@ def test_every_id_route_as_every_role(app, client, make_user):
     before = _snapshot(app)
 
     def observe(method, url, headers, kind):
-        response = client.open(url, method=method, headers=headers,
-                               json=PATCHES[kind] if method == "PATCH" else None)
+        response = client.open(url, method=method, headers=headers, json=PATCHES[kind] if method == "PATCH" else None)
         response.close()
         kept = {k: v for k, v in response.headers.items() if k not in VOLATILE_HEADERS}
         return response.status_code, response.get_json(silent=True), kept
@@ -172,8 +190,12 @@ def test_every_id_route_as_every_role(app, client, make_user):
         problems.append(f"a forbidden PATCH/DELETE changed something: {before} -> {after}")
 
     lists = _check_lists(client, roles, portal, problems)
-    figures.add("authz", cells=cells + lists, leaks=leaks + len([p for p in problems if p.startswith("list")]),
-                confirming_403=confirming)
+    figures.add(
+        "authz",
+        cells=cells + lists,
+        leaks=leaks + len([p for p in problems if p.startswith("list")]),
+        confirming_403=confirming,
+    )
     assert cells > 500
     assert not problems, "\n".join(problems[:40])
 

@@ -1,13 +1,14 @@
 """PDF bombs: a small upload that inflates to hundreds of MB is refused (422) within a bound of
 time and memory, by a parser run in a child process (sequoalpha.documents.pdf_check)."""
+
 import os
 import time
 
 import pytest
 
+from sequoalpha.documents.pdf_check import BoundExceeded, Bounds, CheckFailed, PdfFacts, pdf_facts, run_bounded
 from support.documents import make_pdf, upload
 from support.pdf_bombs import object_stream_bomb
-from sequoalpha.documents.pdf_check import Bounds, BoundExceeded, CheckFailed, PdfFacts, pdf_facts, run_bounded
 
 QUICK = Bounds(seconds=3, memory_bytes=64 * 1024 * 1024, result_bytes=1024 * 1024)
 
@@ -58,8 +59,9 @@ def _huge_answer(_path):
     return "t" * (8 * 1024 * 1024)
 
 
-@pytest.mark.parametrize("func, reason", [(_spin, "time"), (_sleep, "time"), (_hog, "memory"),
-                                          (_huge_answer, "result size")])
+@pytest.mark.parametrize(
+    "func, reason", [(_spin, "time"), (_sleep, "time"), (_hog, "memory"), (_huge_answer, "result size")]
+)
 def test_run_bounded_stops_at_each_bound(tmp_path, func, reason):
     started = time.monotonic()
     with pytest.raises(BoundExceeded) as exceeded:

@@ -1,4 +1,5 @@
 """Defects the adversarial suite found, each pinned by a test of its own."""
+
 from support.api import login
 
 HUGE = 2**63  # past SQLite's INTEGER; also past PostgreSQL's integer
@@ -10,8 +11,14 @@ def test_ids_past_the_integer_range_are_404_or_422_not_500(app, client, make_use
     larger one in a path names nothing (404), in a query or body it is invalid (422)."""
     make_user("admin", is_admin=True)
     headers = login(client, "admin")
-    for path in (f"/api/admin/users/{HUGE}", f"/api/admin/groups/{HUGE}", f"/api/documents/{HUGE}",
-                 f"/api/documents/{HUGE}/download", f"/api/admin/documents/{HUGE}", f"/api/admin/users/{2**31}"):
+    for path in (
+        f"/api/admin/users/{HUGE}",
+        f"/api/admin/groups/{HUGE}",
+        f"/api/documents/{HUGE}",
+        f"/api/documents/{HUGE}/download",
+        f"/api/admin/documents/{HUGE}",
+        f"/api/admin/users/{2**31}",
+    ):
         response = client.get(path, headers=headers)
         assert response.status_code == 404, (path, response.get_json())
         assert response.get_json()["code"] == 404
@@ -24,8 +31,11 @@ def test_ids_past_the_integer_range_are_404_or_422_not_500(app, client, make_use
     assert client.get(f"/api/documents?category_id={HUGE}", headers=headers).status_code == 422
     response = client.post("/api/admin/groups", headers=headers, json={"name": "Fund", "user_ids": [HUGE]})
     assert response.status_code == 422 and "user_ids" in response.get_json()["errors"]["json"]
-    response = client.post("/api/admin/documents/link", headers=headers,
-                           json={"title": "t", "external_url": "https://example.com/", "category_id": HUGE})
+    response = client.post(
+        "/api/admin/documents/link",
+        headers=headers,
+        json={"title": "t", "external_url": "https://example.com/", "category_id": HUGE},
+    )
     assert response.status_code == 422, response.get_json()
     # The largest id is still an id: a plain 404 when nothing has it.
     assert client.get(f"/api/documents/{2**31 - 1}", headers=headers).status_code == 404

@@ -13,6 +13,7 @@ Names are fuzzed as well; the download's Content-Disposition must stay one clean
 Afterwards the uploads folder holds exactly the accepted files: nothing orphaned.
 The cases come from a fixed seed (support.fuzz_settings); SEQUOALPHA_FUZZ_RANDOM=1 draws fresh ones.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -46,10 +47,16 @@ def _real_pdf(pages: int = 2, text: str = "Quarterly report") -> bytes:
         page = writer.add_blank_page(612, 792)
         stream = DecodedStreamObject()
         stream.set_data(f"BT /F1 18 Tf 72 720 Td ({text} page {number + 1}) Tj ET".encode())
-        font = DictionaryObject({NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-                                 NameObject("/BaseFont"): NameObject("/Helvetica")})
-        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject(
-            {NameObject("/F1"): writer._add_object(font)})})
+        font = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+        page[NameObject("/Resources")] = DictionaryObject(
+            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+        )
         page[NameObject("/Contents")] = writer._add_object(stream)
     writer.add_metadata({"/Title": text, "/Author": "SequoAlpha"})
     out = io.BytesIO()
@@ -78,12 +85,13 @@ malformed = st.one_of(
     st.binary(max_size=2048).map(lambda b: ("random bytes", b)),
     st.binary(max_size=2048).map(lambda b: ("header then garbage", b"%PDF-1.7\n" + b)),
     st.binary(max_size=2048).map(lambda b: ("header, garbage, end marker", b"%PDF-1.4\n" + b + b"\n%%EOF\n")),
-    st.tuples(seed_pdfs, st.floats(0, 0.999)).map(
-        lambda t: ("truncated", t[0][: int(t[0].rindex(b"%%EOF") * t[1])])),
-    st.tuples(seed_pdfs, st.sampled_from([b"/Page", b"trailer", b"startxref"]), st.integers(0x20, 0x7e)).map(
-        lambda t: ("structure destroyed", _destroy_structure(*t))),
+    st.tuples(seed_pdfs, st.floats(0, 0.999)).map(lambda t: ("truncated", t[0][: int(t[0].rindex(b"%%EOF") * t[1])])),
+    st.tuples(seed_pdfs, st.sampled_from([b"/Page", b"trailer", b"startxref"]), st.integers(0x20, 0x7E)).map(
+        lambda t: ("structure destroyed", _destroy_structure(*t))
+    ),
     st.tuples(seed_pdfs, st.binary(min_size=1, max_size=64)).map(
-        lambda t: ("junk before the header", b"\x00" + t[1] + t[0])),
+        lambda t: ("junk before the header", b"\x00" + t[1] + t[0])
+    ),
     seed_pdfs.map(lambda p: ("gzip of a PDF", gzip.compress(p))),
     seed_pdfs.map(lambda p: ("ZIP named .pdf", _zip(p))),
     st.text(max_size=200).map(lambda t: ("HTML named .pdf", f"<html><script>{t}</script></html>".encode())),
@@ -96,7 +104,7 @@ def mutated(draw):
     every `obj` keyword or its /Root entry overwritten (pypdf, like most viewers, repairs those)."""
     if draw(st.integers(0, 9)) == 0:
         token = draw(st.sampled_from([b"obj", b"/Root"]))
-        return _destroy_structure(draw(seed_pdfs), token, draw(st.integers(0x21, 0x7e)))
+        return _destroy_structure(draw(seed_pdfs), token, draw(st.integers(0x21, 0x7E)))
     data = bytearray(draw(seed_pdfs))
     for _ in range(draw(st.integers(1, 4))):
         at = draw(st.integers(0, len(data) - 1))
@@ -106,7 +114,7 @@ def mutated(draw):
         elif action == "insert":
             data[at:at] = draw(st.binary(min_size=1, max_size=16))
         else:
-            del data[at: at + draw(st.integers(1, 16))]
+            del data[at : at + draw(st.integers(1, 16))]
     return bytes(data)
 
 
@@ -115,8 +123,12 @@ def hostile_metadata(draw):
     """A readable PDF whose title/author carry hostile text (the metadata is not ours to trust)."""
     writer = PdfWriter(clone_from=io.BytesIO(draw(seed_pdfs)))
     text = draw(st.text(max_size=64))
-    writer.add_metadata({NameObject("/Title"): TextStringObject(text + "\r\n<script>"),
-                         NameObject("/Author"): TextStringObject("%%EOF " + text)})
+    writer.add_metadata(
+        {
+            NameObject("/Title"): TextStringObject(text + "\r\n<script>"),
+            NameObject("/Author"): TextStringObject("%%EOF " + text),
+        }
+    )
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -134,7 +146,7 @@ def _readable(data: bytes) -> bool:
     try:
         reader = PdfReader(io.BytesIO(data))
         return not reader.is_encrypted and len(reader.pages) > 0
-    except Exception:  # noqa: BLE001 -- any failure: not readable
+    except Exception:
         return False
 
 
@@ -143,14 +155,21 @@ class _Run:
         self.app, self.client, self.headers = app, client, headers
         self.accepted: list[int] = []
         self.problems: list[str] = []
-        self.counts = {"malformed": 0, "accepted": 0, "server_errors": 0, "damaged": 0, "round_trips": 0,
-                       "sha256_mismatches": 0}
+        self.counts = {
+            "malformed": 0,
+            "accepted": 0,
+            "server_errors": 0,
+            "damaged": 0,
+            "round_trips": 0,
+            "sha256_mismatches": 0,
+        }
 
     def send(self, data: bytes, name: str, what: str, must_refuse: bool) -> None:
         try:
-            response = upload(self.client, self.headers, data, name, title=f"Fuzz {what}",
-                              allow_duplicate="true")  # the same bytes twice is not what is fuzzed
-        except Exception as exc:  # noqa: BLE001 -- TESTING propagates the app's exceptions
+            response = upload(
+                self.client, self.headers, data, name, title=f"Fuzz {what}", allow_duplicate="true"
+            )  # the same bytes twice is not what is fuzzed
+        except Exception as exc:
             self.counts["server_errors"] += 1
             self.problems.append(f"{what}: {type(exc).__name__}: {exc}")
             return
@@ -181,11 +200,15 @@ class _Run:
         received = response.data
         disposition = response.headers.get("Content-Disposition", "")
         response.close()
-        if response.status_code != 200 or hashlib.sha256(received).hexdigest() != digest \
-                or body["sha256"] != digest or body["size_bytes"] != len(data):
+        if (
+            response.status_code != 200
+            or hashlib.sha256(received).hexdigest() != digest
+            or body["sha256"] != digest
+            or body["size_bytes"] != len(data)
+        ):
             self.counts["sha256_mismatches"] += 1
             self.problems.append(f"{what}: download {response.status_code}, sha256 or size differs")
-        if any(ch in disposition for ch in "\r\n\x00") or not disposition.startswith("attachment; filename=\""):
+        if any(ch in disposition for ch in "\r\n\x00") or not disposition.startswith('attachment; filename="'):
             self.problems.append(f"{what}: bad Content-Disposition {disposition!r}")
 
 
@@ -195,6 +218,7 @@ def test_fuzzed_uploads(app, client, make_user):
     run = _Run(app, client, login(client, "admin"))
 
     with figures.pause_password_capture():
+
         @fuzz_settings(120)
         @given(case=malformed, name=filenames)
         def refuse_malformed(case, name):

@@ -1,4 +1,5 @@
 """python -m tests.bench (from the repository root, with backend/venv's Python): see run.py."""
+
 import sys
 
 from .run import main

@@ -7,6 +7,7 @@ the admin (created with `flask create-admin`, cost 12), so 500 users cost one ha
 Files: one small PDF hard-linked under every file's storage key in the local store; the last ten
 documents are 10 MB PDFs held only locally (served through X-Accel-Redirect).
 """
+
 import hashlib
 import os
 from dataclasses import dataclass
@@ -26,8 +27,8 @@ class Scale:
     groups: int
     categories: int = 8
     client_groups: int = 3
-    client_direct_every: int = 40   # doc i with i % 40 == 13 is granted to the client directly
-    grants_per_user: int = 20       # direct grants of every other user
+    client_direct_every: int = 40  # doc i with i % 40 == 13 is granted to the client directly
+    grants_per_user: int = 20  # direct grants of every other user
     reads_per_user: int = 40
     audit_events: int = 20_000
 
@@ -168,7 +169,7 @@ SEQUENCES = ("users", "groups", "categories", "documents", "audit_events")
 class DataSet:
     scale: Scale
     small_pdf: Path
-    big_pdf: Path                 # the first 10 MB document's file (the static baseline serves it)
+    big_pdf: Path  # the first 10 MB document's file (the static baseline serves it)
     big_ids: list[int]
     big_keys: list[str]
 
@@ -204,8 +205,10 @@ def build(database_url: str, upload_dir: Path, scale: Scale) -> DataSet:
             }
             cur.execute(SQL, params)
             for table in SEQUENCES:
-                cur.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
-                            f"(SELECT coalesce(max(id), 1) FROM {table}))")
+                cur.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"(SELECT coalesce(max(id), 1) FROM {table}))"
+                )
             cur.execute("SELECT storage_key FROM documents WHERE kind = 'file' AND in_s3")
             small_keys = [row[0] for row in cur.fetchall()]
         conn.autocommit = True

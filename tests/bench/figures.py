@@ -4,6 +4,7 @@ Every throughput figure alternates with its baseline for `rounds` rounds (so slo
 machine's load hit both) and reports medians; the spread column is (max - min) / median over the
 rounds of the figure, an honest measure of the noise.
 """
+
 import hashlib
 import json
 import os
@@ -32,8 +33,8 @@ class Row:
     baseline: str
     baseline_value: float
     ratio: float
-    goal: str                  # e.g. ">= 0.40", "<= 2.00", "<= +10 MB"
-    passed: bool | None        # None: informational, no goal
+    goal: str  # e.g. ">= 0.40", "<= 2.00", "<= +10 MB"
+    passed: bool | None  # None: informational, no goal
     spread: str = ""
     notes: list[str] = field(default_factory=list)
 
@@ -73,10 +74,17 @@ class Figures:
 
     # ---- plumbing ------------------------------------------------------------------------
 
-    def wrk(self, url: str, script: str, connections: int | None = None, seconds: float | None = None,
-            name: str = "wrk") -> Wrk:
-        return Wrk(self.b.workdir, url, script, seconds=seconds or self.b.seconds,
-                   connections=connections or self.b.connections, name=name)
+    def wrk(
+        self, url: str, script: str, connections: int | None = None, seconds: float | None = None, name: str = "wrk"
+    ) -> Wrk:
+        return Wrk(
+            self.b.workdir,
+            url,
+            script,
+            seconds=seconds or self.b.seconds,
+            connections=connections or self.b.connections,
+            name=name,
+        )
 
     def alternate(self, scenarios: dict) -> dict[str, list[Result]]:
         """Run each scenario (a callable taking seconds) once per round, in turn; a short
@@ -94,6 +102,7 @@ class Figures:
     def plain(self, url: str, script, connections: int | None = None):
         """A wrk measurement of `url`. `script` is the Lua text, or a function making it when the
         scenario runs: a script holding a token must be made then (see Bench.token)."""
+
         def scenario(seconds):
             text = script() if callable(script) else script
             before = self.b.cpu.sample()
@@ -101,6 +110,7 @@ class Figures:
             after = self.b.cpu.sample()
             result.cpu_ms = {name: (after[name] - before[name]) * 1000 / max(result.requests, 1) for name in after}
             return result
+
         return scenario
 
     def cpu_note(self, measured: dict[str, tuple[list[Result], tuple[str, ...]]]) -> str:
@@ -117,8 +127,11 @@ class Figures:
         return {"Authorization": f"Bearer {self.b.token(who)}"}
 
     def listing(self, who: str = "bench_client", connections: int | None = None):
-        return self.plain(self.b.app_url + "/api/documents?page=1&per_page=25",
-                          lambda: lua_script(headers=self.auth(who)), connections)
+        return self.plain(
+            self.b.app_url + "/api/documents?page=1&per_page=25",
+            lambda: lua_script(headers=self.auth(who)),
+            connections,
+        )
 
     def add(self, row: Row, *result_lists: tuple[str, list[Result]]) -> Row:
         for name, results in result_lists:
@@ -135,26 +148,39 @@ class Figures:
         r = requests.get(b.app_url + "/api/documents?page=1&per_page=25", headers=self.auth("bench_client"), timeout=30)
         check(r.status_code == 200 and len(r.json()["items"]) == 25, f"listing: {r.status_code} {r.text[:200]}")
         ids = b.client_s3_ids
-        r = requests.get(f"{b.app_url}/api/documents/{ids[0]}/download", headers=self.auth("bench_client"),
-                         allow_redirects=False, timeout=30)
-        check(r.status_code == 302 and r.headers["Location"].startswith(b.s3.endpoint),
-              f"download of an S3 document: {r.status_code} {r.headers.get('Location')}")
+        r = requests.get(
+            f"{b.app_url}/api/documents/{ids[0]}/download",
+            headers=self.auth("bench_client"),
+            allow_redirects=False,
+            timeout=30,
+        )
+        check(
+            r.status_code == 302 and r.headers["Location"].startswith(b.s3.endpoint),
+            f"download of an S3 document: {r.status_code} {r.headers.get('Location')}",
+        )
         fetched = requests.get(r.headers["Location"], timeout=30)
-        check(fetched.status_code == 200 and fetched.content == b.dataset.small_pdf.read_bytes(),
-              f"the presigned URL gave {fetched.status_code}")
+        check(
+            fetched.status_code == 200 and fetched.content == b.dataset.small_pdf.read_bytes(),
+            f"the presigned URL gave {fetched.status_code}",
+        )
         check(requests.get(b.hello_url + "/api/hello", timeout=10).json() == {"hello": "world"}, "hello app")
 
-        check(requests.get(f"http://{b.hello.bind}/api/hello", timeout=10).json() == {"hello": "world"},
-              "hello app on Gunicorn")
+        check(
+            requests.get(f"http://{b.hello.bind}/api/hello", timeout=10).json() == {"hello": "world"},
+            "hello app on Gunicorn",
+        )
 
         paths = [f"/api/documents/{i}/download" for i in ids]
-        results = self.alternate({
-            "hello": self.plain(b.hello_url + "/api/hello", lua_script()),
-            "hello-direct": self.plain(f"http://{b.hello.bind}/api/hello", lua_script()),
-            "listing": self.listing(),
-            "presign": self.plain(b.app_url + paths[0],
-                                  lambda: lua_script(paths=paths, headers=self.auth("bench_client"))),
-        })
+        results = self.alternate(
+            {
+                "hello": self.plain(b.hello_url + "/api/hello", lua_script()),
+                "hello-direct": self.plain(f"http://{b.hello.bind}/api/hello", lua_script()),
+                "listing": self.listing(),
+                "presign": self.plain(
+                    b.app_url + paths[0], lambda: lua_script(paths=paths, headers=self.auth("bench_client"))
+                ),
+            }
+        )
         baselines = {
             "": ("hello app (bare Flask, same Gunicorn + Nginx)", "hello", ("hello", "nginx")),
             "-direct": ("hello app straight on Gunicorn (no Nginx)", "hello-direct", ("hello",)),
@@ -169,13 +195,27 @@ class Figures:
                 # The goals are against the same path (Nginx + Gunicorn); straight on Gunicorn is
                 # what the proxy itself costs the baseline, for information.
                 passed = ratio(value, base) >= goal if not suffix else None
-                self.add(Row(key + suffix, figure, value, "req/s", baseline, base, ratio(value, base),
-                             f">= {goal:.2f}" if not suffix else "(info)", passed,
-                             spread([x.rps for x in results[key]])
-                             + f" ({name} {spread([x.rps for x in results[name]])})",
-                             [self.cpu_note({key: (results[key], ("app", "postgres", "nginx")),
-                                             name: (results[name], groups)})]),
-                         (key, results[key]), (name, results[name]))
+                self.add(
+                    Row(
+                        key + suffix,
+                        figure,
+                        value,
+                        "req/s",
+                        baseline,
+                        base,
+                        ratio(value, base),
+                        f">= {goal:.2f}" if not suffix else "(info)",
+                        passed,
+                        spread([x.rps for x in results[key]]) + f" ({name} {spread([x.rps for x in results[name]])})",
+                        [
+                            self.cpu_note(
+                                {key: (results[key], ("app", "postgres", "nginx")), name: (results[name], groups)}
+                            )
+                        ],
+                    ),
+                    (key, results[key]),
+                    (name, results[name]),
+                )
 
     # ---- worker memory after warm-up ----------------------------------------------------
 
@@ -184,23 +224,38 @@ class Figures:
         more worker costs) after every worker has served the listing and both downloads."""
         b = self.b
         paths = [f"/api/documents/{i}/download" for i in b.client_s3_ids]
-        warm = [("listing", b.app_url + "/api/documents?page=1&per_page=25", None),
-                ("presign", b.app_url + paths[0], paths),
-                ("xaccel", f"{b.app_url}/api/documents/{b.dataset.big_ids[0]}/download", None),
-                ("hello", b.hello_url + "/api/hello", None)]
+        warm = [
+            ("listing", b.app_url + "/api/documents?page=1&per_page=25", None),
+            ("presign", b.app_url + paths[0], paths),
+            ("xaccel", f"{b.app_url}/api/documents/{b.dataset.big_ids[0]}/download", None),
+            ("hello", b.hello_url + "/api/hello", None),
+        ]
         for name, url, cycle in warm:
             headers = None if name == "hello" else self.auth("bench_client")
-            self.wrk(url, lua_script(paths=cycle, headers=headers), seconds=max(self.b.warmup, 2),
-                     name=f"warm-{name}").run()
+            self.wrk(
+                url, lua_script(paths=cycle, headers=headers), seconds=max(self.b.warmup, 2), name=f"warm-{name}"
+            ).run()
         app, hello = worker_uss(b.app.worker_pids()), worker_uss(b.hello.worker_pids())
         check(app and hello, "no worker to measure")
         value, base = median(list(app.values())), median(list(hello.values()))
-        row = Row("worker-uss", "Gunicorn worker unique memory (USS) after warm-up, median of the workers, MB",
-                  value, "MB", "a hello app worker (bare Flask, same config)", base, value - base, "(info)", None,
-                  f"workers {min(app.values()):.1f}-{max(app.values()):.1f} MB")
-        row.notes.append("USS per worker (Private_Clean + Private_Dirty of /proc/<pid>/smaps_rollup), MB: "
-                         + ", ".join(f"{pid} {mb:.1f}" for pid, mb in sorted(app.items()))
-                         + "; hello: " + ", ".join(f"{pid} {mb:.1f}" for pid, mb in sorted(hello.items())))
+        row = Row(
+            "worker-uss",
+            "Gunicorn worker unique memory (USS) after warm-up, median of the workers, MB",
+            value,
+            "MB",
+            "a hello app worker (bare Flask, same config)",
+            base,
+            value - base,
+            "(info)",
+            None,
+            f"workers {min(app.values()):.1f}-{max(app.values()):.1f} MB",
+        )
+        row.notes.append(
+            "USS per worker (Private_Clean + Private_Dirty of /proc/<pid>/smaps_rollup), MB: "
+            + ", ".join(f"{pid} {mb:.1f}" for pid, mb in sorted(app.items()))
+            + "; hello: "
+            + ", ".join(f"{pid} {mb:.1f}" for pid, mb in sorted(hello.items()))
+        )
         self.add(row)
 
     # ---- 3: X-Accel-Redirect against Nginx serving the same file ------------------------
@@ -211,23 +266,47 @@ class Figures:
         expected = hashlib.sha256(b.dataset.big_pdf.read_bytes()).hexdigest()
         url = f"{b.app_url}/api/documents/{doc_id}/download"
         r = requests.get(url, headers=self.auth("bench_client"), allow_redirects=False, timeout=60)
-        check(r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == expected,
-              f"X-Accel download: {r.status_code}, {len(r.content)} bytes")
+        check(
+            r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == expected,
+            f"X-Accel download: {r.status_code}, {len(r.content)} bytes",
+        )
         r = requests.get(f"{b.static_url}/{key}", timeout=60)
-        check(r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == expected, f"static file: {r.status_code}")
+        check(
+            r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == expected, f"static file: {r.status_code}"
+        )
         connections = 4
-        results = self.alternate({
-            "static": self.plain(f"{b.static_url}/{key}", lua_script(), connections),
-            "xaccel": self.plain(url, lambda: lua_script(headers=self.auth("bench_client")), connections),
-        })
+        results = self.alternate(
+            {
+                "static": self.plain(f"{b.static_url}/{key}", lua_script(), connections),
+                "xaccel": self.plain(url, lambda: lua_script(headers=self.auth("bench_client")), connections),
+            }
+        )
         static = median([x.mb_per_s for x in results["static"]])
         value = median([x.mb_per_s for x in results["xaccel"]])
-        self.add(Row("xaccel", f"10 MB local-only download via X-Accel-Redirect ({connections} clients), MB/s",
-                     value, "MB/s", "Nginx serving the same file", static, ratio(value, static), ">= 0.70",
-                     ratio(value, static) >= 0.70, spread([x.mb_per_s for x in results["xaccel"]]),
-                     [self.cpu_note({"X-Accel": (results["xaccel"], ("app", "postgres", "nginx")),
-                                     "static": (results["static"], ("nginx",))})]),
-                 ("xaccel", results["xaccel"]), ("static", results["static"]))
+        self.add(
+            Row(
+                "xaccel",
+                f"10 MB local-only download via X-Accel-Redirect ({connections} clients), MB/s",
+                value,
+                "MB/s",
+                "Nginx serving the same file",
+                static,
+                ratio(value, static),
+                ">= 0.70",
+                ratio(value, static) >= 0.70,
+                spread([x.mb_per_s for x in results["xaccel"]]),
+                [
+                    self.cpu_note(
+                        {
+                            "X-Accel": (results["xaccel"], ("app", "postgres", "nginx")),
+                            "static": (results["static"], ("nginx",)),
+                        }
+                    )
+                ],
+            ),
+            ("xaccel", results["xaccel"]),
+            ("static", results["static"]),
+        )
 
     # ---- 4: the listing while 10 clients download 10 MB files ---------------------------
 
@@ -250,10 +329,21 @@ class Figures:
         idle = median([x.rps for x in results["idle"]])
         value = median([x.rps for x in results["loaded"]])
         rate = f"{b.download_rate / MB:.0f} MB/s each" if b.download_rate else "full loopback speed"
-        row = Row("downloads", f"GET /api/documents while 10 clients download 10 MB files ({rate}), req/s",
-                  value, "req/s", "the same listing, idle", idle, ratio(value, idle), ">= 0.40", ratio(value, idle) >= 0.40,
-                  spread([x.rps for x in results["loaded"]]))
-        row.notes.append(f"downloads completed meanwhile: {counts['ok']}" + (f", {counts['bad']} failed" if counts["bad"] else ""))
+        row = Row(
+            "downloads",
+            f"GET /api/documents while 10 clients download 10 MB files ({rate}), req/s",
+            value,
+            "req/s",
+            "the same listing, idle",
+            idle,
+            ratio(value, idle),
+            ">= 0.40",
+            ratio(value, idle) >= 0.40,
+            spread([x.rps for x in results["loaded"]]),
+        )
+        row.notes.append(
+            f"downloads completed meanwhile: {counts['ok']}" + (f", {counts['bad']} failed" if counts["bad"] else "")
+        )
         if counts["bad"]:
             row.passed = False
         self.add(row, ("loaded", results["loaded"]), ("idle", results["idle"]))
@@ -300,15 +390,24 @@ class Figures:
         b = self.b
         users = b.login_users
         bodies = [json.dumps({"username": u, "password": b.password}) for u in users]
-        r = requests.post(f"{b.gunicorn_url}/api/login", json={"username": users[0], "password": b.password}, timeout=30)
+        r = requests.post(
+            f"{b.gunicorn_url}/api/login", json={"username": users[0], "password": b.password}, timeout=30
+        )
         check(r.status_code == 200, f"login: {r.status_code} {r.text[:200]}")
-        script = lua_script(method="POST", headers={"Content-Type": "application/json"}, paths=["/api/login"], bodies=bodies)
+        script = lua_script(
+            method="POST", headers={"Content-Type": "application/json"}, paths=["/api/login"], bodies=bodies
+        )
         # The flood goes through Nginx (its host-wide cap on sign-ins in progress is what is
         # measured); a refused client waits a second, as one told Retry-After would.
-        flood_script = lua_script(method="POST", headers={"Content-Type": "application/json"}, paths=["/api/login"],
-                                  bodies=bodies, backoff_ms=1000)
+        flood_script = lua_script(
+            method="POST",
+            headers={"Content-Type": "application/json"},
+            paths=["/api/login"],
+            bodies=bodies,
+            backoff_ms=1000,
+        )
         cores = len(os.sched_getaffinity(0))
-        flood = b.login_clients or b.workers   # as many sign-ins as there are workers: the most it does
+        flood = b.login_clients or b.workers  # as many sign-ins as there are workers: the most it does
         flooding = b.login_clients or 2 * b.workers  # more clients signing in than there are workers
         saturating = b.login_clients or cores + 1  # a sign-in per core and one waiting: every core hashing
         ramp = 2.0
@@ -321,11 +420,19 @@ class Figures:
                 if name == "logins":  # the ceiling is timed next to each logins/s measurement
                     samples.extend(self.checkpw_seconds(2, nice))
                 if through_nginx:
-                    background = Wrk(b.workdir, b.app_url + "/api/login", flood_script, seconds=seconds + ramp + 2,
-                                     connections=clients, threads=clients, name="login").start()
+                    background = Wrk(
+                        b.workdir,
+                        b.app_url + "/api/login",
+                        flood_script,
+                        seconds=seconds + ramp + 2,
+                        connections=clients,
+                        threads=clients,
+                        name="login",
+                    ).start()
                 else:
-                    background = self.wrk(b.gunicorn_url + "/api/login", script, clients, seconds + ramp + 2,
-                                          "login").start()
+                    background = self.wrk(
+                        b.gunicorn_url + "/api/login", script, clients, seconds + ramp + 2, "login"
+                    ).start()
                 try:
                     time.sleep(ramp)
                     before, start = b.logins_done(), time.monotonic()
@@ -338,43 +445,75 @@ class Figures:
                     refused[name].append(errors.pop("status", 0) / max(background_result.seconds, 1e-9))
                 seen[name].append(Result(requests=done, seconds=elapsed, bytes=0, errors=errors))
                 return result
+
             return scenario
 
         seen: dict[str, list[Result]] = {"logins": [], "loaded": [], "flooded": []}
         refused: dict[str, list[float]] = {"flooded": []}
-        results = self.alternate({
-            "logins": under_logins("logins", flood, time.sleep),
-            "idle": self.listing(),
-            "loaded": under_logins("loaded", saturating, self.listing()),
-            "flooded": under_logins("flooded", flooding, self.listing(), through_nginx=True),
-        })
+        results = self.alternate(
+            {
+                "logins": under_logins("logins", flood, time.sleep),
+                "idle": self.listing(),
+                "loaded": under_logins("loaded", saturating, self.listing()),
+                "flooded": under_logins("flooded", flooding, self.listing(), through_nginx=True),
+            }
+        )
         one = statistics.median(samples)
         ceiling = cores / one
-        alone = seen["logins"][-b.rounds:]  # not the warm-ups
+        alone = seen["logins"][-b.rounds :]  # not the warm-ups
         value = median([x.rps for x in alone])
-        row = Row("logins", f"POST /api/login ({flood} clients, direct to Gunicorn), logins/s", value, "logins/s",
-                  f"bcrypt ceiling: {cores} cores / checkpw {one * 1000:.0f} ms", ceiling, ratio(value, ceiling), ">= 0.80",
-                  ratio(value, ceiling) >= 0.80, spread([x.rps for x in alone]))
-        row.notes.append("logins go straight to Gunicorn (Nginx throttles /api/login to 20/min per address by "
-                         "design) and are counted by the server over a window of steady load")
-        row.notes.append(f"checkpw timed {len(samples)} times, just before each logins/s round, on every core at "
-                         f"once at nice {nice} (the priority the app's workers hash at)")
+        row = Row(
+            "logins",
+            f"POST /api/login ({flood} clients, direct to Gunicorn), logins/s",
+            value,
+            "logins/s",
+            f"bcrypt ceiling: {cores} cores / checkpw {one * 1000:.0f} ms",
+            ceiling,
+            ratio(value, ceiling),
+            ">= 0.80",
+            ratio(value, ceiling) >= 0.80,
+            spread([x.rps for x in alone]),
+        )
+        row.notes.append(
+            "logins go straight to Gunicorn (Nginx throttles /api/login to 20/min per address by "
+            "design) and are counted by the server over a window of steady load"
+        )
+        row.notes.append(
+            f"checkpw timed {len(samples)} times, just before each logins/s round, on every core at "
+            f"once at nice {nice} (the priority the app's workers hash at)"
+        )
         self.add(row, ("logins", alone))
         idle = median([x.rps for x in results["idle"]])
-        for key, name, clients, goal in (("login-load", "loaded", saturating, 0.50),
-                                         ("login-flood", "flooded", flooding, 0.50)):
+        for key, name, clients, goal in (
+            ("login-load", "loaded", saturating, 0.50),
+            ("login-flood", "flooded", flooding, 0.50),
+        ):
             value = median([x.rps for x in results[name]])
-            meanwhile = seen[name][-b.rounds:]
-            what = ("logins saturate the CPU" if key == "login-load" else
-                    f"more clients sign in than there are workers, through Nginx (cap {b.signin_slots})")
-            row = Row(key, f"GET /api/documents while {what} ({clients} login clients), req/s", value, "req/s",
-                      "the same listing, idle", idle, ratio(value, idle), f">= {goal:.2f}" if goal else "(info)",
-                      ratio(value, idle) >= goal if goal else None, spread([x.rps for x in results[name]]))
+            meanwhile = seen[name][-b.rounds :]
+            what = (
+                "logins saturate the CPU"
+                if key == "login-load"
+                else f"more clients sign in than there are workers, through Nginx (cap {b.signin_slots})"
+            )
+            row = Row(
+                key,
+                f"GET /api/documents while {what} ({clients} login clients), req/s",
+                value,
+                "req/s",
+                "the same listing, idle",
+                idle,
+                ratio(value, idle),
+                f">= {goal:.2f}" if goal else "(info)",
+                ratio(value, idle) >= goal if goal else None,
+                spread([x.rps for x in results[name]]),
+            )
             row.notes.append(f"logins/s meanwhile: {median([x.rps for x in meanwhile]):.1f}")
             if refused.get(name):
-                row.notes.append(f"sign-ins refused by Nginx's cap (JSON 503, then a 1 s wait) meanwhile: "
-                                 f"{median(refused[name][-b.rounds:]):.1f}/s; Nginx's per-address sign-in "
-                                 f"throttle is lifted in the benchmark's copy of the site (one loopback address)")
+                row.notes.append(
+                    f"sign-ins refused by Nginx's cap (JSON 503, then a 1 s wait) meanwhile: "
+                    f"{median(refused[name][-b.rounds :]):.1f}/s; Nginx's per-address sign-in "
+                    f"throttle is lifted in the benchmark's copy of the site (one loopback address)"
+                )
             self.add(row, (name, results[name]), ("idle", results["idle"]), ("background logins", meanwhile))
 
     # ---- 6: listing latency with 10,000 visible against 10 visible ----------------------
@@ -384,10 +523,22 @@ class Figures:
         results = self.alternate({"ten": self.listing("bench_ten", 1), "all": self.listing("bench_all", 1)})
         ten = median([x.p50_ms for x in results["ten"]])
         value = median([x.p50_ms for x in results["all"]])
-        self.add(Row("p50-scale", f"GET /api/documents p50 with {b.visible['bench_all']:,} visible (1 client), ms",
-                     value, "ms", f"p50 with {b.visible['bench_ten']} visible", ten, ratio(value, ten), "<= 2.00",
-                     ratio(value, ten) <= 2.0, spread([x.p50_ms for x in results["all"]])),
-                 ("all", results["all"]), ("ten", results["ten"]))
+        self.add(
+            Row(
+                "p50-scale",
+                f"GET /api/documents p50 with {b.visible['bench_all']:,} visible (1 client), ms",
+                value,
+                "ms",
+                f"p50 with {b.visible['bench_ten']} visible",
+                ten,
+                ratio(value, ten),
+                "<= 2.00",
+                ratio(value, ten) <= 2.0,
+                spread([x.p50_ms for x in results["all"]]),
+            ),
+            ("all", results["all"]),
+            ("ten", results["ten"]),
+        )
 
     # ---- 7: a 50 MB upload through Nginx: the worker's peak RSS --------------------------
 
@@ -396,12 +547,29 @@ class Figures:
         size = b.max_upload_bytes - 64 * 1024  # the multipart envelope must fit Nginx's limit too
         big = sized_pdf(b.workdir / "upload-50mb.pdf", size)
         small = sized_pdf(b.workdir / "upload-2mb.pdf", 2 * MB)
+
         def upload(path: Path) -> int:
             done = subprocess.run(
-                ["curl", "--silent", "--show-error", "--output", "/dev/null", "--write-out", "%{http_code}",
-                 "--header", f"Authorization: Bearer {b.token('benchadmin')}", "--form", f"file=@{path};type=application/pdf",
-                 "--form", f"title=Benchmark upload {path.name}", f"{b.app_url}/api/admin/documents/upload"],
-                capture_output=True, text=True, timeout=300)
+                [
+                    "curl",
+                    "--silent",
+                    "--show-error",
+                    "--output",
+                    "/dev/null",
+                    "--write-out",
+                    "%{http_code}",
+                    "--header",
+                    f"Authorization: Bearer {b.token('benchadmin')}",
+                    "--form",
+                    f"file=@{path};type=application/pdf",
+                    "--form",
+                    f"title=Benchmark upload {path.name}",
+                    f"{b.app_url}/api/admin/documents/upload",
+                ],
+                capture_output=True,
+                text=True,
+                timeout=300,
+            )
             return int(done.stdout or 0)
 
         growths, peaks, idles = [], [], []
@@ -431,8 +599,17 @@ class Figures:
             peaks.append(peak / 1024)
             idles.append(idle / 1024)
         worst = max(range(len(growths)), key=lambda i: growths[i])
-        row = Row("upload-rss", f"{size / MB:.1f} MiB PDF upload through Nginx: worker peak RSS, MB", peaks[worst], "MB",
-                  "the same worker's RSS just before", idles[worst], growths[worst], "<= +10 MB",
-                  growths[worst] <= 10, f"growth {min(growths):.1f}-{max(growths):.1f} MB" if len(growths) > 1 else "1 round")
+        row = Row(
+            "upload-rss",
+            f"{size / MB:.1f} MiB PDF upload through Nginx: worker peak RSS, MB",
+            peaks[worst],
+            "MB",
+            "the same worker's RSS just before",
+            idles[worst],
+            growths[worst],
+            "<= +10 MB",
+            growths[worst] <= 10,
+            f"growth {min(growths):.1f}-{max(growths):.1f} MB" if len(growths) > 1 else "1 round",
+        )
         row.notes.append("peak = VmHWM after the upload (reset to VmRSS just before via clear_refs)")
         self.add(row)

@@ -1,6 +1,7 @@
 """Load generators: wrk (Debian's wrk 4, driven by a generated Lua script that sets headers, method
 and body, cycles through paths and reports its summary as one parseable line) and curl download
 clients (10 clients fetching 10 MB files, optionally at a client's bandwidth)."""
+
 import json
 import shutil
 import subprocess
@@ -26,8 +27,14 @@ def lua_string(value: str) -> str:
     return json.dumps(value)  # a JSON string is a valid Lua string literal for our ASCII values
 
 
-def lua_script(*, method: str = "GET", paths: list[str] | None = None, headers: dict | None = None,
-               bodies: list[str] | None = None, backoff_ms: int = 0) -> str:
+def lua_script(
+    *,
+    method: str = "GET",
+    paths: list[str] | None = None,
+    headers: dict | None = None,
+    bodies: list[str] | None = None,
+    backoff_ms: int = 0,
+) -> str:
     """A wrk script: fixed method and headers; cycles through `paths` and `bodies` if several.
     `backoff_ms`: after a 503 (Nginx's cap), the connection waits that long before its next
     request, as a client told Retry-After would (run one wrk thread per connection)."""
@@ -87,27 +94,53 @@ def parse(stdout: str) -> Result:
         if line.startswith("BENCH_RESULT "):
             v = [float(x) for x in line.split()[1:]]
             errors = dict(zip(("connect", "read", "write", "status", "timeout"), (int(x) for x in v[3:8])))
-            return Result(requests=int(v[0]), seconds=v[1] / 1e6, bytes=int(v[2]),
-                          errors={k: n for k, n in errors.items() if n},
-                          p50_ms=v[8] / 1000, p90_ms=v[9] / 1000, p99_ms=v[10] / 1000, mean_ms=v[11] / 1000)
+            return Result(
+                requests=int(v[0]),
+                seconds=v[1] / 1e6,
+                bytes=int(v[2]),
+                errors={k: n for k, n in errors.items() if n},
+                p50_ms=v[8] / 1000,
+                p90_ms=v[9] / 1000,
+                p99_ms=v[10] / 1000,
+                mean_ms=v[11] / 1000,
+            )
     raise BenchError(f"wrk printed no result:\n{stdout[-2000:]}")
 
 
 class Wrk:
     """One wrk run; start() for a background load, run() for a measurement."""
 
-    def __init__(self, workdir: Path, url: str, script: str, *, seconds: float, connections: int,
-                 threads: int = 1, name: str = "wrk"):
+    def __init__(
+        self,
+        workdir: Path,
+        url: str,
+        script: str,
+        *,
+        seconds: float,
+        connections: int,
+        threads: int = 1,
+        name: str = "wrk",
+    ):
         self.script_path = workdir / f"{name}-{time.monotonic_ns()}.lua"
         self.script_path.write_text(script)
-        self.cmd = [WRK, f"-t{threads}", f"-c{connections}", f"-d{max(seconds, 1):.0f}s", "--timeout", "30s",
-                    "-s", str(self.script_path), url]
+        self.cmd = [
+            WRK,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{max(seconds, 1):.0f}s",
+            "--timeout",
+            "30s",
+            "-s",
+            str(self.script_path),
+            url,
+        ]
         self.seconds = seconds
         self.proc = None
 
     def start(self) -> "Wrk":
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            self.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+        )
         return self
 
     def result(self) -> Result:
@@ -132,8 +165,12 @@ class Downloaders:
         self.outputs: list[Path] = []
         for n, url in enumerate(urls):
             config = workdir / f"curl-{n}-{time.monotonic_ns()}.conf"
-            lines = ["silent", "show-error", f'header = "Authorization: Bearer {token}"',
-                     'write-out = "%{stderr}%{http_code} %{size_download}\\n"']
+            lines = [
+                "silent",
+                "show-error",
+                f'header = "Authorization: Bearer {token}"',
+                'write-out = "%{stderr}%{http_code} %{size_download}\\n"',
+            ]
             if rate:
                 lines.append(f"limit-rate = {rate}")
             for _ in range(2000):

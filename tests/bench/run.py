@@ -1,5 +1,6 @@
 """./manage.sh bench [--smoke] [options]: build the data set, start the production stack on loopback,
 measure every figure of issue 7 against its same-run baseline, print the table, stop everything."""
+
 import argparse
 import base64
 import hashlib
@@ -13,7 +14,7 @@ import subprocess
 import sys
 import time
 import traceback
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg2
@@ -21,35 +22,85 @@ import requests
 
 from . import dataset
 from .figures import Figures, Row
-from .services import (REPO, BenchError, BenchUnavailable, Cleanup, CpuMeter, Nginx, app_env, cluster_possible,
-                       configured_workers, flask_cli, postmaster_pid, ready, signin_slots, start_cluster,
-                       start_gunicorn, start_s3, start_scratch_database, work_directory)
+from .services import (
+    REPO,
+    BenchError,
+    BenchUnavailable,
+    Cleanup,
+    CpuMeter,
+    Nginx,
+    app_env,
+    cluster_possible,
+    configured_workers,
+    flask_cli,
+    postmaster_pid,
+    ready,
+    signin_slots,
+    start_cluster,
+    start_gunicorn,
+    start_s3,
+    start_scratch_database,
+    work_directory,
+)
 
-FIGURES = ("api_against_hello", "worker_memory", "xaccel_download", "listing_during_downloads", "logins",
-           "latency_scaling", "upload_memory")
-ROW_KEYS = ("listing", "listing-direct", "presign", "presign-direct", "worker-uss", "xaccel", "downloads", "logins",
-            "login-load", "login-flood", "p50-scale", "upload-rss")
+FIGURES = (
+    "api_against_hello",
+    "worker_memory",
+    "xaccel_download",
+    "listing_during_downloads",
+    "logins",
+    "latency_scaling",
+    "upload_memory",
+)
+ROW_KEYS = (
+    "listing",
+    "listing-direct",
+    "presign",
+    "presign-direct",
+    "worker-uss",
+    "xaccel",
+    "downloads",
+    "logins",
+    "login-load",
+    "login-flood",
+    "p50-scale",
+    "upload-rss",
+)
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="./manage.sh bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog="Exit status: 0 every figure was measured (met or not; with --strict 1 when a "
-                                       "goal is missed), 2 a figure could not be measured, 3 this machine lacks a "
-                                       "package or account the benchmark needs, 130 interrupted.")
-    p.add_argument("--smoke", action="store_true",
-                   help="tiny data set, 1 s per figure, one round: checks the benchmark runs (CI)")
+    p = argparse.ArgumentParser(
+        prog="./manage.sh bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Exit status: 0 every figure was measured (met or not; with --strict 1 when a "
+        "goal is missed), 2 a figure could not be measured, 3 this machine lacks a "
+        "package or account the benchmark needs, 130 interrupted.",
+    )
+    p.add_argument(
+        "--smoke", action="store_true", help="tiny data set, 1 s per figure, one round: checks the benchmark runs (CI)"
+    )
     p.add_argument("--seconds", type=int, help="seconds per measurement (full: 8, smoke: 1)")
     p.add_argument("--rounds", type=int, help="rounds of figure/baseline alternation (full: 3, smoke: 1)")
-    p.add_argument("--download-rate", default="10M",
-                   help="bandwidth of each of the 10 download clients of figure 4, e.g. 10M (bytes/s); "
-                        "0 = as fast as loopback goes (default 10M = 80 Mbit/s)")
-    p.add_argument("--login-clients", type=int,
-                   help="concurrent login clients of figure 5 (default: cores + 1 while the listing is "
-                        "measured, one per worker for logins/s and the flood)")
-    p.add_argument("--database", choices=("auto", "cluster", "scratch"), default="auto",
-                   help="cluster: a throwaway PostgreSQL cluster (initdb, as postgres when root); scratch: a "
-                        "database created next to TEST_DATABASE_URL and dropped after; auto: cluster if possible")
+    p.add_argument(
+        "--download-rate",
+        default="10M",
+        help="bandwidth of each of the 10 download clients of figure 4, e.g. 10M (bytes/s); "
+        "0 = as fast as loopback goes (default 10M = 80 Mbit/s)",
+    )
+    p.add_argument(
+        "--login-clients",
+        type=int,
+        help="concurrent login clients of figure 5 (default: cores + 1 while the listing is "
+        "measured, one per worker for logins/s and the flood)",
+    )
+    p.add_argument(
+        "--database",
+        choices=("auto", "cluster", "scratch"),
+        default="auto",
+        help="cluster: a throwaway PostgreSQL cluster (initdb, as postgres when root); scratch: a "
+        "database created next to TEST_DATABASE_URL and dropped after; auto: cluster if possible",
+    )
     p.add_argument("--only", action="append", choices=FIGURES, help="run only these figures (repeatable)")
     p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs) after the run")
@@ -71,7 +122,7 @@ def seconds_left(token: str) -> float:
 
 def size_arg(text: str) -> int:
     text = text.strip().upper()
-    factor = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1:], 1)
+    factor = {"K": 1024, "M": 1024**2, "G": 1024**3}.get(text[-1:], 1)
     return int(float(text.rstrip("KMG")) * factor)
 
 
@@ -128,18 +179,35 @@ class Bench:
         flask_cli(env, "db", "upgrade")
         # Gunicorn and Nginx boot while the admin is made (bcrypt, cost 12) and the data set inserted.
         self.app, app_booting = start_gunicorn(self.cleanup, env, self.workdir, "/api/health")
-        self.hello, hello_booting = start_gunicorn(self.cleanup, env, self.workdir, "/api/hello", app="hello:app",
-                                                   chdir=REPO / "tests" / "bench")
+        self.hello, hello_booting = start_gunicorn(
+            self.cleanup, env, self.workdir, "/api/hello", app="hello:app", chdir=REPO / "tests" / "bench"
+        )
         self.signin_slots = signin_slots(configured_workers(env))
-        app_nginx = Nginx(self.cleanup, self.workdir / "nginx-app", self.app.bind, self.upload_dir,
-                          static_dir=self.upload_dir, signin_slots=self.signin_slots)
+        app_nginx = Nginx(
+            self.cleanup,
+            self.workdir / "nginx-app",
+            self.app.bind,
+            self.upload_dir,
+            static_dir=self.upload_dir,
+            signin_slots=self.signin_slots,
+        )
         hello_nginx = Nginx(self.cleanup, self.workdir / "nginx-hello", self.hello.bind, self.upload_dir)
         self.app_url, self.hello_url, self.static_url = app_nginx.url, hello_nginx.url, app_nginx.static_url
         self.gunicorn_url = f"http://{self.app.bind}"
-        flask_cli(env, "create-admin", "--username", "benchadmin", "--email", "benchadmin@bench.example",
-                  "--password-stdin", input=self.password + "\n")
-        self.log(f"building the data set ({self.scale.documents:,} documents, {self.scale.users} users, "
-                 f"{self.scale.groups} groups)")
+        flask_cli(
+            env,
+            "create-admin",
+            "--username",
+            "benchadmin",
+            "--email",
+            "benchadmin@bench.example",
+            "--password-stdin",
+            input=self.password + "\n",
+        )
+        self.log(
+            f"building the data set ({self.scale.documents:,} documents, {self.scale.users} users, "
+            f"{self.scale.groups} groups)"
+        )
         self.dataset = dataset.build(database_url, self.upload_dir, self.scale)
         self.log(f"data set built ({time.monotonic() - started:.1f} s)")
         with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
@@ -155,9 +223,14 @@ class Bench:
         app_nginx.wait("/api/health")
         hello_nginx.wait("/api/hello")
         self.workers = len(self.app.worker_pids())
-        self.cpu = CpuMeter({"app": [self.app.proc.pid], "hello": [self.hello.proc.pid],
-                             "nginx": [app_nginx.proc.pid, hello_nginx.proc.pid],
-                             "postgres": [postmaster_pid(self.cluster) if self.cluster else None]})
+        self.cpu = CpuMeter(
+            {
+                "app": [self.app.proc.pid],
+                "hello": [self.hello.proc.pid],
+                "nginx": [app_nginx.proc.pid, hello_nginx.proc.pid],
+                "postgres": [postmaster_pid(self.cluster) if self.cluster else None],
+            }
+        )
         self.connections = 2 * self.workers
         self.max_upload_bytes = int(env["MAX_UPLOAD_MB"]) * 1024 * 1024
 
@@ -175,15 +248,18 @@ class Bench:
                 s3.put_object(Bucket=self.s3.bucket, Key=key, Body=pdf, ContentType="application/pdf")
         conn.close()
         self.meta["setup_seconds"] = round(time.monotonic() - started, 1)
-        self.log(f"stack up in {self.meta['setup_seconds']} s: Nginx {self.app_url} (hello {self.hello_url}), "
-                 f"Gunicorn {self.app.bind} with {self.workers} workers; the client sees "
-                 f"{self.visible['bench_client']:,} documents")
+        self.log(
+            f"stack up in {self.meta['setup_seconds']} s: Nginx {self.app_url} (hello {self.hello_url}), "
+            f"Gunicorn {self.app.bind} with {self.workers} workers; the client sees "
+            f"{self.visible['bench_client']:,} documents"
+        )
 
     def s3_documents_of(self, who: str, count: int) -> list[int]:
         ids, page = [], 1
         while len(ids) < count:
-            r = requests.get(f"{self.app_url}/api/documents?per_page=100&page={page}", headers=self.auth_header(who),
-                             timeout=30)
+            r = requests.get(
+                f"{self.app_url}/api/documents?per_page=100&page={page}", headers=self.auth_header(who), timeout=30
+            )
             items = r.json()["items"]
             if not items:
                 break
@@ -194,6 +270,7 @@ class Bench:
     def settle(self, timeout: float = 60) -> None:
         """Wait until the app's workers are idle: a finished wrk run leaves requests in flight
         (a login takes a while), which must not be charged to the next measurement."""
+
         def ticks() -> int:
             total = 0
             for pid in self.app.worker_pids():
@@ -228,8 +305,9 @@ class Bench:
         once per figure: a figure on a busy machine can outlast a token."""
         token = self._tokens.get(username)
         if token is None or seconds_left(token) < TOKEN_MARGIN:
-            r = requests.post(f"http://{self.app.bind}/api/login",
-                              json={"username": username, "password": self.password}, timeout=60)
+            r = requests.post(
+                f"http://{self.app.bind}/api/login", json={"username": username, "password": self.password}, timeout=60
+            )
             if r.status_code != 200:
                 raise BenchError(f"login of {username}: {r.status_code} {r.text[:200]}")
             token = self._tokens[username] = r.json()["access_token"]
@@ -240,6 +318,7 @@ class Bench:
 
 
 # ---- the report ----------------------------------------------------------------------------
+
 
 def machine() -> dict:
     model = "unknown"
@@ -254,8 +333,13 @@ def machine() -> dict:
         if line.startswith("MemTotal:"):
             mem_kb = int(line.split()[1])
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
-    return {"nproc": nproc, "cpu": model, "memory_gib": round(mem_kb / 1024 / 1024, 1),
-            "kernel": platform.release(), "python": platform.python_version()}
+    return {
+        "nproc": nproc,
+        "cpu": model,
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+    }
 
 
 def fmt(value: float, unit: str) -> str:
@@ -270,11 +354,24 @@ def table(rows: list[Row]) -> str:
     for row in rows:
         ratio = f"{row.ratio:+.1f} MB" if row.unit == "MB" else f"{row.ratio:.2f}"
         result = "info" if row.passed is None else ("pass" if row.passed else "FAIL")
-        lines.append([row.key, row.figure, fmt(row.value, row.unit), row.baseline, fmt(row.baseline_value, row.unit),
-                      ratio, row.goal, result, row.spread])
+        lines.append(
+            [
+                row.key,
+                row.figure,
+                fmt(row.value, row.unit),
+                row.baseline,
+                fmt(row.baseline_value, row.unit),
+                ratio,
+                row.goal,
+                result,
+                row.spread,
+            ]
+        )
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
-           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
     out += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(line, widths)) + " |" for line in lines]
     return "\n".join(out)
 
@@ -285,11 +382,15 @@ CPU_GROUPS = (("app", "Gunicorn workers"), ("hello", "hello workers"), ("postgre
 def cpu_table(cpu: dict[str, dict[str, float]]) -> str:
     """Where the time goes: CPU ms per request of each group of processes, reaped ones included."""
     header = ["request"] + [title for _, title in CPU_GROUPS] + ["total"]
-    lines = [[name] + [f"{ms[group]:.2f}" if group in ms else "-" for group, _ in CPU_GROUPS]
-             + [f"{sum(ms.values()):.2f}"] for name, ms in cpu.items()]
+    lines = [
+        [name] + [f"{ms[group]:.2f}" if group in ms else "-" for group, _ in CPU_GROUPS] + [f"{sum(ms.values()):.2f}"]
+        for name, ms in cpu.items()
+    ]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
-    out = ["| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
-           "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
+    out = [
+        "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
+        "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+    ]
     out += ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |" for line in lines]
     return "\n".join(out)
 
@@ -328,8 +429,12 @@ def main(argv=None) -> int:
         workdir = work_directory()
         with Cleanup() as cleanup:
             bench = Bench(args, cleanup, workdir)
-            meta = {"workdir": str(workdir), "machine": machine(), "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-                    "commit": git_commit()}
+            meta = {
+                "workdir": str(workdir),
+                "machine": machine(),
+                "load_before": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+                "commit": git_commit(),
+            }
             bench.meta = meta
             bench.start()
             figures = Figures(bench)
@@ -337,21 +442,30 @@ def main(argv=None) -> int:
                 bench.log(f"measuring {name.replace('_', ' ')}")
                 try:
                     getattr(figures, name)()
-                except Exception as exc:  # noqa: BLE001 -- report it, measure the others
+                except Exception as exc:
                     if not isinstance(exc, BenchError):
                         traceback.print_exc()
                     failures.append(f"{name}: {type(exc).__name__}: {exc}")
                     bench.log(f"{name} could not be measured: {exc}")
             rows = figures.rows
             meta["load_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-            meta["finished"] = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+            meta["finished"] = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
             print(report(bench, rows, failures, meta, figures.cpu), flush=True)
             meta["pids"] = cleanup.pids
             if args.json:
-                args.json.write_text(json.dumps({"meta": meta, "smoke": bench.smoke, "visible": bench.visible,
-                                                 "rows": [row.__dict__ for row in rows], "cpu_ms": figures.cpu,
-                                                 "failures": failures},
-                                                indent=2))
+                args.json.write_text(
+                    json.dumps(
+                        {
+                            "meta": meta,
+                            "smoke": bench.smoke,
+                            "visible": bench.visible,
+                            "rows": [row.__dict__ for row in rows],
+                            "cpu_ms": figures.cpu,
+                            "failures": failures,
+                        },
+                        indent=2,
+                    )
+                )
     except BenchUnavailable as exc:
         print(f"bench: cannot run here: {exc}", file=sys.stderr)
         return 3
@@ -361,7 +475,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("bench: interrupted; everything started has been stopped", file=sys.stderr)
         return 130
-    except Exception:  # noqa: BLE001 -- the processes are stopped by now; show what happened
+    except Exception:
         traceback.print_exc()
         return 2
     finally:
@@ -379,4 +493,3 @@ def main(argv=None) -> int:
 def git_commit() -> str:
     done = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"], capture_output=True, text=True)
     return done.stdout.strip() or "unknown"
-

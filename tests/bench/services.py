@@ -9,6 +9,7 @@ running any app module (the hello baseline) with the worker count deploy/gunicor
 computes, a static-file baseline server beside the site, and one cleanup list that stops every
 process the run started whatever happens (an exception, Ctrl-C, SIGTERM).
 """
+
 import os
 import runpy
 import signal
@@ -52,6 +53,7 @@ def skips_as_errors(fn, *args, **kwargs):
 
 # ---- cleanup -------------------------------------------------------------------------------
 
+
 class Cleanup:
     """Stop actions, run last-in first-out exactly once; SIGINT/SIGTERM/SIGHUP unwind like Ctrl-C."""
 
@@ -67,7 +69,7 @@ class Cleanup:
             what, action = self._actions.pop()
             try:
                 action()
-            except Exception as exc:  # noqa: BLE001 -- keep stopping the others
+            except Exception as exc:
                 print(f"bench: stopping {what} failed: {exc}", file=sys.stderr)
 
     def __enter__(self):
@@ -109,8 +111,9 @@ def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: flo
 
 def spawn(cleanup: Cleanup, what: str, cmd: list[str], log: Path, sig: int = signal.SIGTERM, **kw) -> subprocess.Popen:
     with open(log, "ab") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, **kw)
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True, **kw
+        )
     cleanup.push(what, lambda: stop_process(proc, sig))
     cleanup.pids.append(proc.pid)
     return proc
@@ -131,6 +134,7 @@ def work_directory() -> Path:
 
 
 # ---- PostgreSQL ----------------------------------------------------------------------------
+
 
 class DurableCluster(postgres.PostgresCluster):
     """tests/support/postgres.py's throwaway cluster with the server's default durability (fsync and
@@ -181,6 +185,7 @@ def start_scratch_database(cleanup: Cleanup) -> str:
 
 # ---- S3 and the app ------------------------------------------------------------------------
 
+
 def start_s3(cleanup: Cleanup) -> FakeS3:
     s3 = FakeS3("sequoalpha-bench")
     cleanup.push("moto S3", s3.stop)
@@ -190,9 +195,14 @@ def start_s3(cleanup: Cleanup) -> FakeS3:
 def app_env(database_url: str, upload_dir: Path, s3: FakeS3) -> dict:
     """The production environment (deploy/env.example) pointed at this stack."""
     return gunicorn.app_env(
-        database_url, upload_dir,
-        MAX_UPLOAD_MB="50", S3_BUCKET=s3.bucket, S3_ENDPOINT_URL=s3.endpoint, S3_PRESIGN_SECONDS="300",
-        X_ACCEL_PREFIX="/_protected/", TRUSTED_PROXIES="127.0.0.1",
+        database_url,
+        upload_dir,
+        MAX_UPLOAD_MB="50",
+        S3_BUCKET=s3.bucket,
+        S3_ENDPOINT_URL=s3.endpoint,
+        S3_PRESIGN_SECONDS="300",
+        X_ACCEL_PREFIX="/_protected/",
+        TRUSTED_PROXIES="127.0.0.1",
     )
 
 
@@ -225,8 +235,9 @@ def signin_slots(workers: int) -> int:
     return cores if cores < workers else max(workers - 1, 1)
 
 
-def start_gunicorn(cleanup: Cleanup, env: dict, log_dir: Path, ready_path: str, app: str | None = None,
-                   chdir: Path | None = None) -> tuple[gunicorn.Gunicorn, Future]:
+def start_gunicorn(
+    cleanup: Cleanup, env: dict, log_dir: Path, ready_path: str, app: str | None = None, chdir: Path | None = None
+) -> tuple[gunicorn.Gunicorn, Future]:
     """tests/support/gunicorn.py's Gunicorn (the shipped config) with its configured number of workers;
     `app`/`chdir` run another module (the hello baseline) under the same config. It boots in
     the background (the caller inserts the data set meanwhile): `ready()` waits for it."""
@@ -254,12 +265,20 @@ def ready(cleanup: Cleanup, server: gunicorn.Gunicorn, booting: Future) -> gunic
 
 # ---- Nginx ---------------------------------------------------------------------------------
 
+
 class Nginx:
     """The shipped site rendered for `upstream` (tests/support/nginx.py's render_nginx), plus, when `static_dir`
     is given, a baseline server on its own port serving that directory under /static/."""
 
-    def __init__(self, cleanup: Cleanup, prefix: Path, upstream: str, upload_dir: Path,
-                 static_dir: Path | None = None, signin_slots: int = 2):
+    def __init__(
+        self,
+        cleanup: Cleanup,
+        prefix: Path,
+        upstream: str,
+        upload_dir: Path,
+        static_dir: Path | None = None,
+        signin_slots: int = 2,
+    ):
         if which("nginx") is None:
             raise BenchUnavailable("nginx is not installed (apt-get install nginx-light)")
         self.setup = render_nginx(prefix, upstream=upstream, upload_dir=upload_dir, signin_slots=signin_slots)
@@ -294,12 +313,19 @@ server {{
             site_include = f"include {prefix}/site.conf;"
             if site_include not in conf:
                 raise BenchError("tests/support/nginx.py's nginx.conf changed shape; update tests/bench/services.py")
-            self.setup.conf.write_text(conf.replace(site_include, f"{site_include}\n    include {prefix}/baseline.conf;"))
+            self.setup.conf.write_text(
+                conf.replace(site_include, f"{site_include}\n    include {prefix}/baseline.conf;")
+            )
         checked = self.setup.test_config()
         if checked.returncode != 0:
             raise BenchError(f"nginx -t failed:\n{checked.stderr}")
-        self.proc = spawn(cleanup, f"Nginx ({prefix.name})", self.setup.cmd("-g", "daemon off;"),
-                          prefix / "logs" / "stdout.log", sig=signal.SIGQUIT)
+        self.proc = spawn(
+            cleanup,
+            f"Nginx ({prefix.name})",
+            self.setup.cmd("-g", "daemon off;"),
+            prefix / "logs" / "stdout.log",
+            sig=signal.SIGQUIT,
+        )
 
     def wait(self, path: str, timeout: float = 30) -> None:
         wait_for(lambda: answers(self.url + path) or self.proc.poll() is not None, timeout, "Nginx")

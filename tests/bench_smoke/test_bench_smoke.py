@@ -1,6 +1,7 @@
 """The benchmark's smoke mode runs in CI so that tests/bench cannot rot: `./manage.sh bench --smoke`
 must start the stack, measure every figure and print the whole table. Its ratios are not asserted:
 a benchmark on a shared CI machine is not a timed test (the full run is on demand)."""
+
 import json
 import math
 import os
@@ -10,10 +11,21 @@ from pathlib import Path
 
 import pytest
 
-
 REPO = Path(__file__).resolve().parents[2]
-ROW_KEYS = ["listing", "listing-direct", "presign", "presign-direct", "worker-uss", "xaccel", "downloads", "logins",
-            "login-load", "login-flood", "p50-scale", "upload-rss"]
+ROW_KEYS = [
+    "listing",
+    "listing-direct",
+    "presign",
+    "presign-direct",
+    "worker-uss",
+    "xaccel",
+    "downloads",
+    "logins",
+    "login-load",
+    "login-flood",
+    "p50-scale",
+    "upload-rss",
+]
 
 
 def _postgres_available() -> bool:
@@ -28,8 +40,13 @@ def test_smoke_run_prints_every_figure(tmp_path):
     if not _postgres_available():
         pytest.skip("no PostgreSQL: neither initdb nor TEST_DATABASE_URL")
     results = tmp_path / "bench.json"
-    done = subprocess.run([str(REPO / "manage.sh"), "bench", "--smoke", "--json", str(results)], cwd=REPO,
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [str(REPO / "manage.sh"), "bench", "--smoke", "--json", str(results)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if done.returncode == 3:  # a package or account this machine lacks (the bench says which)
         pytest.skip(done.stderr.strip().splitlines()[-1])
     assert done.returncode == 0, f"stdout:\n{done.stdout}\nstderr:\n{done.stderr[-5000:]}"

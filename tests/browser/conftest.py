@@ -6,6 +6,7 @@ The app, its fresh schema and the user factory come from tests/support/app.py; h
 database is pinned to SQLite (the browser tier tests the site, not the database) and the app
 is served for real by werkzeug in a thread, so the browser talks HTTP to it.
 """
+
 import functools
 import hashlib
 import io
@@ -47,6 +48,7 @@ document.addEventListener('securitypolicyviolation', (e) => {
 
 # --- the app, served -------------------------------------------------------------------
 
+
 @pytest.fixture
 def database_url(tmp_path):
     """Browser tests run on SQLite only (overrides the sqlite/postgresql parametrisation)."""
@@ -69,6 +71,7 @@ def live_server(app):
 
 # --- talking to the API directly (setting the scene) -----------------------------------
 
+
 class Api:
     """The API through Flask's test client with a Bearer token (no browser involved)."""
 
@@ -87,10 +90,24 @@ class Api:
     def category(self, name):
         return self.call("POST", "/api/admin/categories", json={"name": name})
 
-    def upload(self, title, data=None, filename=None, category_id=None, everyone=False, group_ids=(), user_ids=(), description=""):
+    def upload(
+        self,
+        title,
+        data=None,
+        filename=None,
+        category_id=None,
+        everyone=False,
+        group_ids=(),
+        user_ids=(),
+        description="",
+    ):
         data = data if data is not None else make_pdf(label=title)
         form = {
-            "file": (io.BytesIO(data), filename or f"{re.sub(r'[^A-Za-z0-9]+', '-', title).strip('-')}.pdf", "application/pdf"),
+            "file": (
+                io.BytesIO(data),
+                filename or f"{re.sub(r'[^A-Za-z0-9]+', '-', title).strip('-')}.pdf",
+                "application/pdf",
+            ),
             "title": title,
             "description": description,
             "visibility": json.dumps({"everyone": everyone, "group_ids": list(group_ids), "user_ids": list(user_ids)}),
@@ -108,6 +125,7 @@ def admin_api(app, make_user):
 
 
 # --- the browser -----------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def playwright_browser():
@@ -169,7 +187,7 @@ class PageWatch:
         for page in self.page.context.pages:
             try:
                 found += page.evaluate("window.__cspViolations || []")
-            except Exception:  # noqa: BLE001 -- a page that is closing or navigating
+            except Exception:
                 pass
         return found
 
@@ -224,6 +242,7 @@ def open_page(playwright_browser, live_server):
 
 
 # --- helpers the tests share (the `ui` fixture) ---------------------------------------
+
 
 @functools.lru_cache(maxsize=1)
 def _axe_source() -> str:

@@ -1,5 +1,6 @@
 """An admin uploads two PDFs in one go (a progress bar per file reaching 100%), restricts one
 to a group, and the group's member sees it while a non-member does not."""
+
 import base64
 import hashlib
 
@@ -63,12 +64,16 @@ def test_upload_two_pdfs_restrict_one_to_a_group(open_page, admin_api, make_user
     assert "All clients" in table.locator("tr", has_text="Market outlook 2026").inner_text()
 
     # The member sees both documents; the non-member only the one shared with everyone.
-    for username, expected in (("carol", ["Market outlook 2026", "Fund II Q2 2026 report"]), ("dave", ["Market outlook 2026"])):
+    for username, expected in (
+        ("carol", ["Market outlook 2026", "Fund II Q2 2026 report"]),
+        ("dave", ["Market outlook 2026"]),
+    ):
         client_page, _ = open_page()
         ui.sign_in(client_page, username)
         ui.wait_for_documents(client_page)
         titles = client_page.locator("#doc-rows tr[data-id] .doc-title").evaluate_all(
-            "cells => cells.map(c => c.firstChild.textContent.trim())")
+            "cells => cells.map(c => c.firstChild.textContent.trim())"
+        )
         assert sorted(titles) == sorted(expected), username
         assert client_page.get_by_role("link", name="Admin console").count() == 0
 
@@ -104,4 +109,5 @@ def test_drag_and_drop_onto_the_drop_zone(open_page, admin_api, ui):
     assert items.nth(0).locator("progress").evaluate("p => p.value") == 100
     docs = admin_api.call("GET", "/api/admin/documents")["items"]
     assert [(d["title"], d["filename"], d["sha256"]) for d in docs] == [
-        ("Dropped letter", "Dropped_letter.pdf", hashlib.sha256(pdf).hexdigest())]
+        ("Dropped letter", "Dropped_letter.pdf", hashlib.sha256(pdf).hexdigest())
+    ]

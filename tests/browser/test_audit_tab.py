@@ -1,10 +1,11 @@
 """The Audit log tab in Chromium: last week's events exported as CSV (the same rows as the list),
 the filters kept in the address, deleted documents named by their last title, and with 5,000
 documents the first rows show at once and a document is found by typing part of its title."""
+
 import csv
 import io
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from sqlalchemy import insert
@@ -28,12 +29,17 @@ def open_audit_tab(page, ui):
 
 def test_export_last_weeks_audit_log_as_csv(open_page, admin_api, make_user, app, ui):
     ann = make_user("ann")
-    now = datetime.now(timezone.utc)
-    add_events(app, [
-        {"at": now - timedelta(days=30), "action": "login", "actor_id": ann, "ip": "192.0.2.1", "detail": {}},
-        {"at": now - timedelta(days=3), "action": "login", "actor_id": ann, "ip": "192.0.2.2", "detail": {}},
-    ])
-    admin_api.call("PATCH", f"/api/admin/users/{ann}", json={"full_name": "Ann Investor", "email": "ann@investor.example"})
+    now = datetime.now(UTC)
+    add_events(
+        app,
+        [
+            {"at": now - timedelta(days=30), "action": "login", "actor_id": ann, "ip": "192.0.2.1", "detail": {}},
+            {"at": now - timedelta(days=3), "action": "login", "actor_id": ann, "ip": "192.0.2.2", "detail": {}},
+        ],
+    )
+    admin_api.call(
+        "PATCH", f"/api/admin/users/{ann}", json={"full_name": "Ann Investor", "email": "ann@investor.example"}
+    )
     gone = admin_api.upload("Side letter draft")
     deleted = admin_api.client.delete(f"/api/admin/documents/{gone['id']}", headers=admin_api.headers)
     assert deleted.status_code == 204
@@ -46,7 +52,9 @@ def test_export_last_weeks_audit_log_as_csv(open_page, admin_api, make_user, app
     deleted = audit.locator("tbody tr", has_text="Document deleted")
     assert deleted.locator("td[data-label='Document'] .doc-title").inner_text() == "Side letter draft"
     assert deleted.locator("td[data-label='Document'] .badge").inner_text() == "Deleted"
-    audit.locator("tbody tr", has_text="User updated").get_by_text("concerning ann · changed email, full name").wait_for()
+    audit.locator("tbody tr", has_text="User updated").get_by_text(
+        "concerning ann · changed email, full name"
+    ).wait_for()
 
     # Last week, by its dates.
     today = now.date()
@@ -93,16 +101,37 @@ def test_export_last_weeks_audit_log_as_csv(open_page, admin_api, make_user, app
 
 def test_five_thousand_documents_rows_at_once_and_a_document_found_by_typing(open_page, admin_api, make_user, app, ui):
     ann = make_user("ann")
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with app.app_context():
-        db.session.execute(insert(Document), [
-            {"kind": "link", "title": f"Capital call notice {n:04d}", "description": "",
-             "external_url": f"https://fund.example/calls/{n}", "created_at": now, "updated_at": now}
-            for n in range(5000)])
+        db.session.execute(
+            insert(Document),
+            [
+                {
+                    "kind": "link",
+                    "title": f"Capital call notice {n:04d}",
+                    "description": "",
+                    "external_url": f"https://fund.example/calls/{n}",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n in range(5000)
+            ],
+        )
         target = db.session.scalar(db.select(Document.id).where(Document.title == "Capital call notice 4321"))
         db.session.commit()
-    add_events(app, [{"at": now, "action": "document_downloaded", "actor_id": ann, "document_id": target,
-                      "ip": "192.0.2.9", "detail": {"via": "link"}}])
+    add_events(
+        app,
+        [
+            {
+                "at": now,
+                "action": "document_downloaded",
+                "actor_id": ann,
+                "document_id": target,
+                "ip": "192.0.2.9",
+                "detail": {"via": "link"},
+            }
+        ],
+    )
 
     page, watch = open_page()
     ui.sign_in(page, "boss", expect_url="**/frontend/admin.html*")

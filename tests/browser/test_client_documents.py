@@ -1,5 +1,6 @@
 """A client in the document center: sees exactly their documents, searches, filters, downloads
 (the bytes are the uploaded bytes), signs out, and the document URLs then answer 401."""
+
 import hashlib
 
 import pytest
@@ -29,7 +30,8 @@ def library(admin_api, make_user, ui):
 
 def listed_titles(page):
     return page.locator("#doc-rows tr[data-id] .doc-title").evaluate_all(
-        "cells => cells.map(c => c.firstChild.textContent.trim())")
+        "cells => cells.map(c => c.firstChild.textContent.trim())"
+    )
 
 
 def test_client_sees_searches_filters_downloads_and_signs_out(open_page, library, ui):
@@ -109,10 +111,15 @@ def test_another_clients_document_is_a_404_even_by_its_url(open_page, library, u
 def test_pages_of_twenty_with_previous_and_next(open_page, admin_api, make_user, ui):
     make_user("zoe")
     for n in range(1, 24):
-        admin_api.call("POST", "/api/admin/documents/link", json={
-            "title": f"Market note {n:02d}", "external_url": f"https://research.example/notes/{n}",
-            "visibility": {"everyone": True},
-        })
+        admin_api.call(
+            "POST",
+            "/api/admin/documents/link",
+            json={
+                "title": f"Market note {n:02d}",
+                "external_url": f"https://research.example/notes/{n}",
+                "visibility": {"everyone": True},
+            },
+        )
     page, _watch = open_page(width=375)
     ui.sign_in(page, "zoe")
     ui.wait_for_documents(page)

@@ -1,6 +1,7 @@
 """What a first visit showed: where people land after sign-in, the focus on the sign-in page,
 the password dialog's "too short", the public site's year, legal pages, contact details from
 one place, and its header folding behind a menu button on a phone."""
+
 from datetime import UTC, datetime
 
 import pytest
@@ -104,8 +105,10 @@ def test_public_site_year_legal_pages_and_contact_details_from_one_place(open_pa
         assert contact.get_by_role("link", name=phone).get_attribute("href") == tel
     assert firm["clientService"]["hours"] in contact.inner_text()
 
-    for name, url, heading in (("Privacy notice", "**/frontend/privacy.html", "Privacy notice"),
-                               ("Regulatory disclosures", "**/frontend/disclosures.html", "Regulatory disclosures")):
+    for name, url, heading in (
+        ("Privacy notice", "**/frontend/privacy.html", "Privacy notice"),
+        ("Regulatory disclosures", "**/frontend/disclosures.html", "Regulatory disclosures"),
+    ):
         page.goto("/")
         page.get_by_role("navigation", name="Footer").get_by_role("link", name=name).click()
         page.wait_for_url(url)

@@ -1,5 +1,6 @@
 """Lists keep their place in the address: a reload opens the same page with the same filters,
 a page can be reached by its number, and a new page starts from the top of the list."""
+
 import pytest
 
 pytestmark = pytest.mark.browser
@@ -11,8 +12,11 @@ def many_links(admin_api):
     letters = admin_api.category("Letters")
     admin_api.category("Empty category")
     for n in range(41):
-        payload = {"title": f"Letter number {n:02d}", "external_url": f"https://example.org/letter/{n}",
-                   "visibility": {"everyone": True}}
+        payload = {
+            "title": f"Letter number {n:02d}",
+            "external_url": f"https://example.org/letter/{n}",
+            "visibility": {"everyone": True},
+        }
         if n % 2:
             payload["category_id"] = letters["id"]
         admin_api.call("POST", "/api/admin/documents/link", json=payload)
@@ -67,5 +71,8 @@ def test_the_admin_list_keeps_page_and_filters_on_reload(open_page, many_links, 
     page.reload()
     panel.locator(".doc-title", has_text="Letter number 31").wait_for()
     assert panel.get_by_label("Search", exact=True).input_value() == "number 3"
-    assert panel.get_by_role("search").get_by_label("Category").evaluate("s => s.selectedOptions[0].textContent") == "Letters"
+    assert (
+        panel.get_by_role("search").get_by_label("Category").evaluate("s => s.selectedOptions[0].textContent")
+        == "Letters"
+    )
     assert page.url == url

@@ -1,13 +1,14 @@
 """The e-mailed account flows in the browser, following the links the SMTP server received:
 invitation → choose a password → sign in; forgot → reset → sign in; an admin-chosen password
 changed first thing; the lockout countdown; the admin console's invitations and Mail tab."""
+
 from datetime import timedelta
 
 import pytest
-from support.mail import deliver, links, received, smtp_config
 
 from sequoalpha.extensions import db
 from sequoalpha.models import User, utcnow
+from support.mail import deliver, links, received, smtp_config
 
 pytestmark = pytest.mark.browser
 
@@ -93,8 +94,9 @@ def test_forgot_then_reset_then_sign_in(open_page, app, make_user, smtp, ui):
 
 
 def test_an_admin_chosen_password_is_changed_first(open_page, admin_api, app, ui):
-    admin_api.call("POST", "/api/admin/users", json={"username": "tom", "email": "tom@example.com",
-                                                      "password": "temporary one"})
+    admin_api.call(
+        "POST", "/api/admin/users", json={"username": "tom", "email": "tom@example.com", "password": "temporary one"}
+    )
     page, _watch = open_page()
     ui.sign_in(page, "tom", "temporary one", expect_url="**/frontend/documents.html*")
     dialog = page.get_by_role("dialog", name="Choose your own password")

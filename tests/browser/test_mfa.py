@@ -4,6 +4,7 @@ username), the admin sent to enrolment, all axe-checked and at phone width.
 
 WebAuthn needs a secure context and refuses an IP address as the relying party, so here the app
 is browsed at http://localhost:<port> (a secure context) with PUBLIC_URL set to match."""
+
 import threading
 import time
 from pathlib import Path
@@ -51,9 +52,19 @@ def virtual_authenticator(page):
     user verification that always succeeds."""
     cdp = page.context.new_cdp_session(page)
     cdp.send("WebAuthn.enable")
-    added = cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
-        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True,
-        "hasUserVerification": True, "isUserVerified": True, "automaticPresenceSimulation": True}})
+    added = cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
     return cdp, added["authenticatorId"]
 
 
@@ -178,6 +189,7 @@ def test_passkey_registration_and_sign_in_without_a_username(open_page, make_use
     with app.app_context():
         from sequoalpha.extensions import db
         from sequoalpha.models import AuditEvent
+
         events = db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "login")).all()
         assert [e.detail.get("method") for e in events].count("passkey") == 2
         actions = set(db.session.scalars(db.select(AuditEvent.action)).all())
@@ -221,8 +233,10 @@ def test_an_admin_resets_a_clients_second_factor(open_page, make_user, app, ui):
     make_user("boss", is_admin=True)
     make_user("ann")
     client = app.test_client()
-    headers = {"Authorization": "Bearer " + client.post(
-        "/api/login", json={"username": "ann", "password": ui.PASSWORD}).get_json()["access_token"]}
+    headers = {
+        "Authorization": "Bearer "
+        + client.post("/api/login", json={"username": "ann", "password": ui.PASSWORD}).get_json()["access_token"]
+    }
     secret = client.post("/api/me/mfa/totp", headers=headers).get_json()["secret"]
     code, _step = code_after(secret, -1)
     assert client.post("/api/me/mfa/totp/confirm", headers=headers, json={"code": code}).status_code == 200

@@ -2,8 +2,8 @@
 CSP violations, no request to another origin (checked by the open_page fixture), an axe-core
 accessibility check (labels, roles, names, contrast…), no horizontal scrolling, and a
 screenshot in test-artifacts/screenshots/ for a person to look at."""
-import pytest
 
+import pytest
 
 WIDTHS = (375, 1280)
 
@@ -14,14 +14,23 @@ def portal(admin_api, make_user, ui):
     groups = admin_api.call("GET", "/api/admin/groups")["items"]
     reports = admin_api.category("Quarterly reports")
     admin_api.category("Tax documents")
-    admin_api.upload("Quarterly report Q1 2026", everyone=True, category_id=reports["id"],
-                     description="Performance, holdings and the partners' letter for the first quarter.")
+    admin_api.upload(
+        "Quarterly report Q1 2026",
+        everyone=True,
+        category_id=reports["id"],
+        description="Performance, holdings and the partners' letter for the first quarter.",
+    )
     admin_api.upload("Tax statement 2025", user_ids=[ann], description="Form 1099 for the 2025 tax year.")
     admin_api.upload("Fund I capital call notice", group_ids=[groups[0]["id"]])
-    admin_api.call("POST", "/api/admin/documents/link", json={
-        "title": "Regulatory filing (Form ADV)", "external_url": "https://adviserinfo.example/sequoalpha",
-        "visibility": {"everyone": True},
-    })
+    admin_api.call(
+        "POST",
+        "/api/admin/documents/link",
+        json={
+            "title": "Regulatory filing (Form ADV)",
+            "external_url": "https://adviserinfo.example/sequoalpha",
+            "visibility": {"everyone": True},
+        },
+    )
     return ann
 
 
@@ -114,8 +123,12 @@ def test_admin_console(open_page, portal, ui, width, tmp_path):
 
     # Every other tab, reached with the keyboard (arrow keys move along the tab list).
     page.get_by_role("tab", name="Documents").focus()
-    for tab, ready in (("Users", "#panel-users tr[data-id]"), ("Groups", "#panel-groups tr[data-id]"),
-                       ("Categories", "#panel-categories tr[data-id]"), ("Audit log", "#panel-audit tbody tr time")):
+    for tab, ready in (
+        ("Users", "#panel-users tr[data-id]"),
+        ("Groups", "#panel-groups tr[data-id]"),
+        ("Categories", "#panel-categories tr[data-id]"),
+        ("Audit log", "#panel-audit tbody tr time"),
+    ):
         page.keyboard.press("ArrowRight")
         assert page.get_by_role("tab", name=tab).get_attribute("aria-selected") == "true"
         page.locator(ready).first.wait_for()

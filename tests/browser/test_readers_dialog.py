@@ -1,10 +1,11 @@
 """Who read what, in Chromium: an admin opens a document's readers, sees who has not opened it,
 reminds them (the e-mails reach a real SMTP server once the outbox is sent), and looks, from the
 Users tab, at what one client can see and has not opened."""
+
 import pytest
 
-from support.smtp import SmtpServer
 from support.api import login
+from support.smtp import SmtpServer
 
 
 @pytest.fixture
@@ -59,7 +60,9 @@ def test_admin_reminds_those_who_have_not_opened_a_document(open_page, admin_api
     result = app.test_cli_runner().invoke(args=["mail", "send-pending"])
     assert result.exit_code == 0, result.output
     assert "sent 2" in result.output
-    received = {tuple(rcpts): message for (_sender, rcpts), message in zip(smtp.handler.envelopes, smtp.handler.messages)}
+    received = {
+        tuple(rcpts): message for (_sender, rcpts), message in zip(smtp.handler.envelopes, smtp.handler.messages)
+    }
     assert sorted(received) == [("bob@example.com",), ("carol@example.com",)]
     for message in received.values():
         assert doc["title"] in message["Subject"]
@@ -76,7 +79,10 @@ def test_admin_reminds_those_who_have_not_opened_a_document(open_page, admin_api
     audit = page.locator("#panel-audit")
     reminded = audit.locator("tbody tr", has_text="Readers reminded")
     reminded.first.wait_for()
-    assert [t.strip() for t in reminded.locator("td[data-label='Details']").all_inner_texts()] == ["nobody to remind", "2 reminders sent"]
+    assert [t.strip() for t in reminded.locator("td[data-label='Details']").all_inner_texts()] == [
+        "nobody to remind",
+        "2 reminders sent",
+    ]
     assert reminded.first.locator("td[data-label='Document']").inner_text().strip() == doc["title"]
 
 
@@ -85,9 +91,18 @@ def test_users_tab_shows_what_a_client_can_see_and_has_not_opened(open_page, adm
     make_user("bob")
     admin_api.call("PATCH", f"/api/admin/users/{ann}", json={"full_name": "Ann Investor"})
     fund = admin_api.call("GET", "/api/admin/groups")["items"][0]
-    links = [admin_api.call("POST", "/api/admin/documents/link", json={
-        "title": f"Market note {n:02d}", "external_url": f"https://research.example/notes/{n}",
-        "visibility": {"everyone": True}}) for n in range(1, 23)]
+    links = [
+        admin_api.call(
+            "POST",
+            "/api/admin/documents/link",
+            json={
+                "title": f"Market note {n:02d}",
+                "external_url": f"https://research.example/notes/{n}",
+                "visibility": {"everyone": True},
+            },
+        )
+        for n in range(1, 23)
+    ]
     report = admin_api.upload("Fund I report Q1 2026", group_ids=[fund["id"]])
     admin_api.upload("Bob tax statement 2025", user_ids=[])  # admins only: nobody's
     download_as(app, "ann", report["id"])

@@ -1,5 +1,6 @@
 """While S3 is unreachable, uploads still succeed and the admin console marks them as
 waiting for S3 (and shows no such mark when S3 is not in use at all: see test_admin_upload)."""
+
 import pytest
 
 from support.common import free_port

@@ -1,5 +1,6 @@
 """The access token is short-lived (15 min); when it has expired, the pages refresh it
 silently with the refresh cookie and carry on, for API calls and for downloads alike."""
+
 from datetime import timedelta
 
 from flask_jwt_extended import create_access_token
@@ -13,8 +14,9 @@ def expire_access_token(app, page, username):
     15 minutes had passed since the last refresh."""
     with app.app_context():
         user = db.session.scalar(db.select(User).where(User.username == username))
-        token = create_access_token(identity=user, expires_delta=timedelta(seconds=-30),
-                                    additional_claims={"ver": user.token_version})
+        token = create_access_token(
+            identity=user, expires_delta=timedelta(seconds=-30), additional_claims={"ver": user.token_version}
+        )
     context = page.context
     (old,) = [c for c in context.cookies() if c["name"] == "access_token_cookie"]
     context.clear_cookies(name="access_token_cookie")

@@ -1,5 +1,6 @@
 """Sign-in in the browser: the messages for a wrong password, a locked account, a disabled
 account and an expired session; keyboard-only sign-in."""
+
 import re
 
 
@@ -64,8 +65,11 @@ def test_expired_session_returns_to_sign_in_with_a_message(open_page, make_user,
     # The session ends elsewhere: a password change revokes every earlier token.
     client = app.test_client()
     token = client.post("/api/login", json={"username": "eve", "password": ui.PASSWORD}).get_json()["access_token"]
-    response = client.post("/api/me/password", headers={"Authorization": f"Bearer {token}"},
-                           json={"current_password": ui.PASSWORD, "new_password": "a brand new passphrase"})
+    response = client.post(
+        "/api/me/password",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"current_password": ui.PASSWORD, "new_password": "a brand new passphrase"},
+    )
     assert response.status_code == 204
 
     page.get_by_label("Search", exact=True).fill("anything")

@@ -1,6 +1,7 @@
 """Sign-in's ?next=: a page or a download on this site is returned to (after a silent refresh
 when the refresh cookie is still there, else after signing in); anything else is ignored, so
 the sign-in page can never send someone to another site."""
+
 from urllib.parse import urlencode
 
 import pytest
@@ -33,10 +34,13 @@ SAFE = {
 def test_only_pages_and_downloads_of_this_site_are_accepted(open_page):
     page, _watch = open_page()
     page.goto("/frontend/signin.html")
-    checked = page.evaluate("""async ([unsafe, safe]) => {
+    checked = page.evaluate(
+        """async ([unsafe, safe]) => {
         const { safeNext } = await import('/frontend/js/next-url.js');
         return { unsafe: unsafe.map(safeNext), safe: safe.map(safeNext) };
-    }""", [UNSAFE, list(SAFE)])
+    }""",
+        [UNSAFE, list(SAFE)],
+    )
     assert checked["unsafe"] == [None] * len(UNSAFE)
     assert checked["safe"] == list(SAFE.values())
 

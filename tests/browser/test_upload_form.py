@@ -5,6 +5,7 @@ no full progress bar; notifications never cover the row buttons.
 The upload requests of the first test are answered by the test (page.route): the API's
 `document_date` field is not in this branch's backend yet, and the point here is what the
 form sends. The other tests use the real API."""
+
 import json
 import re
 
@@ -22,7 +23,9 @@ def form_fields(body: bytes) -> dict:
 
 
 @pytest.mark.parametrize("width", (1280, 375))
-def test_per_file_settings_override_the_batch_and_leaving_asks_first(open_page, admin_api, make_user, ui, tmp_path, width):
+def test_per_file_settings_override_the_batch_and_leaving_asks_first(
+    open_page, admin_api, make_user, ui, tmp_path, width
+):
     ann = make_user("ann")
     reports = admin_api.category("Quarterly reports")
     tax = admin_api.category("Tax documents")
@@ -75,8 +78,13 @@ def test_per_file_settings_override_the_batch_and_leaving_asks_first(open_page, 
             page.wait_for_timeout(50)
         assert leaving_is_held()  # a file is on its way: the browser asks before leaving
         fields = sent[n]
-        held[n].fulfill(status=201, content_type="application/json", body=json.dumps({
-            "id": 100 + n, "title": fields["title"], "kind": "file", "storage": {"local": True, "s3": None}}))
+        held[n].fulfill(
+            status=201,
+            content_type="application/json",
+            body=json.dumps(
+                {"id": 100 + n, "title": fields["title"], "kind": "file", "storage": {"local": True, "s3": None}}
+            ),
+        )
     page.get_by_text("2 files uploaded.").wait_for()
     assert not leaving_is_held()
 
@@ -106,11 +114,16 @@ def test_a_refused_file_shows_its_error_and_no_green_bar(open_page, admin_api, u
 @pytest.mark.parametrize("width", (1280, 375))
 def test_notifications_do_not_cover_row_buttons(open_page, admin_api, ui, width):
     for n in range(3):
-        admin_api.call("POST", "/api/admin/documents/link", json={
-            "title": f"Link {n}", "external_url": f"https://example.org/{n}", "visibility": {"everyone": True}})
+        admin_api.call(
+            "POST",
+            "/api/admin/documents/link",
+            json={"title": f"Link {n}", "external_url": f"https://example.org/{n}", "visibility": {"everyone": True}},
+        )
     page, _watch = open_page(width=width, height=700)
     ui.sign_in(page, "boss", expect_url="**/frontend/admin.html*")
-    page.evaluate("import('/frontend/js/toasts.js').then(m => { for (let i = 0; i < 4; i++) m.toast('A long notification that stays a while on the screen.'); })")
+    page.evaluate(
+        "import('/frontend/js/toasts.js').then(m => { for (let i = 0; i < 4; i++) m.toast('A long notification that stays a while on the screen.'); })"
+    )
     page.locator(".toast").first.wait_for()
     buttons = page.locator("#panel-documents tr[data-id] .actions .btn")
     buttons.first.wait_for()

@@ -1,5 +1,6 @@
 """A client's download of a watermarked document, in Chromium: every page of the PDF carries
 their name and e-mail as text a PDF reader extracts, while the admin's original is unchanged."""
+
 import io
 import json
 
@@ -16,9 +17,17 @@ def test_a_clients_download_carries_their_name_on_every_page(open_page, admin_ap
     ann = make_user("ann", email="ann@investor.example")
     admin_api.call("PATCH", f"/api/admin/users/{ann}", json={"full_name": "Ann Investor"})
     original = ui.make_pdf(pages=3, label="Side letter")
-    doc = admin_api.call("POST", "/api/admin/documents/upload", content_type="multipart/form-data", data={
-        "file": (io.BytesIO(original), "side-letter.pdf", "application/pdf"), "title": "Side letter",
-        "visibility": json.dumps({"everyone": False, "group_ids": [], "user_ids": [ann]}), "watermark": "true"})
+    doc = admin_api.call(
+        "POST",
+        "/api/admin/documents/upload",
+        content_type="multipart/form-data",
+        data={
+            "file": (io.BytesIO(original), "side-letter.pdf", "application/pdf"),
+            "title": "Side letter",
+            "visibility": json.dumps({"everyone": False, "group_ids": [], "user_ids": [ann]}),
+            "watermark": "true",
+        },
+    )
     assert doc["watermark"] is True
 
     page, _watch = open_page()

@@ -1,5 +1,6 @@
 """The fault suite: each test owns a throwaway PostgreSQL cluster and the processes it starts
 (tests/support). Registers tests/support/figures.py (the end-of-run figures and the log scan)."""
+
 import pytest
 
 from support import figures

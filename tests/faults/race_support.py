@@ -1,5 +1,6 @@
 """Concurrent requests against one app: each thread has its own test client, app context and so
 its own database session and connection; a barrier releases them together."""
+
 import threading
 from concurrent.futures import ThreadPoolExecutor
 

@@ -1,6 +1,7 @@
 """A deployed portal for the fault tests: a database in a throwaway cluster, migrated like
 production (`flask db upgrade`), an admin made with `flask create-admin`, and a small HTTP
 client that never hangs (every request has a timeout) and reports what it saw."""
+
 from __future__ import annotations
 
 import io
@@ -32,8 +33,9 @@ class Portal:
 
     def sign_in(self, url: str) -> None:
         self.url = url
-        response = self.session.post(f"{url}/api/login", json={"username": ADMIN, "password": self.password},
-                                     timeout=30)
+        response = self.session.post(
+            f"{url}/api/login", json={"username": ADMIN, "password": self.password}, timeout=30
+        )
         assert response.status_code == 200, response.text
         self.token = response.json()["access_token"]
         self.session.cookies.clear()  # Bearer only: no CSRF needed for writes
@@ -44,9 +46,14 @@ class Portal:
 
     def upload(self, content: bytes, name: str, timeout: float = 30, **fields) -> requests.Response:
         form = {"title": fields.pop("title", name), "visibility": '{"everyone": true}', **fields}
-        return requests.post(f"{self.url}/api/admin/documents/upload", headers=self.auth, data=form,
-                             files={"file": (name, io.BytesIO(content), "application/pdf")}, timeout=timeout,
-                             allow_redirects=False)
+        return requests.post(
+            f"{self.url}/api/admin/documents/upload",
+            headers=self.auth,
+            data=form,
+            files={"file": (name, io.BytesIO(content), "application/pdf")},
+            timeout=timeout,
+            allow_redirects=False,
+        )
 
     def get(self, path: str, timeout: float = 30, **kw) -> requests.Response:
         kw.setdefault("allow_redirects", False)
@@ -68,8 +75,16 @@ def install(env: dict) -> str:
     figures.secret(password)
     migrated = flask_cli(env, "db", "upgrade")
     assert migrated.returncode == 0, migrated.stderr
-    made = flask_cli(env, "create-admin", "--username", ADMIN, "--email", f"{ADMIN}@example.com",
-                           "--password-stdin", input=password + "\n")
+    made = flask_cli(
+        env,
+        "create-admin",
+        "--username",
+        ADMIN,
+        "--email",
+        f"{ADMIN}@example.com",
+        "--password-stdin",
+        input=password + "\n",
+    )
     assert made.returncode == 0, made.stderr
     return password
 

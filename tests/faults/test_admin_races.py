@@ -2,11 +2,12 @@
 and mixes) never leave the portal without an active admin, and every answer is a 2xx, 403, 404 or
 409, never a 5xx. Threads on the app, each with its own connection; SQLite and PostgreSQL, 10
 rounds each."""
+
 import pytest
 
-from support.api import login
 from sequoalpha.extensions import db
 from sequoalpha.models import AuditEvent, User
+from support.api import login
 
 from .race_support import at_once
 
@@ -34,9 +35,11 @@ def active_admins(app):
         return db.session.scalar(db.select(db.func.count()).select_from(User).where(User.is_admin, User.is_active))
 
 
-@pytest.mark.parametrize(("first", "second"), [(DEMOTE, DEMOTE), (None, None), (DISABLE, DISABLE), (DEMOTE, None),
-                                                (DISABLE, None)], ids=["demote", "delete", "disable",
-                                                                       "demote-delete", "disable-delete"])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [(DEMOTE, DEMOTE), (None, None), (DISABLE, DISABLE), (DEMOTE, None), (DISABLE, None)],
+    ids=["demote", "delete", "disable", "demote-delete", "disable-delete"],
+)
 def test_two_admins_removing_each_other_leave_one(app, client, make_user, first, second):
     for _ in range(ROUNDS):
         (ann, bob), (ann_headers, bob_headers) = fresh_admins(app, client, make_user, ["ann", "bob"])

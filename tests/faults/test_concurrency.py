@@ -5,6 +5,7 @@ Every upload is stored exactly once (one row, one local file, one S3 object, dis
 its sha256 intact; every download (a presigned S3 URL, fetched for real) returns the exact
 bytes; `flask storage check` is clean afterwards. Threads are bounded (20 and 25).
 """
+
 from __future__ import annotations
 
 import threading
@@ -42,8 +43,9 @@ def test_20_concurrent_uploads_and_100_concurrent_downloads(tmp_path, portal_dat
                 uploaded = list(pool.map(send, files.items()))
             failed = [(name, r.status_code, r.text[:200]) for name, r in uploaded if r.status_code != 201]
             ids = {name: r.json()["id"] for name, r in uploaded if r.status_code == 201}
-            mismatched = [name for name, r in uploaded
-                          if r.status_code == 201 and r.json()["sha256"] != sha256(files[name])]
+            mismatched = [
+                name for name, r in uploaded if r.status_code == 201 and r.json()["sha256"] != sha256(files[name])
+            ]
 
             # 100 downloads at once (5 per document), each fetched through its presigned URL.
             jobs = [name for name in ids for _ in range(DOWNLOADS // UPLOADS)]
@@ -62,11 +64,17 @@ def test_20_concurrent_uploads_and_100_concurrent_downloads(tmp_path, portal_dat
             checked = portal.cli("storage", "check")
             local_files = sorted(p.name for p in portal.upload_dir.iterdir() if not p.name.startswith("."))
             objects = [o["Key"] for o in s3.client().list_objects_v2(Bucket=BUCKET).get("Contents", [])]
-    duplicates = (listed["total"] - len(ids)) + (len(local_files) - len(set(local_files))) \
-        + (len(objects) - len(set(objects)))
-    figures.add("concurrency", uploads=len(uploaded), downloads=len(downloaded), duplicates=max(duplicates, 0),
-                sha256_mismatches=len(mismatched) + sum(ok is False for _, ok in bad_downloads),
-                failed=len(failed) + sum(ok is not False for _, ok in bad_downloads))
+    duplicates = (
+        (listed["total"] - len(ids)) + (len(local_files) - len(set(local_files))) + (len(objects) - len(set(objects)))
+    )
+    figures.add(
+        "concurrency",
+        uploads=len(uploaded),
+        downloads=len(downloaded),
+        duplicates=max(duplicates, 0),
+        sha256_mismatches=len(mismatched) + sum(ok is False for _, ok in bad_downloads),
+        failed=len(failed) + sum(ok is not False for _, ok in bad_downloads),
+    )
     assert not failed, failed
     assert not mismatched, mismatched
     assert not bad_downloads, bad_downloads[:5]

@@ -7,6 +7,7 @@ During the outage every answer must be a JSON 503, quickly (no hang, no tracebac
 within 5 s of the database accepting connections again every answer must be a 200, with the
 same Gunicorn master (no restart).
 """
+
 from __future__ import annotations
 
 import threading
@@ -32,7 +33,7 @@ class Answer:
     ended: float
     path: str
     status: int | None  # None: no HTTP answer (timeout, connection error)
-    json_error: bool    # a JSON body in the API's error shape (or the health shape)
+    json_error: bool  # a JSON body in the API's error shape (or the health shape)
     detail: str = ""
 
 
@@ -70,8 +71,10 @@ def test_postgres_restart_under_load(tmp_path, pg_cluster, portal_database):
                     answers.append(_ask(server.url, path, portal.auth))
                     time.sleep(0.05)
 
-            threads = [threading.Thread(target=load, args=(path,), daemon=True)
-                       for path in ("/api/documents", "/api/documents?q=report", "/api/health")]
+            threads = [
+                threading.Thread(target=load, args=(path,), daemon=True)
+                for path in ("/api/documents", "/api/documents?q=report", "/api/health")
+            ]
             for thread in threads:
                 thread.start()
             try:
@@ -102,13 +105,20 @@ def test_postgres_restart_under_load(tmp_path, pg_cluster, portal_database):
     # Recovered: the first success after the last failure (the database was back at up_at).
     last_failure = max((a.started for a in after if a.status != 200), default=up_at)
     recovered_at = min((t for t in ok_again if t >= last_failure), default=float("inf"))
-    lost = [a for a in answers if a.status is None or (a.status >= 500 and a.status != 503)
-            or (a.status != 200 and not a.json_error)]
+    lost = [
+        a
+        for a in answers
+        if a.status is None or (a.status >= 500 and a.status != 503) or (a.status != 200 and not a.json_error)
+    ]
     slow = [a for a in outage if a.ended - a.started > QUICK]
     figures.add("faults", injected=1, requests=len(answers), lost=len(lost) + len(slow))
-    figures.add("pg_restart", outage_requests=len(outage), outage_503=sum(a.status == 503 for a in outage),
-                slowest_ms=1000 * max((a.ended - a.started for a in outage), default=0),
-                recovery_ms=1000 * max(recovered_at - up_at, 0))
+    figures.add(
+        "pg_restart",
+        outage_requests=len(outage),
+        outage_503=sum(a.status == 503 for a in outage),
+        slowest_ms=1000 * max((a.ended - a.started for a in outage), default=0),
+        recovery_ms=1000 * max(recovered_at - up_at, 0),
+    )
 
     assert before and all(a.status == 200 for a in before), [a for a in before if a.status != 200][:5]
     assert len(outage) >= 10, f"only {len(outage)} requests during the outage"
@@ -118,4 +128,5 @@ def test_postgres_restart_under_load(tmp_path, pg_cluster, portal_database):
     assert ok_again, "no request succeeded after the database came back"
     assert recovered_at - up_at <= RECOVERY_LIMIT, (
         f"still failing {recovered_at - up_at:.1f} s after the database returned",
-        [a for a in after if a.status != 200][-5:])
+        [a for a in after if a.status != 200][-5:],
+    )

@@ -7,6 +7,7 @@ fine. Then S3 comes back on the same address (moto's server), `flask storage syn
 is pending, `flask storage check` is clean, and downloads are presigned S3 URLs again: nothing
 was lost.
 """
+
 from __future__ import annotations
 
 import time
@@ -86,12 +87,22 @@ def test_uploads_and_downloads_survive_an_s3_black_hole(tmp_path, portal_databas
                 wait_for(lambda: presigned(document_id), 30, "downloads from S3 again", interval=1)
                 lost += sha256(portal.download(document_id)) != sha256(files[name])
             # Each worker believes its last S3 probe for 10 s: health says ok once they all re-probed.
-            wait_for(lambda: portal.get("/api/health").json()["storage"]["s3"] == "ok", 30,
-                           "health to report S3 ok", interval=1)
+            wait_for(
+                lambda: portal.get("/api/health").json()["storage"]["s3"] == "ok",
+                30,
+                "health to report S3 ok",
+                interval=1,
+            )
     finally:
         hole.close()
         s3.stop()
     figures.add("faults", injected=1, requests=2 * len(files) + 1, lost=lost, documents_lost=lost)
-    figures.add("s3_blackhole", uploads=len(files), slowest_upload_ms=1000 * slowest,
-                local_downloads=served_locally, synced=len(stored), check_problems=check_problems)
+    figures.add(
+        "s3_blackhole",
+        uploads=len(files),
+        slowest_upload_ms=1000 * slowest,
+        local_downloads=served_locally,
+        synced=len(stored),
+        check_problems=check_problems,
+    )
     assert lost == 0

@@ -2,15 +2,16 @@
 (atomically, and committed) before the password is checked, for an account, for a name that is
 no account, and for the current password of a password change. Threads on the app, SQLite and
 PostgreSQL; each check is counted and slowed so that a race has room to show."""
+
 from datetime import timedelta
 
 import pytest
 
-from support.api import PASSWORD, login
 from sequoalpha.accounts import routes
 from sequoalpha.accounts.lockout import LOCK_AFTER
 from sequoalpha.extensions import db
 from sequoalpha.models import AuditEvent, UnknownLogin, User, utcnow
+from support.api import PASSWORD, login
 
 from .race_support import Counted, at_once
 
@@ -65,10 +66,15 @@ def test_concurrent_wrong_sign_ins_from_the_start_get_exactly_the_allowed_checks
     assert checks["check_password"].calls + checks["burn_check"].calls == LOCK_AFTER, statuses
     assert sorted(statuses) == [401] * LOCK_AFTER + [429] * (CONCURRENT - LOCK_AFTER)
     with app.app_context():  # every answer is audited: the wrong passwords and the refusals
-        reasons = sorted(event.detail["reason"] for event in db.session.scalars(
-            db.select(AuditEvent).where(AuditEvent.action == "login_failed")))
-    assert reasons == ["locked"] * (CONCURRENT - LOCK_AFTER) + \
-        ["unknown user" if name == "nobody" else "wrong password"] * LOCK_AFTER
+        reasons = sorted(
+            event.detail["reason"]
+            for event in db.session.scalars(db.select(AuditEvent).where(AuditEvent.action == "login_failed"))
+        )
+    assert (
+        reasons
+        == ["locked"] * (CONCURRENT - LOCK_AFTER)
+        + ["unknown user" if name == "nobody" else "wrong password"] * LOCK_AFTER
+    )
 
 
 def test_a_right_password_among_concurrent_wrong_ones_is_checked_once(app, make_user, checks):

@@ -6,6 +6,7 @@ moment its temporary file appears (while it copies, hashes and parses the PDF). 
 file without a row (`flask storage check` clean, in both stores), the master has replaced each
 worker without being restarted, and the next upload works.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,9 +39,11 @@ def _multipart(token: str, content: bytes, name: str) -> tuple[bytes, bytes]:
         "Content-Type: application/pdf\r\n\r\n",
     ]
     body = "".join(parts).encode() + content + f"\r\n--{boundary}--\r\n".encode()
-    head = (f"POST /api/admin/documents/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-            f"Authorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
+    head = (
+        f"POST /api/admin/documents/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+    ).encode()
     return head, body
 
 
@@ -49,8 +52,11 @@ def _socket_inode(server_port: int, client_port: int) -> str | None:
         for line in Path(table).read_text().splitlines()[1:]:
             fields = line.split()
             local, remote, inode = fields[1], fields[2], fields[9]
-            if int(local.rsplit(":", 1)[1], 16) == server_port and int(remote.rsplit(":", 1)[1], 16) == client_port \
-                    and inode != "0":
+            if (
+                int(local.rsplit(":", 1)[1], 16) == server_port
+                and int(remote.rsplit(":", 1)[1], 16) == client_port
+                and inode != "0"
+            ):
                 return inode
     return None
 
@@ -82,14 +88,17 @@ def _kill_mid_upload(server, token, content, name, upload_dir: Path, when: str) 
         sock.sendall(head)
         if when == "body":
             sock.sendall(body[: len(body) // 3])
-        worker = wait_for(lambda: _worker_holding(server, sock), 20, "the worker serving the upload",
-                                interval=0.01)
+        worker = wait_for(lambda: _worker_holding(server, sock), 20, "the worker serving the upload", interval=0.01)
         if when == "body":
             time.sleep(0.5)  # it is reading the body now, waiting for the rest
         else:
             sock.sendall(body)
-            wait_for(lambda: any(p.name.startswith(".upload-") for p in upload_dir.iterdir()), 30,
-                           "the upload's temporary file", interval=0.001)
+            wait_for(
+                lambda: any(p.name.startswith(".upload-") for p in upload_dir.iterdir()),
+                30,
+                "the upload's temporary file",
+                interval=0.001,
+            )
         os.kill(worker, signal.SIGKILL)
         try:
             sock.recv(1024)
@@ -108,12 +117,16 @@ def test_worker_killed_mid_upload_leaves_nothing_half_done(tmp_path, portal_data
             killed = []
             for when, size in (("body", 3 * 1024 * 1024), ("storing", 12 * 1024 * 1024)):
                 before = server.worker_pids()
-                worker = _kill_mid_upload(server, portal.token, make_pdf(size), f"killed-{when}.pdf",
-                                          portal.upload_dir, when)
+                worker = _kill_mid_upload(
+                    server, portal.token, make_pdf(size), f"killed-{when}.pdf", portal.upload_dir, when
+                )
                 assert worker in before
                 killed.append(worker)
-                wait_for(lambda: worker not in server.worker_pids() and len(server.worker_pids()) == 2,
-                               30, "the master to replace the killed worker")
+                wait_for(
+                    lambda: worker not in server.worker_pids() and len(server.worker_pids()) == 2,
+                    30,
+                    "the master to replace the killed worker",
+                )
             assert server.proc.poll() is None and server.proc.pid == master
 
             checked = portal.cli("storage", "check")

@@ -1,5 +1,7 @@
 """Mail tests: an app whose mail goes to a real SMTP server on a loopback port."""
+
 import pytest
+
 from support.mail import smtp_config
 
 

@@ -1,21 +1,25 @@
 """Invitations, admin-chosen passwords that must be changed, and the account actions (unlock,
 sign out everywhere, PATCH /api/me), with the mail they send going to a real SMTP server."""
+
 from datetime import timedelta
 
-from support.mail import deliver, links, outbox_rows, received, text_of
 from sqlalchemy import select, update
 
-from support.api import PASSWORD, login
 from sequoalpha.accounts.link_tokens import digest
 from sequoalpha.extensions import db
 from sequoalpha.models import AccountToken, AuditEvent, User, utcnow
+from support.api import PASSWORD, login
+from support.mail import deliver, links, outbox_rows, received, text_of
 
 NEW_PASSWORD = "my own choice of password"
 
 
 def invite(client, admin_headers, **extra):
-    r = client.post("/api/admin/users", headers=admin_headers,
-                    json={"username": "ann", "email": "Ann@Example.com", "full_name": "Ann Lee", **extra})
+    r = client.post(
+        "/api/admin/users",
+        headers=admin_headers,
+        json={"username": "ann", "email": "Ann@Example.com", "full_name": "Ann Lee", **extra},
+    )
     assert r.status_code == 201, r.get_json()
     return r.get_json()
 
@@ -97,8 +101,11 @@ def test_an_expired_invitation_is_refused(app, client, admin_headers, smtp):
 
 
 def test_a_rolled_back_creation_queues_no_mail(app, client, admin_headers, smtp):
-    r = client.post("/api/admin/users", headers=admin_headers,
-                    json={"username": "ann", "email": "ann@example.com", "group_ids": [999]})
+    r = client.post(
+        "/api/admin/users",
+        headers=admin_headers,
+        json={"username": "ann", "email": "ann@example.com", "group_ids": [999]},
+    )
     assert r.status_code == 422
     invite(client, admin_headers)
     r = client.post("/api/admin/users", headers=admin_headers, json={"username": "ann2", "email": "ann@example.com"})
@@ -113,18 +120,28 @@ def test_a_password_set_by_an_admin_must_be_changed_before_anything_else(app, cl
     assert user["status"] == "active" and user["must_change_password"]
     assert outbox_rows(app) == []  # no invitation: the admin hands the password over
     headers = login(client, "ann", "chosen by the admin")
-    for method, path in (("GET", "/api/documents"), ("GET", "/api/categories"), ("PATCH", "/api/me"),
-                         ("GET", "/api/documents/1")):
+    for method, path in (
+        ("GET", "/api/documents"),
+        ("GET", "/api/categories"),
+        ("PATCH", "/api/me"),
+        ("GET", "/api/documents/1"),
+    ):
         r = client.open(path, method=method, headers=headers, json={})
         assert r.status_code == 403, (path, r.get_json())
         body = r.get_json()
         assert body["reason"] == "password_change_required" and body["code"] == 403 and body["status"] == "Forbidden"
     assert client.get("/api/me", headers=headers).get_json()["must_change_password"] is True
-    r = client.post("/api/me/password", headers=headers,
-                    json={"current_password": "chosen by the admin", "new_password": "chosen by the admin"})
+    r = client.post(
+        "/api/me/password",
+        headers=headers,
+        json={"current_password": "chosen by the admin", "new_password": "chosen by the admin"},
+    )
     assert r.status_code == 422 and "new_password" in r.get_json()["errors"]["json"]
-    r = client.post("/api/me/password", headers=headers,
-                    json={"current_password": "chosen by the admin", "new_password": NEW_PASSWORD})
+    r = client.post(
+        "/api/me/password",
+        headers=headers,
+        json={"current_password": "chosen by the admin", "new_password": NEW_PASSWORD},
+    )
     assert r.status_code == 204
     headers = login(client, "ann", NEW_PASSWORD)
     assert client.get("/api/documents", headers=headers).status_code == 200
@@ -147,9 +164,11 @@ def test_a_password_set_by_an_admin_must_be_changed_before_anything_else(app, cl
 
 
 def test_an_admin_must_change_a_temporary_password_before_admin_routes(app, client, admin_headers):
-    r = client.post("/api/admin/users", headers=admin_headers,
-                    json={"username": "root2", "email": "root2@example.com", "password": "temporary pass",
-                          "is_admin": True})
+    r = client.post(
+        "/api/admin/users",
+        headers=admin_headers,
+        json={"username": "root2", "email": "root2@example.com", "password": "temporary pass", "is_admin": True},
+    )
     assert r.status_code == 201
     headers = login(client, "root2", "temporary pass")
     r = client.get("/api/admin/users", headers=headers)

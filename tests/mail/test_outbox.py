@@ -1,33 +1,37 @@
 """The outbox against a real SMTP server: what a message looks like, that only committed events
 send mail, retries with back-off, the secret removed once sent, the console backend, the admin
 panel and the `flask mail` commands. (Worker processes: test_worker_processes.py.)"""
+
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
-from support.api import login, make_config
 from sequoalpha import create_app
 from sequoalpha.config import ConfigError
 from sequoalpha.extensions import db
 from sequoalpha.mail import messages, outbox, worker
 from sequoalpha.models import OutboxMessage, utcnow
+from support.api import login, make_config
 from support.s3 import BlackHole
 
 TOKEN = "tok_" + "x1Y2" * 10
 
 
 def invitation(token=TOKEN):
-    return messages.compose("Your invitation to <Acme> & co", [
-        "Choose a password to open your account.\nThe link works for 72 hours.",
-        messages.Link("Choose your password", "/frontend/set-password.html", token=token),
-    ], greeting="Ann <Smith>")
+    return messages.compose(
+        "Your invitation to <Acme> & co",
+        [
+            "Choose a password to open your account.\nThe link works for 72 hours.",
+            messages.Link("Choose your password", "/frontend/set-password.html", token=token),
+        ],
+        greeting="Ann <Smith>",
+    )
 
 
 def queue(app, to="ann@example.com", event="invite:1", secret=TOKEN, **kw) -> int:
     with app.app_context():
-        message_id = outbox.enqueue("invitation", to, invitation(secret or TOKEN), event=event,
-                                    secret=secret, **kw)
+        message_id = outbox.enqueue("invitation", to, invitation(secret or TOKEN), event=event, secret=secret, **kw)
         db.session.commit()
         return message_id
 
@@ -101,8 +105,13 @@ def test_enqueue_refuses_what_it_could_not_send_safely(app):
         with pytest.raises(ValueError, match="#token="):
             outbox.enqueue("invitation", "a@example.com", leaky, event="e", secret=TOKEN)
         with pytest.raises(ValueError, match="subject"):
-            outbox.enqueue("invitation", "a@example.com", messages.compose(f"x {TOKEN}", [
-                messages.Link("go", "/", token=TOKEN)]), event="e", secret=TOKEN)
+            outbox.enqueue(
+                "invitation",
+                "a@example.com",
+                messages.compose(f"x {TOKEN}", [messages.Link("go", "/", token=TOKEN)]),
+                event="e",
+                secret=TOKEN,
+            )
 
 
 def test_the_secret_is_removed_once_sent_and_only_then(app, smtp):
@@ -129,8 +138,11 @@ def test_refused_then_recovered_sends_each_message_once(app, smtp, refusal):
     smtp.handler.refuse = None
     clock.now += timedelta(seconds=30)
     assert send(app, clock).sent == 3
-    assert sorted(rcpt for _, [rcpt] in smtp.handler.envelopes) == ["c0@example.com", "c1@example.com",
-                                                                   "c2@example.com"]
+    assert sorted(rcpt for _, [rcpt] in smtp.handler.envelopes) == [
+        "c0@example.com",
+        "c1@example.com",
+        "c2@example.com",
+    ]
     assert set(smtp.handler.deliveries().values()) == {1}
     assert [(r.status, r.attempts) for r in rows(app)] == [("sent", 2)] * 3
 
@@ -216,9 +228,21 @@ def test_admin_mail_panel(app, client, make_user, smtp):
     admin = login(client, "admin")
     page = client.get("/api/admin/mail", headers=admin).get_json()
     assert page["total"] == 3 and [m["to"] for m in page["items"]] == [
-        "queued@example.com", "later@example.com", "ok@example.com"]
-    assert set(page["items"][0]) == {"id", "to", "kind", "subject", "status", "attempts", "created_at",
-                                     "sent_at", "last_error"}
+        "queued@example.com",
+        "later@example.com",
+        "ok@example.com",
+    ]
+    assert set(page["items"][0]) == {
+        "id",
+        "to",
+        "kind",
+        "subject",
+        "status",
+        "attempts",
+        "created_at",
+        "sent_at",
+        "last_error",
+    }
     [failed] = client.get("/api/admin/mail?status=failed", headers=admin).get_json()["items"]
     assert failed["to"] == "later@example.com" and "554 5.7.1 nope" in failed["last_error"]
     [sent] = client.get("/api/admin/mail?status=sent&per_page=1", headers=admin).get_json()["items"]
@@ -253,14 +277,12 @@ def test_mail_commands(app, smtp):
 def test_production_needs_public_url(tmp_path, monkeypatch):
     monkeypatch.delenv("PUBLIC_URL", raising=False)
     with pytest.raises(ConfigError, match="PUBLIC_URL"):
-        create_app(make_config(f"sqlite:///{tmp_path / 'p.db'}", tmp_path, ENV_MODE="production",
-                               BCRYPT_ROUNDS=12))
+        create_app(make_config(f"sqlite:///{tmp_path / 'p.db'}", tmp_path, ENV_MODE="production", BCRYPT_ROUNDS=12))
     monkeypatch.setenv("PUBLIC_URL", "portal.example.com")
     with pytest.raises(ConfigError, match="http"):
         create_app(make_config(f"sqlite:///{tmp_path / 'p.db'}", tmp_path))
     monkeypatch.setenv("PUBLIC_URL", "https://portal.example.com/")
-    app = create_app(make_config(f"sqlite:///{tmp_path / 'p.db'}", tmp_path, ENV_MODE="production",
-                                 BCRYPT_ROUNDS=12))
+    app = create_app(make_config(f"sqlite:///{tmp_path / 'p.db'}", tmp_path, ENV_MODE="production", BCRYPT_ROUNDS=12))
     assert app.config["PUBLIC_URL"] == "https://portal.example.com"
     with app.app_context():
         db.engine.dispose()

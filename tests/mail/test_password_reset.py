@@ -1,15 +1,16 @@
 """Forgotten passwords: the reset link by e-mail (to a real SMTP server), the same answer in the
 same time for an unknown address, the throttles, and what a completed reset does."""
+
 import statistics
 import time
 from datetime import timedelta
 
-from support.mail import deliver, links, outbox_rows, received, text_of
 from sqlalchemy import select, update
 
-from support.api import PASSWORD, login
 from sequoalpha.extensions import db
 from sequoalpha.models import AccountToken, AuditEvent, ThrottleCounter, utcnow
+from support.api import PASSWORD, login
+from support.mail import deliver, links, outbox_rows, received, text_of
 
 NEW_PASSWORD = "a brand new password"
 
@@ -69,7 +70,10 @@ def test_unknown_and_disabled_addresses_get_the_same_answer_and_no_mail(app, cli
     for email, ip in (("nobody@example.com", "10.0.0.2"), ("dan@example.com", "10.0.0.3")):
         r = forgot(client, email, ip)
         assert (r.status_code, r.data, r.headers.get("Content-Type")) == (
-            known.status_code, known.data, known.headers.get("Content-Type"))
+            known.status_code,
+            known.data,
+            known.headers.get("Content-Type"),
+        )
     deliver(app)
     assert [m["To"] for m in received(smtp)] == ["ann@example.com"]
     r = client.post("/api/password/forgot", json={"email": "not an address"})

@@ -1,6 +1,7 @@
 """`flask mail worker` as real processes against a real SMTP server: killed with SIGKILL in the
 middle of a batch (nothing lost, nothing doubled), two workers on one PostgreSQL outbox (no message
 sent twice), and a clean stop on SIGTERM."""
+
 import os
 import signal
 import subprocess
@@ -9,11 +10,11 @@ import time
 import pytest
 from sqlalchemy import func, select
 
-from support.api import SECRETS, make_config
 from sequoalpha import create_app
 from sequoalpha.extensions import db
 from sequoalpha.mail import messages, outbox
 from sequoalpha.models import OutboxMessage
+from support.api import SECRETS, make_config
 from support.common import BACKEND, VENV_BIN, wait_for
 
 pytestmark = pytest.mark.slow
@@ -21,8 +22,11 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def outbox_app(request, tmp_path, smtp):
-    url = (request.getfixturevalue("postgres_url") if request.param == "postgresql"
-           else f"sqlite:///{tmp_path / 'mail.db'}")
+    url = (
+        request.getfixturevalue("postgres_url")
+        if request.param == "postgresql"
+        else f"sqlite:///{tmp_path / 'mail.db'}"
+    )
     app = create_app(make_config(url, tmp_path, **smtp.settings()))
     with app.app_context():
         db.drop_all()
@@ -37,8 +41,9 @@ def outbox_app(request, tmp_path, smtp):
 def fill(app, count: int) -> None:
     with app.app_context():
         for n in range(count):
-            outbox.enqueue("test", f"c{n}@example.com", messages.compose(f"Statement {n}", ["Hello."]),
-                           event=f"batch:{n}")
+            outbox.enqueue(
+                "test", f"c{n}@example.com", messages.compose(f"Statement {n}", ["Hello."]), event=f"batch:{n}"
+            )
         db.session.commit()
 
 
@@ -50,15 +55,31 @@ def pending(app) -> int:
 
 
 def start_worker(app, smtp, log_path, **extra) -> subprocess.Popen:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("SEQUOALPHA_", "SMTP_", "MAIL_")) and k not in {"DATABASE_URL", "PUBLIC_URL"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("SEQUOALPHA_", "SMTP_", "MAIL_")) and k not in {"DATABASE_URL", "PUBLIC_URL"}
+    }
     env.update(SECRETS)
     env.update(smtp.env())
-    env.update({"SEQUOALPHA_ENV": "testing", "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-                "MAIL_POLL_SECONDS": "0.2", "BCRYPT_ROUNDS": "4", "PYTHONDONTWRITEBYTECODE": "1", **extra})
+    env.update(
+        {
+            "SEQUOALPHA_ENV": "testing",
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "MAIL_POLL_SECONDS": "0.2",
+            "BCRYPT_ROUNDS": "4",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            **extra,
+        }
+    )
     with open(log_path, "ab") as log:  # the child keeps its own descriptor
-        return subprocess.Popen([str(VENV_BIN / "flask"), "--app", "main", "mail", "worker"], cwd=BACKEND,
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [str(VENV_BIN / "flask"), "--app", "main", "mail", "worker"],
+            cwd=BACKEND,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def stop(proc: subprocess.Popen) -> int:

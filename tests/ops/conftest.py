@@ -7,6 +7,7 @@ files (rendered by tests/support/nginx.py into a temporary directory):
 Everything is started here and stopped at the end of the session; nothing of the machine's own
 Nginx, PostgreSQL or systemd is touched. Tests skip, saying why, when a tool is missing.
 """
+
 import json
 import os
 import secrets
@@ -16,6 +17,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -29,8 +31,13 @@ from support.postgres import scratch_database
 from support.s3 import FakeS3
 
 UNIT_TEMPLATE = REPO / "deploy" / "systemd" / "sequoalpha.service"
-SHELL_SCRIPTS = [REPO / "manage.sh", REPO / "update.sh", REPO / "deploy_ec2.sh",
-                 REPO / "deploy" / "render.sh", REPO / "deploy" / "lib.sh"]
+SHELL_SCRIPTS = [
+    REPO / "manage.sh",
+    REPO / "update.sh",
+    REPO / "deploy_ec2.sh",
+    REPO / "deploy" / "render.sh",
+    REPO / "deploy" / "lib.sh",
+]
 
 ADMIN = {"username": "opsadmin", "email": "opsadmin@example.com", "password": "ops-" + secrets.token_urlsafe(16)}
 # The headers every answer must carry exactly once (deploy/nginx/security-headers.conf).
@@ -46,9 +53,10 @@ SECURITY_HEADERS = {
 
 # ---- TLS -----------------------------------------------------------------------------------
 
+
 def self_signed_cert(directory: Path) -> tuple[Path, Path]:
     """A throwaway certificate for localhost (the TLS server's `nginx -t` and HTTPS checks)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -57,26 +65,34 @@ def self_signed_cert(directory: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
-    now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
-            .sign(key, hashes.SHA256()))
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .sign(key, hashes.SHA256())
+    )
     cert_path, key_path = directory / "fullchain.pem", directory / "privkey.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     key_path.chmod(0o600)
     return cert_path, key_path
 
 
 # ---- the stack -------------------------------------------------------------------------------
 
+
 @dataclass
 class Stack:
     base: Path
-    url: str                       # Nginx, e.g. http://127.0.0.1:PORT
+    url: str  # Nginx, e.g. http://127.0.0.1:PORT
     http_port: int
     gunicorn_bind: str
     database_url: str
@@ -123,8 +139,14 @@ class Stack:
         return (self.base / "gunicorn.log").read_text(errors="replace")
 
     def manage(self, *args: str, env: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
-        return subprocess.run([str(REPO / "manage.sh"), *args], env={**os.environ, **(env or {})},
-                              input=input, capture_output=True, text=True, timeout=300)
+        return subprocess.run(
+            [str(REPO / "manage.sh"), *args],
+            env={**os.environ, **(env or {})},
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
 
 
 def _stop(proc: subprocess.Popen | None, sig=signal.SIGTERM, timeout: float = 30):
@@ -170,28 +192,49 @@ def stack():
     }
     env.pop("NOTIFY_SOCKET", None)
     nginx = render_nginx(base / "nginx", upstream=gunicorn_bind, upload_dir=upload_dir)
-    st = Stack(base=base, url=f"http://127.0.0.1:{nginx.http_port}", http_port=nginx.http_port,
-               gunicorn_bind=gunicorn_bind, database_url=database_url, upload_dir=upload_dir,
-               env=env, s3=s3, nginx=nginx)
+    st = Stack(
+        base=base,
+        url=f"http://127.0.0.1:{nginx.http_port}",
+        http_port=nginx.http_port,
+        gunicorn_bind=gunicorn_bind,
+        database_url=database_url,
+        upload_dir=upload_dir,
+        env=env,
+        s3=s3,
+        nginx=nginx,
+    )
     try:
         migrated = st.flask("db", "upgrade")
         assert migrated.returncode == 0, migrated.stderr
-        made = st.flask("create-admin", "--username", ADMIN["username"], "--email", ADMIN["email"],
-                        "--password-stdin", input=ADMIN["password"] + "\n")
+        made = st.flask(
+            "create-admin",
+            "--username",
+            ADMIN["username"],
+            "--email",
+            ADMIN["email"],
+            "--password-stdin",
+            input=ADMIN["password"] + "\n",
+        )
         assert made.returncode == 0, made.stderr
         with open(base / "gunicorn.log", "wb") as log:
             # umask 0027: sequoalpha.service's UMask=.
-            st.gunicorn = subprocess.Popen([str(VENV_BIN / "gunicorn"), "--config", str(GUNICORN_CONF)],
-                                           cwd=BACKEND, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                           umask=0o027)
+            st.gunicorn = subprocess.Popen(
+                [str(VENV_BIN / "gunicorn"), "--config", str(GUNICORN_CONF)],
+                cwd=BACKEND,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                umask=0o027,
+            )
         try:
             wait_for_http(f"http://{gunicorn_bind}/api/health", 30, proc=st.gunicorn)
         except RuntimeError:
             pytest.fail(f"Gunicorn exited:\n{st.gunicorn_log()}")
         checked = nginx.test_config()
         assert checked.returncode == 0, checked.stderr
-        st.nginx_proc = subprocess.Popen(nginx.cmd("-g", "daemon off;"), stdout=subprocess.DEVNULL,
-                                         stderr=subprocess.DEVNULL)
+        st.nginx_proc = subprocess.Popen(
+            nginx.cmd("-g", "daemon off;"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             wait_for_http(st.url + "/api/health", 15, proc=st.nginx_proc)
         except RuntimeError:
@@ -214,12 +257,16 @@ def stack():
 
 # ---- documents -----------------------------------------------------------------------------
 
+
 def upload(stack, label: str, **fields) -> tuple[dict, bytes]:
     pdf = make_pdf(label=label)
-    data = {"title": label, "visibility": json.dumps({"everyone": True, "group_ids": [], "user_ids": []}),
-            **fields}
-    r = stack.post("/api/admin/documents/upload", headers=stack.auth(), data=data,
-                   files={"file": (f"{label}.pdf", pdf, "application/pdf")})
+    data = {"title": label, "visibility": json.dumps({"everyone": True, "group_ids": [], "user_ids": []}), **fields}
+    r = stack.post(
+        "/api/admin/documents/upload",
+        headers=stack.auth(),
+        data=data,
+        files={"file": (f"{label}.pdf", pdf, "application/pdf")},
+    )
     assert r.status_code == 201, (r.status_code, r.text)
     return r.json(), pdf
 
@@ -243,6 +290,7 @@ def documents(stack):
 
 
 # ---- traffic -------------------------------------------------------------------------------
+
 
 class Traffic:
     """Clients sending requests through Nginx until stopped; counts what did not answer 200.
@@ -297,8 +345,10 @@ class Traffic:
             thread.join(100)
 
     def summary(self) -> str:
-        return (f"{self.total} requests by {self.clients} clients, {len(self.failures)} failed, "
-                f"slowest {self.slowest:.1f} s")
+        return (
+            f"{self.total} requests by {self.clients} clients, {len(self.failures)} failed, "
+            f"slowest {self.slowest:.1f} s"
+        )
 
 
 def record_measurement(line: str) -> None:

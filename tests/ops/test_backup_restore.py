@@ -1,6 +1,7 @@
 """`./manage.sh backup` -> wipe the database and the uploads folder -> `./manage.sh restore`:
 every document downloadable again with the same sha256. The scripts are pointed at the test
 stack through the environment (DATABASE_URL, UPLOAD_FOLDER, BACKUP_DIR ...), as documented."""
+
 import hashlib
 import stat
 import tarfile
@@ -78,5 +79,7 @@ def test_backup_wipe_restore_round_trip(stack, documents, tmp_path):
     assert {item["id"] for item in listed["items"]} >= set(expected)
     for document_id, sha256 in expected.items():
         assert hashlib.sha256(fetch(stack, document_id, token)).hexdigest() == sha256
-    record_measurement(f"backup/restore: {len(expected)} documents, {len(stored)} stored files, "
-                       f"backup {newest.stat().st_size} bytes, all sha256 equal after restore")
+    record_measurement(
+        f"backup/restore: {len(expected)} documents, {len(stored)} stored files, "
+        f"backup {newest.stat().st_size} bytes, all sha256 equal after restore"
+    )

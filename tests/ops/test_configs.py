@@ -1,5 +1,6 @@
 """The shipped scripts and configs, checked without running the site: ShellCheck, bash -n,
 render.sh, `nginx -t` on the rendered site (with and without TLS), systemd-analyze."""
+
 import re
 import subprocess
 
@@ -11,15 +12,13 @@ from support.nginx import SITE_TEMPLATE, render, render_nginx
 
 from .conftest import SHELL_SCRIPTS, UNIT_TEMPLATE, self_signed_cert
 
-
 MAX_EXPOSURE = 2.0
 
 
 @pytest.mark.parametrize("script", SHELL_SCRIPTS, ids=lambda p: p.name)
 def test_shellcheck_clean(script):
     shellcheck = require("shellcheck", "shellcheck")
-    result = subprocess.run([shellcheck, "-x", "-S", "warning", str(script)], cwd=REPO,
-                            capture_output=True, text=True)
+    result = subprocess.run([shellcheck, "-x", "-S", "warning", str(script)], cwd=REPO, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -42,8 +41,22 @@ def test_unknown_manage_subcommand_prints_usage_and_fails():
     result = subprocess.run([str(REPO / "manage.sh"), "no-such-command"], capture_output=True, text=True)
     assert result.returncode != 0
     assert "Usage: ./manage.sh" in result.stderr
-    for sub in ("start", "stop", "restart", "reload", "status", "logs", "errors", "test", "backup",
-                "restore FILE", "sync", "create-admin", "dev", "check"):
+    for sub in (
+        "start",
+        "stop",
+        "restart",
+        "reload",
+        "status",
+        "logs",
+        "errors",
+        "test",
+        "backup",
+        "restore FILE",
+        "sync",
+        "create-admin",
+        "dev",
+        "check",
+    ):
         assert f"  {sub}" in result.stderr, sub
 
 
@@ -57,10 +70,13 @@ def test_other_scripts_answer_help_and_refuse_unknown_options(script):
 
 # ---- render.sh -------------------------------------------------------------------------------
 
+
 def test_render_fills_placeholders_and_conditions(tmp_path):
     template = tmp_path / "t.conf"
-    template.write_text("a @X@ b @X@ & \\1 @lower@ @\n#if ON\nkept @Y@\n#else\ndropped\n#endif\n"
-                        "#if !ON\ndropped\n#endif\n#if OFF\n  #if ON\ndropped\n  #endif\n#endif\nend\n")
+    template.write_text(
+        "a @X@ b @X@ & \\1 @lower@ @\n#if ON\nkept @Y@\n#else\ndropped\n#endif\n"
+        "#if !ON\ndropped\n#endif\n#if OFF\n  #if ON\ndropped\n  #endif\n#endif\nend\n"
+    )
     out = render(template, X="v&1/\\", Y="y", ON="yes", OFF="no")
     assert out == "a v&1/\\ b v&1/\\ & \\1 @lower@ @\nkept y\nend\n"
 
@@ -68,12 +84,15 @@ def test_render_fills_placeholders_and_conditions(tmp_path):
 def test_render_repeats_a_for_block_per_item(tmp_path):
     template = tmp_path / "t.conf"
     template.write_text("up {\n#for S\n  server @S@ w=@W@;\n#endfor\n}\n#if OFF\n#for S\nno @S@\n#endfor\n#endif\n")
-    assert render(template, S="10.0.1.5:8000, 10.0.2.5:8000,", W="1", OFF="") == \
-        "up {\n  server 10.0.1.5:8000 w=1;\n  server 10.0.2.5:8000 w=1;\n}\n"
+    assert (
+        render(template, S="10.0.1.5:8000, 10.0.2.5:8000,", W="1", OFF="")
+        == "up {\n  server 10.0.1.5:8000 w=1;\n  server 10.0.2.5:8000 w=1;\n}\n"
+    )
     assert render(template, S="127.0.0.1:8000", W="1", OFF="") == "up {\n  server 127.0.0.1:8000 w=1;\n}\n"
     template.write_text("#for S\n#if X\n#endif\n#endfor\n")
-    nested = subprocess.run([str(REPO / "deploy" / "render.sh"), str(template), "S=a", "X=1"],
-                            capture_output=True, text=True)
+    nested = subprocess.run(
+        [str(REPO / "deploy" / "render.sh"), str(template), "S=a", "X=1"], capture_output=True, text=True
+    )
     assert nested.returncode == 2 and "inside a #for block" in nested.stderr
 
 
@@ -93,6 +112,7 @@ def test_every_shipped_placeholder_is_documented_by_use():
 
 
 # ---- Nginx -------------------------------------------------------------------------------------
+
 
 def test_nginx_accepts_the_rendered_site(tmp_path):
     setup = render_nginx(tmp_path, upstream="127.0.0.1:8000", upload_dir=tmp_path / "uploads")
@@ -114,8 +134,9 @@ def test_nginx_accepts_several_app_servers(tmp_path):
 
 def test_nginx_accepts_the_rendered_tls_site(tmp_path):
     cert, key = self_signed_cert(tmp_path)
-    setup = render_nginx(tmp_path / "ng", upstream="127.0.0.1:8000", upload_dir=tmp_path / "uploads",
-                         tls=True, cert=cert, key=key)
+    setup = render_nginx(
+        tmp_path / "ng", upstream="127.0.0.1:8000", upload_dir=tmp_path / "uploads", tls=True, cert=cert, key=key
+    )
     result = setup.test_config()
     assert result.returncode == 0, result.stderr
     site = (tmp_path / "ng" / "site.conf").read_text()
@@ -140,6 +161,7 @@ def test_site_matches_the_app_limits_and_the_header_rules():
 
 # ---- systemd and Gunicorn -------------------------------------------------------------------
 
+
 @pytest.fixture
 def rendered_unit(tmp_path):
     unit = tmp_path / "sequoalpha.service"
@@ -151,8 +173,9 @@ def rendered_unit(tmp_path):
 def each_unit(request, tmp_path):
     """Both shipped units (the app's and the mail worker's), rendered."""
     unit = tmp_path / request.param
-    unit.write_text(render(UNIT_TEMPLATE.with_name(request.param), APP_DIR=REPO,
-                           UPLOAD_DIR=REPO / "backend" / "uploads"))
+    unit.write_text(
+        render(UNIT_TEMPLATE.with_name(request.param), APP_DIR=REPO, UPLOAD_DIR=REPO / "backend" / "uploads")
+    )
     return unit
 
 
@@ -166,23 +189,41 @@ def test_systemd_verify(each_unit):
 def test_systemd_security_exposure_at_most_2(each_unit):
     rendered_unit = each_unit
     analyze = require("systemd-analyze", "systemd")
-    result = subprocess.run([analyze, "security", "--offline=yes", "--no-pager", str(rendered_unit)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [analyze, "security", "--offline=yes", "--no-pager", str(rendered_unit)], capture_output=True, text=True
+    )
     match = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout)
     assert match, result.stdout + result.stderr
     assert float(match.group(1)) <= MAX_EXPOSURE, result.stdout
     # The threshold check is systemd's own too (exit status non-zero above it).
-    strict = subprocess.run([analyze, "security", "--offline=yes", f"--threshold={int(MAX_EXPOSURE * 10)}",
-                             "--no-pager", str(rendered_unit)], capture_output=True, text=True)
+    strict = subprocess.run(
+        [
+            analyze,
+            "security",
+            "--offline=yes",
+            f"--threshold={int(MAX_EXPOSURE * 10)}",
+            "--no-pager",
+            str(rendered_unit),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert strict.returncode == 0, strict.stdout
 
 
 def test_unit_contract(rendered_unit):
     unit = rendered_unit.read_text()
-    for line in ("Type=notify", "User=sequoalpha", f"EnvironmentFile={REPO}/backend/.env",
-                 "ExecReload=/bin/kill -HUP $MAINPID", "KillMode=mixed", "Restart=on-failure",
-                 "ProtectSystem=strict", f"ReadWritePaths={REPO}/backend/uploads",
-                 f"ExecStart={REPO}/backend/venv/bin/gunicorn --config {REPO}/deploy/gunicorn.conf.py"):
+    for line in (
+        "Type=notify",
+        "User=sequoalpha",
+        f"EnvironmentFile={REPO}/backend/.env",
+        "ExecReload=/bin/kill -HUP $MAINPID",
+        "KillMode=mixed",
+        "Restart=on-failure",
+        "ProtectSystem=strict",
+        f"ReadWritePaths={REPO}/backend/uploads",
+        f"ExecStart={REPO}/backend/venv/bin/gunicorn --config {REPO}/deploy/gunicorn.conf.py",
+    ):
         assert line in unit.splitlines(), line
     assert len(re.findall(r"^ReadWritePaths=", unit, re.M)) == 1
 
@@ -190,12 +231,20 @@ def test_unit_contract(rendered_unit):
 def test_mail_unit_contract(tmp_path):
     unit = render(UNIT_TEMPLATE.with_name("sequoalpha-mail.service"), APP_DIR=REPO).splitlines()
     app_unit = render(UNIT_TEMPLATE, APP_DIR=REPO, UPLOAD_DIR=REPO / "backend" / "uploads").splitlines()
-    for line in ("User=sequoalpha", f"EnvironmentFile={REPO}/backend/.env", "Restart=on-failure",
-                 f"ExecStart={REPO}/backend/venv/bin/flask --app main mail worker", "RestartPreventExitStatus=78"):
+    for line in (
+        "User=sequoalpha",
+        f"EnvironmentFile={REPO}/backend/.env",
+        "Restart=on-failure",
+        f"ExecStart={REPO}/backend/venv/bin/flask --app main mail worker",
+        "RestartPreventExitStatus=78",
+    ):
         assert line in unit, line
     # The same sandbox as the app's, less the uploads folder it has no business writing.
-    sandbox = {line for line in app_unit[app_unit.index(next(l for l in app_unit if "Sandboxing" in l)):]
-               if line and not line.startswith("#")}
+    sandbox = {
+        line
+        for line in app_unit[app_unit.index(next(l for l in app_unit if "Sandboxing" in l)) :]
+        if line and not line.startswith("#")
+    }
     assert sandbox - set(unit) == {f"ReadWritePaths={REPO}/backend/uploads"}
     assert not any(line.startswith("ReadWritePaths=") for line in unit)
 

@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from support.common import REPO, require
-from support.postgres import PostgresCluster
 from support.gunicorn import Gunicorn, app_env, flask_cli
+from support.postgres import PostgresCluster
 
 pytestmark = [pytest.mark.ops, pytest.mark.slow]
 

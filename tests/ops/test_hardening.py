@@ -2,6 +2,7 @@
 no static file on Gunicorn's own port, 1 MB bodies outside the upload, per-address connection
 limits and short client timeouts, PDF bombs that never time a worker out, TLS 1.2/1.3 only
 whatever the main nginx.conf says, and JSON (never HTML) when the app cannot answer."""
+
 import json
 import socket
 import ssl
@@ -13,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from support.pdf_bombs import object_stream_bomb
 from support.common import free_port, wait_for
 from support.nginx import render_nginx
+from support.pdf_bombs import object_stream_bomb
 
 from .conftest import ADMIN, self_signed_cert
 from .test_stack import login_from, raw_request
@@ -24,8 +25,15 @@ pytestmark = pytest.mark.ops
 
 
 def test_gunicorn_port_serves_no_static_file(stack):
-    for path in ("/", "/frontend/signin.html", "/frontend/..%2fbackend/.env", "/css/..%2f..%2fetc/passwd",
-                 "/images/..%2fREADME.md", "/frontend/..%2f.git/config", "/favicon.ico"):
+    for path in (
+        "/",
+        "/frontend/signin.html",
+        "/frontend/..%2fbackend/.env",
+        "/css/..%2f..%2fetc/passwd",
+        "/images/..%2fREADME.md",
+        "/frontend/..%2f.git/config",
+        "/favicon.ico",
+    ):
         r = requests.get(f"http://{stack.gunicorn_bind}{path}", timeout=10, allow_redirects=False)
         assert r.status_code == 404 and r.json()["code"] == 404, (path, r.status_code)
 
@@ -33,8 +41,11 @@ def test_gunicorn_port_serves_no_static_file(stack):
 def test_a_2_mb_body_outside_the_upload_is_a_json_413_from_nginx(stack):
     seen = stack.gunicorn_log().count("/api/me/password")
     for path in ("/api/me/password", "/api/login", "/api/admin/users"):
-        r = stack.post(path, headers={**stack.auth(), "Content-Type": "application/json"},
-                       data=b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}')
+        r = stack.post(
+            path,
+            headers={**stack.auth(), "Content-Type": "application/json"},
+            data=b'{"x": "' + b"a" * (2 * 1024 * 1024) + b'"}',
+        )
         assert r.status_code == 413, (path, r.status_code)
         assert r.headers["Content-Type"] == "application/json"
         assert r.json()["message"] == "The request is larger than the limit of 1 MB.", r.text
@@ -44,8 +55,7 @@ def test_a_2_mb_body_outside_the_upload_is_a_json_413_from_nginx(stack):
 def _hold(source: str, count: int, request: bytes) -> list[socket.socket]:
     held = []
     for _ in range(count):
-        sock = socket.create_connection(("127.0.0.1", _hold.port), timeout=10,
-                                        source_address=(source, 0))
+        sock = socket.create_connection(("127.0.0.1", _hold.port), timeout=10, source_address=(source, 0))
         sock.sendall(request)
         held.append(sock)
     return held
@@ -70,8 +80,12 @@ def _closed_by_server(sock: socket.socket, deadline: float) -> bytes | None:
 
 def _health_from(source: str) -> float:
     started = time.monotonic()
-    answer = raw_request(_hold.port, b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                         source=source, timeout=10)
+    answer = raw_request(
+        _hold.port,
+        b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
+        source=source,
+        timeout=10,
+    )
     assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
     return time.monotonic() - started
 
@@ -95,8 +109,10 @@ def test_slow_bodies_are_limited_per_address(stack):
     """Requests whose body trickles in count against the address's limit (64 in progress):
     beyond it Nginx answers a JSON 503 at once; other addresses are not affected."""
     _hold.port = stack.http_port
-    request = (b"POST /api/admin/groups HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-               b"Content-Length: 1000\r\n\r\n{\"name\": ")
+    request = (
+        b"POST /api/admin/groups HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"name": '
+    )
     held = _hold("127.0.0.8", 100, request)
     try:
         answers = [_closed_by_server(sock, time.monotonic() + 0.5) for sock in held]
@@ -121,20 +137,24 @@ def test_sign_ins_in_progress_are_capped_for_the_whole_host(stack):
     site, 3 workers) sign-ins are in progress on the host, whatever their addresses; beyond that
     Nginx answers a JSON 503 with Retry-After at once, and Gunicorn never sees the request."""
     _hold.port = stack.http_port
-    request = (b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-               b"Content-Length: 100\r\n\r\n{\"username\": ")
+    request = (
+        b"POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 100\r\n\r\n{"username": '
+    )
     held = _hold("127.0.0.21", 1, request) + _hold("127.0.0.22", 1, request)  # two slow sign-ins
     try:
         time.sleep(0.5)  # Nginx has read their headers: they count
         seen = stack.gunicorn_log().count("/api/login")
         for path in ("/api/login", "/api/login/mfa"):
-            conn = socket.create_connection(("127.0.0.1", stack.http_port), timeout=10,
-                                            source_address=("127.0.0.23", 0))
+            conn = socket.create_connection(
+                ("127.0.0.1", stack.http_port), timeout=10, source_address=("127.0.0.23", 0)
+            )
             try:
                 body = b'{"username": "x", "password": "y"}'
-                conn.sendall(b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
-                             b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode()
-                             + b"\r\n\r\n" + body)
+                conn.sendall(
+                    b"POST " + path.encode() + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+                )
                 answer = b""
                 while chunk := conn.recv(65536):
                     answer += chunk
@@ -143,8 +163,11 @@ def test_sign_ins_in_progress_are_capped_for_the_whole_host(stack):
             head, _, payload = answer.partition(b"\r\n\r\n")
             assert head.startswith(b"HTTP/1.1 503"), (path, answer[:300])
             assert b"\r\nretry-after: 5\r\n" in head.lower() and b"content-type: application/json" in head.lower()
-            assert json.loads(payload) == {"code": 503, "status": "Service Unavailable",
-                                           "message": "Too many requests at once. Try again in a moment."}
+            assert json.loads(payload) == {
+                "code": 503,
+                "status": "Service Unavailable",
+                "message": "Too many requests at once. Try again in a moment.",
+            }
         assert stack.gunicorn_log().count("/api/login") == seen  # refused in front of the workers
     finally:
         for sock in held:
@@ -164,9 +187,12 @@ def test_pdf_bombs_are_a_json_422_and_no_worker_times_out(stack):
 
     def send(i):
         started = time.monotonic()
-        r = stack.post("/api/admin/documents/upload", headers=stack.auth(token),
-                       data={"title": f"bomb {i}", "visibility": json.dumps({"everyone": True})},
-                       files={"file": (f"bomb{i}.pdf", bomb, "application/pdf")})
+        r = stack.post(
+            "/api/admin/documents/upload",
+            headers=stack.auth(token),
+            data={"title": f"bomb {i}", "visibility": json.dumps({"everyone": True})},
+            files={"file": (f"bomb{i}.pdf", bomb, "application/pdf")},
+        )
         return r.status_code, r.headers.get("Content-Type"), time.monotonic() - started
 
     with ThreadPoolExecutor(3) as pool:
@@ -192,11 +218,15 @@ def test_tls_1_3_is_negotiated_and_1_1_refused_whatever_the_main_conf_says(stack
     """Found by an outside review: TLS 1.3 depended on the main nginx.conf (Debian's named older
     versions only). The main conf here says TLS 1.0-1.2, as such a host's would."""
     cert, key = self_signed_cert(tmp_path)
-    setup = render_nginx(tmp_path / "tls", upstream=stack.gunicorn_bind, upload_dir=stack.upload_dir,
-                         tls=True, cert=cert, key=key)
-    setup.conf.write_text(setup.conf.read_text().replace("http {", "http {\n    ssl_protocols TLSv1 TLSv1.1 TLSv1.2;", 1))
+    setup = render_nginx(
+        tmp_path / "tls", upstream=stack.gunicorn_bind, upload_dir=stack.upload_dir, tls=True, cert=cert, key=key
+    )
+    setup.conf.write_text(
+        setup.conf.read_text().replace("http {", "http {\n    ssl_protocols TLSv1 TLSv1.1 TLSv1.2;", 1)
+    )
     proc = subprocess.Popen(setup.cmd("-g", "daemon off;"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
+
         def up():
             try:
                 return requests.get(f"https://localhost:{setup.https_port}/", verify=str(cert), timeout=2).ok

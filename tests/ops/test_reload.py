@@ -3,15 +3,14 @@ HUP three times (what `systemctl reload sequoalpha` / `./manage.sh reload` / upd
 
 Gunicorn retires the old workers as soon as it has forked the new ones, so while the new ones
 import the app (no preload) requests wait in the listen backlog: slower, never dropped."""
+
 import os
 import signal
 import time
 
-
 from support.common import wait_for
 
 from .conftest import Traffic, record_measurement
-
 
 RELOADS = 3
 
@@ -22,8 +21,12 @@ def test_three_hups_drop_no_request(stack):
             before = stack.worker_pids()
             os.kill(stack.gunicorn.pid, signal.SIGHUP)
             # The new generation is up and the old one has gone (graceful exit).
-            wait_for(lambda: (pids := stack.worker_pids()) and len(pids) == len(before) and not pids & before,
-                     60, "Gunicorn to replace its workers", interval=0.2)
+            wait_for(
+                lambda: (pids := stack.worker_pids()) and len(pids) == len(before) and not pids & before,
+                60,
+                "Gunicorn to replace its workers",
+                interval=0.2,
+            )
             time.sleep(1)
     assert stack.gunicorn.poll() is None, stack.gunicorn_log()[-2000:]
     report = f"reload: {RELOADS} HUPs, {traffic.summary()}"

@@ -1,6 +1,7 @@
 """Through the real Nginx (shipped site, rendered) -> Gunicorn (shipped config) -> Flask ->
 PostgreSQL, with moto's server as S3: static files, the API, sign-in, uploads, both download
 paths, what must stay private, throttling, the size limit and the headers on every answer."""
+
 import hashlib
 import http.client
 import json
@@ -63,8 +64,12 @@ def login_from(stack, source: str, username: str, password: str) -> tuple[int, d
     """POST /api/login from another loopback address (Nginx throttles per client address)."""
     conn = http.client.HTTPConnection("127.0.0.1", stack.http_port, timeout=60, source_address=(source, 0))
     try:
-        conn.request("POST", "/api/login", body=json.dumps({"username": username, "password": password}),
-                     headers={"Content-Type": "application/json", "X-Forwarded-For": "6.6.6.6"})
+        conn.request(
+            "POST",
+            "/api/login",
+            body=json.dumps({"username": username, "password": password}),
+            headers={"Content-Type": "application/json", "X-Forwarded-For": "6.6.6.6"},
+        )
         response = conn.getresponse()
         return response.status, response, response.read()
     finally:
@@ -76,6 +81,7 @@ def download(stack, document_id: int, token: str | None = None) -> requests.Resp
 
 
 # ---- static site -------------------------------------------------------------------------------
+
 
 def test_home_page_and_assets(stack):
     home = stack.get("/")
@@ -100,12 +106,27 @@ def test_home_page_and_assets(stack):
         assert image.headers["Cache-Control"].startswith("public"), path
 
 
-@pytest.mark.parametrize("path", [
-    "/backend/main.py", "/backend/.env", "/backend/sequoalpha/config.py", "/.git/config", "/.gitignore",
-    "/deploy/gunicorn.conf.py", "/manage.sh", "/requirements.txt", "/tests/ops/conftest.py",
-    "/frontend/.hidden", "/_protected/", "/_protected/x.pdf", "/uploads/", "/backend/uploads/",
-    "/frontend/../backend/main.py", "/%2e%2e/backend/main.py",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/backend/main.py",
+        "/backend/.env",
+        "/backend/sequoalpha/config.py",
+        "/.git/config",
+        "/.gitignore",
+        "/deploy/gunicorn.conf.py",
+        "/manage.sh",
+        "/requirements.txt",
+        "/tests/ops/conftest.py",
+        "/frontend/.hidden",
+        "/_protected/",
+        "/_protected/x.pdf",
+        "/uploads/",
+        "/backend/uploads/",
+        "/frontend/../backend/main.py",
+        "/%2e%2e/backend/main.py",
+    ],
+)
 def test_not_public(stack, path):
     r = stack.get(path)
     assert r.status_code in (400, 404), (path, r.status_code)
@@ -120,10 +141,15 @@ def test_unknown_host_gets_no_answer(stack):
 
 # ---- API through the proxy ----------------------------------------------------------------------
 
+
 def test_api_is_proxied_with_one_copy_of_each_header(stack):
     health = stack.get("/api/health")
     assert health.status_code == 200, health.text
-    assert health.json() == {"status": "ok", "database": "ok", "storage": {"s3": "ok", "local": "ok", "mode": "fallback"}}
+    assert health.json() == {
+        "status": "ok",
+        "database": "ok",
+        "storage": {"s3": "ok", "local": "ok", "mode": "fallback"},
+    }
     assert health.raw.headers.getlist("Cache-Control") == ["no-store"]
     assert_security_headers(health)
 
@@ -177,22 +203,28 @@ def test_login_burst_is_throttled_per_address(stack):
 def test_oversize_upload_is_refused_by_nginx(stack):
     """Nginx answers 413 from the headers alone: Gunicorn never sees (or waits for) the body."""
     size = 50 * 1024 * 1024 + 1
-    request = (f"POST /api/admin/documents/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-               f"Authorization: Bearer {stack.token}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
-               f"Content-Length: {size}\r\n\r\n").encode()
+    request = (
+        f"POST /api/admin/documents/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        f"Authorization: Bearer {stack.token}\r\nContent-Type: multipart/form-data; boundary=x\r\n"
+        f"Content-Length: {size}\r\n\r\n"
+    ).encode()
     seen_by_gunicorn = stack.gunicorn_log().count('"POST /api/admin/documents/upload')
     started = time.monotonic()
     answer = raw_request(stack.http_port, request, timeout=10)
     assert time.monotonic() - started < 3
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413"), answer[:300]
-    assert json.loads(body) == {"code": 413, "status": "Payload Too Large",
-                                "message": "The request is larger than the upload limit of 50 MB."}
+    assert json.loads(body) == {
+        "code": 413,
+        "status": "Payload Too Large",
+        "message": "The request is larger than the upload limit of 50 MB.",
+    }
     assert b"content-security-policy:" in head.lower()
     assert stack.gunicorn_log().count('"POST /api/admin/documents/upload') == seen_by_gunicorn
 
 
 # ---- documents ---------------------------------------------------------------------------------
+
 
 def test_upload_and_presigned_download(stack, documents):
     document, pdf = documents["s3"]
@@ -220,7 +252,8 @@ def test_uploads_are_readable_by_nginx_through_the_group(stack, documents):
     modes = stored_file_modes(stack)
     assert modes and all(int(mode, 8) & 0o040 for mode in modes.values()), (
         f"stored files not group-readable: {modes}; the app should fchmod its upload temp file "
-        "(mkstemp makes it 0600), e.g. os.fchmod(fd, 0o640) in uploads.received_file")
+        "(mkstemp makes it 0600), e.g. os.fchmod(fd, 0o640) in uploads.received_file"
+    )
 
 
 def test_local_download_is_sent_by_nginx(stack, documents):
@@ -257,11 +290,13 @@ def test_a_document_not_visible_is_a_404_through_nginx_too(stack, documents):
 
 # ---- TLS ---------------------------------------------------------------------------------------
 
+
 def test_tls_site_redirects_and_sends_hsts(stack, tmp_path):
     """The TLS rendering on a throwaway certificate, in front of the same Gunicorn."""
     cert, key = self_signed_cert(tmp_path)
-    setup = render_nginx(tmp_path / "tls", upstream=stack.gunicorn_bind, upload_dir=stack.upload_dir,
-                         tls=True, cert=cert, key=key)
+    setup = render_nginx(
+        tmp_path / "tls", upstream=stack.gunicorn_bind, upload_dir=stack.upload_dir, tls=True, cert=cert, key=key
+    )
     import subprocess
 
     proc = subprocess.Popen(setup.cmd("-g", "daemon off;"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -290,11 +325,18 @@ def test_tls_site_redirects_and_sends_hsts(stack, tmp_path):
 
 # ---- operator smoke test -------------------------------------------------------------------
 
+
 def test_manage_test_smoke_tests_the_running_site(stack):
     """`./manage.sh test` against this stack (SEQUOALPHA_URL, GUNICORN_BIND say where it is)."""
     require("curl", "curl")
-    result = stack.manage("test", env={"SEQUOALPHA_URL": stack.url, "GUNICORN_BIND": stack.gunicorn_bind,
-                                       "SEQUOALPHA_DEPLOY_CONF": "/nonexistent"})
+    result = stack.manage(
+        "test",
+        env={
+            "SEQUOALPHA_URL": stack.url,
+            "GUNICORN_BIND": stack.gunicorn_bind,
+            "SEQUOALPHA_DEPLOY_CONF": "/nonexistent",
+        },
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAIL" not in result.stdout and "All good." in result.stdout
     stopped = stack.manage("test", env={"SEQUOALPHA_URL": "http://127.0.0.1:9", "GUNICORN_BIND": "127.0.0.1:9"})

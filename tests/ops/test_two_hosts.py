@@ -324,10 +324,10 @@ def test_a_lockout_earned_on_a_holds_on_b(two_hosts):
 
 
 def test_two_mail_workers_send_every_message_exactly_once(two_hosts, tmp_path):
-    from support.api import make_config
     from sequoalpha import create_app
     from sequoalpha.extensions import db
     from sequoalpha.mail import messages, outbox
+    from support.api import make_config
 
     count = 40
     app = create_app(make_config(two_hosts.env["DATABASE_URL"], tmp_path))

@@ -2,6 +2,7 @@
 fast-forwarded, checked, migrated and reloaded with no failed request; a commit whose code does
 not load is refused and the previous commit is back. systemd is played by a stand-in
 `systemctl` on PATH that sends HUP to the stack's Gunicorn."""
+
 import hashlib
 import os
 import subprocess
@@ -12,7 +13,6 @@ import pytest
 from support.common import BACKEND, REPO, require, wait_for
 
 from .conftest import Traffic, record_measurement
-
 
 FAKE_SYSTEMCTL = """#!/bin/sh
 # systemctl, as far as update.sh needs it, for the test stack.
@@ -26,10 +26,16 @@ esac
 
 
 def git(cwd, *args) -> str:
-    env = {**os.environ, "GIT_AUTHOR_NAME": "ops test", "GIT_AUTHOR_EMAIL": "ops@example.com",
-           "GIT_COMMITTER_NAME": "ops test", "GIT_COMMITTER_EMAIL": "ops@example.com"}
-    return subprocess.run(["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True,
-                          env=env).stdout.strip()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "ops test",
+        "GIT_AUTHOR_EMAIL": "ops@example.com",
+        "GIT_COMMITTER_NAME": "ops test",
+        "GIT_COMMITTER_EMAIL": "ops@example.com",
+    }
+    return subprocess.run(
+        ["git", "-C", str(cwd), *args], check=True, capture_output=True, text=True, env=env
+    ).stdout.strip()
 
 
 @pytest.fixture

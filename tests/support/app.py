@@ -1,13 +1,14 @@
 """The fixtures of the API tests: an app on a fresh schema (SQLite, and PostgreSQL when
 TEST_DATABASE_URL is set), a test client, a user factory and signed-in headers. Loaded as a
 plugin by tests/conftest.py."""
+
 import pytest
 
 from sequoalpha import create_app
+from sequoalpha.accounts.passwords import hash_password
 from sequoalpha.config import database_url as normalise_url
 from sequoalpha.extensions import db as _db
 from sequoalpha.models import Group, User
-from sequoalpha.accounts.passwords import hash_password
 
 from .api import PASSWORD, login, make_config
 from .postgres import scratch_database

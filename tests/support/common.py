@@ -1,5 +1,6 @@
 """Paths, free loopback ports and the one way to wait for something, shared by the process
 helpers (postgres, gunicorn, nginx, s3) and by tests/ops and tests/bench."""
+
 from __future__ import annotations
 
 import shutil

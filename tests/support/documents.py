@@ -1,5 +1,6 @@
 """Documents as the API tests make them: real PDFs (`make_pdf`), multipart uploads through the
 test client (`upload`), what landed in the uploads folder (`stored_files`), and `sha256`."""
+
 import hashlib
 import io
 import json
@@ -36,8 +37,15 @@ def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def upload(client, headers, content: bytes = None, filename: str = "report.pdf", *,
-           content_type: str = "application/pdf", **fields):
+def upload(
+    client,
+    headers,
+    content: bytes = None,
+    filename: str = "report.pdf",
+    *,
+    content_type: str = "application/pdf",
+    **fields,
+):
     """POST a multipart upload; fields default to a title and admins-only visibility."""
     form = {"title": "Quarterly report", **fields}
     if isinstance(form.get("visibility"), dict):
@@ -47,8 +55,12 @@ def upload(client, headers, content: bytes = None, filename: str = "report.pdf",
     form["file"] = FileStorage(io.BytesIO(content), filename, content_type=content_type)
     # Encoded in memory: the test client would spool a large body to a file it never closes.
     boundary, body = encode_multipart(form)
-    return client.post("/api/admin/documents/upload", headers=headers, data=body,
-                       content_type=f"multipart/form-data; boundary={boundary}")
+    return client.post(
+        "/api/admin/documents/upload",
+        headers=headers,
+        data=body,
+        content_type=f"multipart/form-data; boundary={boundary}",
+    )
 
 
 def stored_files(app) -> list[str]:

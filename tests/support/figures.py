@@ -15,6 +15,7 @@ message spans several lines is counted as a forged line (user input must not sta
 The werkzeug request log is left out: in this suite it is the log of moto's S3 stand-in, which
 rightly shows the presigned URLs it serves (as S3's own logs would).
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,33 +31,88 @@ _lock = threading.Lock()
 
 # (figure, title, [(counter, label), ...]); a figure is printed when a test recorded it.
 LINES = [
-    ("api_fuzz", "API fuzzing (schemathesis, 3 roles)",
-     [("requests", "requests fuzzed"), ("server_errors", "server errors"),
-      ("schema_violations", "schema violations")]),
-    ("upload_fuzz", "Upload fuzzing",
-     [("malformed", "malformed uploads"), ("accepted", "accepted"), ("server_errors", "server errors"),
-      ("damaged", "damaged PDFs"), ("round_trips", "accepted and downloaded"),
-      ("sha256_mismatches", "sha256 mismatches")]),
-    ("authz", "Object-level authorisation",
-     [("cells", "authorisation cells"), ("leaks", "leaks"), ("confirming_403", "403s confirming a hidden id")]),
-    ("faults", "Fault injection",
-     [("injected", "faults injected"), ("requests", "requests during faults"), ("lost", "requests lost"),
-      ("documents_lost", "documents lost")]),
-    ("pg_restart", "  PostgreSQL restarted under load",
-     [("outage_requests", "requests during the outage"), ("outage_503", "JSON 503s"),
-      ("slowest_ms", "slowest answer ms"), ("recovery_ms", "recovered in ms")]),
-    ("s3_blackhole", "  S3 black hole",
-     [("uploads", "uploads"), ("slowest_upload_ms", "slowest upload ms"), ("local_downloads", "served locally"),
-      ("synced", "pushed by storage sync"), ("check_problems", "storage check problems")]),
-    ("worker_kill", "  Worker SIGKILL mid-upload",
-     [("kills", "workers killed"), ("replaced", "replaced by the master"),
-      ("check_problems", "storage check problems")]),
-    ("concurrency", "Concurrency (20 uploads + 100 downloads)",
-     [("uploads", "uploads"), ("downloads", "downloads"), ("duplicates", "documents stored twice"),
-      ("sha256_mismatches", "sha256 mismatches"), ("failed", "failed requests")]),
-    ("logs", "Log hygiene",
-     [("records", "log records scanned"), ("secrets", "secrets found in logs"),
-      ("forged", "forged log lines")]),
+    (
+        "api_fuzz",
+        "API fuzzing (schemathesis, 3 roles)",
+        [
+            ("requests", "requests fuzzed"),
+            ("server_errors", "server errors"),
+            ("schema_violations", "schema violations"),
+        ],
+    ),
+    (
+        "upload_fuzz",
+        "Upload fuzzing",
+        [
+            ("malformed", "malformed uploads"),
+            ("accepted", "accepted"),
+            ("server_errors", "server errors"),
+            ("damaged", "damaged PDFs"),
+            ("round_trips", "accepted and downloaded"),
+            ("sha256_mismatches", "sha256 mismatches"),
+        ],
+    ),
+    (
+        "authz",
+        "Object-level authorisation",
+        [("cells", "authorisation cells"), ("leaks", "leaks"), ("confirming_403", "403s confirming a hidden id")],
+    ),
+    (
+        "faults",
+        "Fault injection",
+        [
+            ("injected", "faults injected"),
+            ("requests", "requests during faults"),
+            ("lost", "requests lost"),
+            ("documents_lost", "documents lost"),
+        ],
+    ),
+    (
+        "pg_restart",
+        "  PostgreSQL restarted under load",
+        [
+            ("outage_requests", "requests during the outage"),
+            ("outage_503", "JSON 503s"),
+            ("slowest_ms", "slowest answer ms"),
+            ("recovery_ms", "recovered in ms"),
+        ],
+    ),
+    (
+        "s3_blackhole",
+        "  S3 black hole",
+        [
+            ("uploads", "uploads"),
+            ("slowest_upload_ms", "slowest upload ms"),
+            ("local_downloads", "served locally"),
+            ("synced", "pushed by storage sync"),
+            ("check_problems", "storage check problems"),
+        ],
+    ),
+    (
+        "worker_kill",
+        "  Worker SIGKILL mid-upload",
+        [
+            ("kills", "workers killed"),
+            ("replaced", "replaced by the master"),
+            ("check_problems", "storage check problems"),
+        ],
+    ),
+    (
+        "concurrency",
+        "Concurrency (20 uploads + 100 downloads)",
+        [
+            ("uploads", "uploads"),
+            ("downloads", "downloads"),
+            ("duplicates", "documents stored twice"),
+            ("sha256_mismatches", "sha256 mismatches"),
+            ("failed", "failed requests"),
+        ],
+    ),
+    (
+        "logs",
+        "Log hygiene",
+        [("records", "log records scanned"), ("secrets", "secrets found in logs"), ("forged", "forged log lines")],
+    ),
 ]
 
 
@@ -115,7 +171,7 @@ class _Keeper(logging.Handler):
             return
         try:
             message = record.getMessage()
-        except Exception:  # noqa: BLE001 -- a broken record is not ours to fail on
+        except Exception:
             message = str(record.msg)
         text = message
         if record.exc_info and record.exc_info[1] is not None:
@@ -161,7 +217,7 @@ def scan() -> dict:
 
 
 def _excerpt(text: str, at: int) -> str:
-    return text[max(at - 40, 0): at + 12].replace("\n", "\\n") + "…"
+    return text[max(at - 40, 0) : at + 12].replace("\n", "\\n") + "…"
 
 
 _last_password = threading.local()
@@ -213,6 +269,7 @@ def _wrap_password_hashing() -> None:
 
 
 # --- the plugin ---------------------------------------------------------------------------
+
 
 def register(config) -> None:
     """Register this module as a plugin once, whichever conftest asks first."""

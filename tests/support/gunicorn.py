@@ -2,6 +2,7 @@
 runs it (`flask_cli`), and `Gunicorn` with the shipped deploy/gunicorn.conf.py on a free
 loopback port, its log in a file. The output of both joins the log scan of support/figures.py.
 """
+
 from __future__ import annotations
 
 import os
@@ -19,36 +20,54 @@ GUNICORN_CONF = REPO / "deploy" / "gunicorn.conf.py"
 def app_env(database_url: str, upload_dir: Path, **extra: str) -> dict:
     """The environment of a production-mode app process on `database_url`."""
     env = {
-        key: value for key, value in os.environ.items()
-        if not key.startswith(("AWS_", "S3_", "GUNICORN_", "SEQUOALPHA_", "MAIL_", "SMTP_")) and key not in {
-            "DATABASE_URL", "SECRET_KEY", "JWT_SECRET_KEY", "UPLOAD_FOLDER", "X_ACCEL_PREFIX", "NOTIFY_SOCKET",
-            "RUNTIME_DIRECTORY"}
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("AWS_", "S3_", "GUNICORN_", "SEQUOALPHA_", "MAIL_", "SMTP_"))
+        and key
+        not in {
+            "DATABASE_URL",
+            "SECRET_KEY",
+            "JWT_SECRET_KEY",
+            "UPLOAD_FOLDER",
+            "X_ACCEL_PREFIX",
+            "NOTIFY_SOCKET",
+            "RUNTIME_DIRECTORY",
+        }
     }
-    env.update({
-        "SEQUOALPHA_ENV": "production",
-        "DATABASE_URL": database_url,
-        "SECRET_KEY": secrets.token_urlsafe(48),
-        "JWT_SECRET_KEY": secrets.token_urlsafe(48),
-        "UPLOAD_FOLDER": str(upload_dir),
-        "COOKIE_SECURE": "false",
-        "PUBLIC_URL": "http://localhost",  # required in production (links in e-mails)
-        "MFA_REQUIRED_FOR_ADMINS": "false",  # admins sign in with a password here; tests/test_mfa_* cover the policy
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_REGION": "us-east-1",
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_CONFIG_FILE": "/nonexistent",
-        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
-        "PYTHONDONTWRITEBYTECODE": "1",
-    })
+    env.update(
+        {
+            "SEQUOALPHA_ENV": "production",
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "JWT_SECRET_KEY": secrets.token_urlsafe(48),
+            "UPLOAD_FOLDER": str(upload_dir),
+            "COOKIE_SECURE": "false",
+            "PUBLIC_URL": "http://localhost",  # required in production (links in e-mails)
+            "MFA_REQUIRED_FOR_ADMINS": "false",  # admins sign in with a password here; tests/test_mfa_* cover the policy
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_REGION": "us-east-1",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": "/nonexistent",
+            "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+    )
     env.update(extra)
     return env
 
 
 def flask_cli(env: dict, *args: str, input: str | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """`flask --app main ARGS` from backend/, like an operator; its output joins the log scan."""
-    done = subprocess.run([str(VENV_BIN / "flask"), "--app", "main", *args], cwd=BACKEND, env=env,
-                          input=input, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        [str(VENV_BIN / "flask"), "--app", "main", *args],
+        cwd=BACKEND,
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     figures.add_log_text(f"flask {' '.join(args[:2])}", done.stdout + done.stderr)
     return done
 
@@ -75,8 +94,9 @@ class Gunicorn:
     def start(self, wait: float = 30, ready_path: str = "/api/health") -> Gunicorn:
         """Start and wait until `ready_path` answers 200 and every worker is up."""
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(self.args, cwd=BACKEND, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                self.args, cwd=BACKEND, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
         try:
             wait_for_http(self.url + ready_path, wait, proc=self.proc)
             wait_for(lambda: len(self.worker_pids()) >= int(self.env["GUNICORN_WORKERS"]), wait, "workers")

@@ -2,14 +2,15 @@
 settings that send to it, one pass of the mail worker, and reading a message's parts and links.
 A module whose app mails there overrides `app_config` with `smtp_config` (tests/mail/conftest.py
 does it for that directory)."""
+
 import re
 
 import pytest
-from support.smtp import SmtpServer
 
 from sequoalpha.extensions import db
 from sequoalpha.mail import worker
 from sequoalpha.models import OutboxMessage, utcnow
+from support.smtp import SmtpServer
 
 SITE = "https://portal.firm.example"  # SmtpServer.settings()'s PUBLIC_URL
 LINK = re.compile(re.escape(SITE) + r"(/[\w/.-]*)(?:#token=([\w-]+))?")

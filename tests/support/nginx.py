@@ -1,6 +1,7 @@
 """The shipped Nginx site rendered for loopback ports in a prefix of its own (`render_nginx`),
 deploy/render.sh as the one rendering mechanism (`render`), and a work directory whose uploads/
 Nginx's workers reach as on the server (`production_like_dirs`)."""
+
 from __future__ import annotations
 
 import grp
@@ -39,16 +40,33 @@ class NginxSetup:
         self.conf = self.prefix / "nginx.conf"
 
     def cmd(self, *args: str) -> list[str]:
-        return [require("nginx", "nginx-light"), "-p", str(self.prefix), "-c", str(self.conf),
-                "-e", str(self.prefix / "logs" / "error.log"), *args]
+        return [
+            require("nginx", "nginx-light"),
+            "-p",
+            str(self.prefix),
+            "-c",
+            str(self.conf),
+            "-e",
+            str(self.prefix / "logs" / "error.log"),
+            *args,
+        ]
 
     def test_config(self) -> subprocess.CompletedProcess:
         return subprocess.run(self.cmd("-t"), capture_output=True, text=True)
 
 
-def render_nginx(prefix: Path, *, upstream: str, upload_dir: Path, tls: bool = False,
-                 cert: Path | None = None, key: Path | None = None, max_upload_mb: int = 50,
-                 real_ip_from: str = "", signin_slots: int = 2) -> NginxSetup:
+def render_nginx(
+    prefix: Path,
+    *,
+    upstream: str,
+    upload_dir: Path,
+    tls: bool = False,
+    cert: Path | None = None,
+    key: Path | None = None,
+    max_upload_mb: int = 50,
+    real_ip_from: str = "",
+    signin_slots: int = 2,
+) -> NginxSetup:
     """The shipped site and snippet rendered for loopback high ports under `prefix`, plus a
     main nginx.conf standing in for /etc/nginx/nginx.conf (pid, logs, temp dirs in `prefix`)."""
     for sub in ("logs", "snippets", "acme", "tmp"):
@@ -57,13 +75,23 @@ def render_nginx(prefix: Path, *, upstream: str, upload_dir: Path, tls: bool = F
     (prefix / "snippets" / "sequoalpha-security-headers.conf").write_text(render(HEADERS_TEMPLATE))
     site = render(
         SITE_TEMPLATE,
-        APP_DIR=REPO, UPLOAD_DIR=upload_dir, SERVER_NAME='127.0.0.1 localhost "~^[0-9.]+$"',
-        NGINX_SNIPPETS=prefix / "snippets", UPSTREAM=upstream, MAX_UPLOAD_MB=max_upload_mb,
+        APP_DIR=REPO,
+        UPLOAD_DIR=upload_dir,
+        SERVER_NAME='127.0.0.1 localhost "~^[0-9.]+$"',
+        NGINX_SNIPPETS=prefix / "snippets",
+        UPSTREAM=upstream,
+        MAX_UPLOAD_MB=max_upload_mb,
         SIGNIN_SLOTS=signin_slots,
-        HTTP_LISTEN=f"127.0.0.1:{setup.http_port}", HTTP_LISTEN6="",
-        HTTPS_LISTEN=f"127.0.0.1:{setup.https_port}", HTTPS_LISTEN6="",
-        TLS="yes" if tls else "no", SSL_CERT=cert or "/nonexistent", SSL_KEY=key or "/nonexistent",
-        ACME_ROOT=prefix / "acme", LOG_DIR=prefix / "logs", REAL_IP_FROM=real_ip_from,
+        HTTP_LISTEN=f"127.0.0.1:{setup.http_port}",
+        HTTP_LISTEN6="",
+        HTTPS_LISTEN=f"127.0.0.1:{setup.https_port}",
+        HTTPS_LISTEN6="",
+        TLS="yes" if tls else "no",
+        SSL_CERT=cert or "/nonexistent",
+        SSL_KEY=key or "/nonexistent",
+        ACME_ROOT=prefix / "acme",
+        LOG_DIR=prefix / "logs",
+        REAL_IP_FROM=real_ip_from,
     )
     (prefix / "site.conf").write_text(site)
     # As root, the workers run as www-data, as on the server (Ubuntu's nginx.conf): they must

@@ -1,4 +1,5 @@
 """PDFs that are small on disk and huge once parsed (for the upload hardening tests)."""
+
 import zlib
 
 
@@ -27,8 +28,12 @@ def object_stream_bomb(pages: int = 8, inflated_mb: int = 70) -> bytes:
             parts.append(compressor.compress(chunk))
         parts.append(compressor.flush())
         data = b"".join(parts)
-        plain(100 + i, b"<< /Type /ObjStm /N 1 /First %d /Filter /FlateDecode /Length %d >>\nstream\n"
-              % (len(header), len(data)) + data + b"\nendstream")
+        plain(
+            100 + i,
+            b"<< /Type /ObjStm /N 1 /First %d /Filter /FlateDecode /Length %d >>\nstream\n" % (len(header), len(data))
+            + data
+            + b"\nendstream",
+        )
     del padding
     xref_number = 100 + pages
     size = xref_number + 1
@@ -44,7 +49,11 @@ def object_stream_bomb(pages: int = 8, inflated_mb: int = 70) -> bytes:
             rows.append(b"\x00" + b"\x00" * 4 + b"\xff\xff")
     table = b"".join(rows)
     start = len(out)
-    out.extend(b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n"
-               % (xref_number, size, len(table)) + table + b"\nendstream\nendobj\n")
+    out.extend(
+        b"%d 0 obj\n<< /Type /XRef /Size %d /W [1 4 2] /Root 1 0 R /Length %d >>\nstream\n"
+        % (xref_number, size, len(table))
+        + table
+        + b"\nendstream\nendobj\n"
+    )
     out.extend(b"startxref\n%d\n%%%%EOF\n" % start)
     return bytes(out)

@@ -6,6 +6,7 @@ middle of a test. The machine's own server is never used. `scratch_database()`: 
 on TEST_DATABASE_URL's server, dropped by the caller. Both skip the calling test, saying why,
 when PostgreSQL is missing.
 """
+
 from __future__ import annotations
 
 import os
@@ -57,8 +58,22 @@ class PostgresCluster:
         self.port = free_port()
         if owner is not None:
             os.chown(self.base, owner.pw_uid, owner.pw_gid)
-        self._run([self.initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                   "--no-sync", "--no-instructions"], timeout=120)
+        self._run(
+            [
+                self.initdb,
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+                "--no-instructions",
+            ],
+            timeout=120,
+        )
 
     def _run(self, args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
         done = subprocess.run(self.run_as + args, capture_output=True, text=True, timeout=timeout)
@@ -67,18 +82,20 @@ class PostgresCluster:
         return done
 
     def start(self) -> None:
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-        self._run([self.pg_ctl, "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "30",
-                   "start"])
+        options = (
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.base} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        )
+        self._run([self.pg_ctl, "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "30", "start"])
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (`fast`: disconnect everyone; `immediate`: like a crash)."""
         self._run([self.pg_ctl, "-D", str(self.data), "-m", mode, "-w", "-t", "30", "stop"])
 
     def running(self) -> bool:
-        done = subprocess.run(self.run_as + [self.pg_ctl, "-D", str(self.data), "status"],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            self.run_as + [self.pg_ctl, "-D", str(self.data), "status"], capture_output=True, text=True
+        )
         return done.returncode == 0
 
     def url(self, database: str = "postgres") -> str:
@@ -89,8 +106,9 @@ class PostgresCluster:
         from sqlalchemy import create_engine, text
 
         name = name or f"sequoalpha_{secrets.token_hex(5)}"
-        engine = create_engine(self.url().replace("postgresql://", "postgresql+psycopg2://"),
-                               isolation_level="AUTOCOMMIT")
+        engine = create_engine(
+            self.url().replace("postgresql://", "postgresql+psycopg2://"), isolation_level="AUTOCOMMIT"
+        )
         try:
             with engine.connect() as conn:
                 conn.execute(text(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else "")))
@@ -125,8 +143,10 @@ def scratch_database(prefix: str = "sequoalpha_test") -> tuple[str, callable]:
 
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
-        pytest.skip("TEST_DATABASE_URL is not set: the PostgreSQL runs need it "
-                    "(e.g. postgresql://postgres@127.0.0.1:5432/test; .ci/run sets it)")
+        pytest.skip(
+            "TEST_DATABASE_URL is not set: the PostgreSQL runs need it "
+            "(e.g. postgresql://postgres@127.0.0.1:5432/test; .ci/run sets it)"
+        )
     url = make_url(base)
     name = f"{prefix}_{secrets.token_hex(5)}"
     admin = create_engine(url.set(drivername="postgresql+psycopg2"), isolation_level="AUTOCOMMIT")

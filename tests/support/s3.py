@@ -2,6 +2,7 @@
 started again), a port that accepts connections and never answers (`BlackHole`, a hung S3), and
 the fixtures of the API tests that use S3 (`moto_endpoint` for the run, `s3`: a fresh bucket the
 app uses). Loaded as a plugin by tests/conftest.py."""
+
 from __future__ import annotations
 
 import logging
@@ -57,8 +58,13 @@ class FakeS3:
     def client(self):
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def __enter__(self) -> FakeS3:
         try:
@@ -95,7 +101,7 @@ class BlackHole:
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -116,8 +122,8 @@ class BlackHole:
         self.close()
 
 
-
 # --- fixtures of the API tests ------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def moto_endpoint():

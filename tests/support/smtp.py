@@ -1,5 +1,6 @@
 """A real SMTP server for the mail tests: aiosmtpd on a free loopback port, whose answer to DATA
 can be switched (accept, refuse with a code, or hold the message a while)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -57,13 +58,27 @@ class SmtpServer:
 
     def settings(self) -> dict:
         """The app's config for this server."""
-        return {"MAIL_BACKEND": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": self.port,
-                "SMTP_SECURITY": "none", "SMTP_USERNAME": None, "SMTP_TIMEOUT": 5.0,
-                "MAIL_FROM": "portal@firm.example", "FIRM_NAME": "Acme Capital",
-                "PUBLIC_URL": "https://portal.firm.example"}
+        return {
+            "MAIL_BACKEND": "smtp",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": self.port,
+            "SMTP_SECURITY": "none",
+            "SMTP_USERNAME": None,
+            "SMTP_TIMEOUT": 5.0,
+            "MAIL_FROM": "portal@firm.example",
+            "FIRM_NAME": "Acme Capital",
+            "PUBLIC_URL": "https://portal.firm.example",
+        }
 
     def env(self) -> dict:
         """The same as environment variables (a worker subprocess)."""
-        return {"MAIL_BACKEND": "smtp", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(self.port),
-                "SMTP_SECURITY": "none", "SMTP_TIMEOUT": "5", "MAIL_FROM": "portal@firm.example",
-                "FIRM_NAME": "Acme Capital", "PUBLIC_URL": "https://portal.firm.example"}
+        return {
+            "MAIL_BACKEND": "smtp",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.port),
+            "SMTP_SECURITY": "none",
+            "SMTP_TIMEOUT": "5",
+            "MAIL_FROM": "portal@firm.example",
+            "FIRM_NAME": "Acme Capital",
+            "PUBLIC_URL": "https://portal.firm.example",
+        }

@@ -12,51 +12,51 @@ Revises: 0005
 Create Date: 2026-11-29 06:30:00.000000
 
 """
-from alembic import op
-import sqlalchemy as sa
 
+import sqlalchemy as sa
+from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0006'
-down_revision = '0005'
+revision = "0006"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
-REBUILT = ('users', 'documents')
+REBUILT = ("users", "documents")
 
 
 def _sqlite() -> bool:
-    return op.get_bind().dialect.name == 'sqlite'
+    return op.get_bind().dialect.name == "sqlite"
 
 
 def _rebuild(autoincrement: bool) -> None:
     bind = op.get_bind()
-    if bind.exec_driver_sql('PRAGMA foreign_keys').scalar():
-        raise RuntimeError('SQLite foreign keys must be off while users and documents are rebuilt (env.py)')
+    if bind.exec_driver_sql("PRAGMA foreign_keys").scalar():
+        raise RuntimeError("SQLite foreign keys must be off while users and documents are rebuilt (env.py)")
     for table in REBUILT:
-        with op.batch_alter_table(table, recreate='always',
-                                  table_kwargs={'sqlite_autoincrement': autoincrement}):
+        with op.batch_alter_table(table, recreate="always", table_kwargs={"sqlite_autoincrement": autoincrement}):
             pass
-    problems = bind.exec_driver_sql('PRAGMA foreign_key_check').fetchall()
+    problems = bind.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
     if problems:
-        raise RuntimeError(f'foreign keys broken by the rebuild: {problems[:5]}')
+        raise RuntimeError(f"foreign keys broken by the rebuild: {problems[:5]}")
 
 
 def upgrade():
     op.create_table(
-        'reminders',
-        sa.Column('document_id', sa.Integer(), nullable=False),
-        sa.Column('user_id', sa.Integer(), nullable=False),
-        sa.Column('reminded_at', sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(['document_id'], ['documents.id'], name=op.f('fk_reminders_document_id_documents'),
-                                ondelete='CASCADE'),
-        sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_reminders_user_id_users'), ondelete='CASCADE'),
-        sa.PrimaryKeyConstraint('document_id', 'user_id', name=op.f('pk_reminders')),
+        "reminders",
+        sa.Column("document_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("reminded_at", sa.DateTime(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["document_id"], ["documents.id"], name=op.f("fk_reminders_document_id_documents"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_reminders_user_id_users"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("document_id", "user_id", name=op.f("pk_reminders")),
     )
-    with op.batch_alter_table('reminders', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_reminders_user_id'), ['user_id'], unique=False)
-    with op.batch_alter_table('documents', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('watermark', sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_reminders_user_id"), ["user_id"], unique=False)
+    with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("watermark", sa.Boolean(), server_default=sa.false(), nullable=False))
     if _sqlite():
         _rebuild(autoincrement=True)
 
@@ -64,8 +64,8 @@ def upgrade():
 def downgrade():
     if _sqlite():
         _rebuild(autoincrement=False)
-    with op.batch_alter_table('documents', schema=None) as batch_op:
-        batch_op.drop_column('watermark')
-    with op.batch_alter_table('reminders', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_reminders_user_id'))
-    op.drop_table('reminders')
+    with op.batch_alter_table("documents", schema=None) as batch_op:
+        batch_op.drop_column("watermark")
+    with op.batch_alter_table("reminders", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_reminders_user_id"))
+    op.drop_table("reminders")

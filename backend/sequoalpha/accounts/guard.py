@@ -1,4 +1,5 @@
 """The guard of every admin route."""
+
 from functools import wraps
 
 from flask import current_app
@@ -16,8 +17,11 @@ def admin_required(fn):
         if not current_user.is_admin:
             abort(403, message="This needs an administrator account.")
         if current_app.config["MFA_REQUIRED_FOR_ADMINS"] and not current_user.has_second_factor:
-            abort(403, reason="mfa_enrolment_required",
-                  message="Administrators must turn on two-step verification (Security) before using admin pages.")
+            abort(
+                403,
+                reason="mfa_enrolment_required",
+                message="Administrators must turn on two-step verification (Security) before using admin pages.",
+            )
         return fn(*args, **kwargs)
 
     return wrapper

@@ -4,6 +4,7 @@ A token is `secrets.token_urlsafe(32)`; only its SHA-256 is stored, so a copy of
 opens no account. Issuing one retires the user's earlier unused tokens of the same purpose (the
 previous link stops working); using one is a compare-and-set on `used_at`, so two requests with
 the same token cannot both succeed."""
+
 import hashlib
 import secrets
 from datetime import timedelta
@@ -26,10 +27,14 @@ def retire(user: User, *purposes: str) -> None:
     """Make the user's unused tokens of these purposes unusable (a new link replaces them)."""
     db.session.execute(
         update(AccountToken)
-        .where(AccountToken.user_id == user.id, AccountToken.used_at.is_(None),
-               AccountToken.purpose.in_(purposes or tuple(LIFETIMES)))
+        .where(
+            AccountToken.user_id == user.id,
+            AccountToken.used_at.is_(None),
+            AccountToken.purpose.in_(purposes or tuple(LIFETIMES)),
+        )
         .values(used_at=utcnow())
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def new_token() -> str:
@@ -40,8 +45,9 @@ def issue(user: User, purpose: str) -> tuple[AccountToken, str]:
     """A new token for `user` (the row, flushed, and the token itself, which is never stored)."""
     retire(user, purpose)
     token = new_token()
-    row = AccountToken(token_hash=digest(token), purpose=purpose, user_id=user.id,
-                       expires_at=utcnow() + LIFETIMES[purpose])
+    row = AccountToken(
+        token_hash=digest(token), purpose=purpose, user_id=user.id, expires_at=utcnow() + LIFETIMES[purpose]
+    )
     db.session.add(row)
     db.session.flush()
     return row, token
@@ -55,15 +61,26 @@ def issue_if_account(email: str, purpose: str, token: str) -> ColumnElement[bool
     holder = select(User.id).where(User.email == email, User.is_active)
     db.session.execute(
         update(AccountToken)
-        .where(AccountToken.user_id.in_(holder.scalar_subquery()), AccountToken.used_at.is_(None),
-               AccountToken.purpose == purpose)
+        .where(
+            AccountToken.user_id.in_(holder.scalar_subquery()),
+            AccountToken.used_at.is_(None),
+            AccountToken.purpose == purpose,
+        )
         .values(used_at=now)
-        .execution_options(synchronize_session=False))
-    db.session.execute(insert(AccountToken).from_select(
-        ["token_hash", "purpose", "user_id", "created_at", "expires_at"],
-        select(literal(digest(token)), literal(purpose), User.id, literal(now, UTCDateTime),
-               literal(now + LIFETIMES[purpose], UTCDateTime))
-        .where(User.email == email, User.is_active)))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        insert(AccountToken).from_select(
+            ["token_hash", "purpose", "user_id", "created_at", "expires_at"],
+            select(
+                literal(digest(token)),
+                literal(purpose),
+                User.id,
+                literal(now, UTCDateTime),
+                literal(now + LIFETIMES[purpose], UTCDateTime),
+            ).where(User.email == email, User.is_active),
+        )
+    )
     return exists().where(AccountToken.token_hash == digest(token))
 
 
@@ -74,9 +91,15 @@ def consume(token: str) -> tuple[User, str] | None:
     row = db.session.scalar(select(AccountToken).where(AccountToken.token_hash == digest(token)))
     if row is None or row.used_at is not None or row.expires_at <= now:
         return None
-    won = db.session.execute(
-        update(AccountToken).where(AccountToken.id == row.id, AccountToken.used_at.is_(None)).values(used_at=now)
-        .execution_options(synchronize_session=False)).rowcount == 1
+    won = (
+        db.session.execute(
+            update(AccountToken)
+            .where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
+            .values(used_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
     user = db.session.get(User, row.user_id)
     if not won or user is None or not user.is_active:
         return None

@@ -1,5 +1,6 @@
 """The lock after failed attempts in a row: an account's, or a name's that is no account (so
 that a 429 does not tell whether an account exists)."""
+
 import math
 from datetime import timedelta
 
@@ -42,8 +43,7 @@ def _refuse(locked_until, action: str, user: User | None, detail: dict) -> None:
     wait = max(math.ceil((locked_until - utcnow()).total_seconds()), 1) if locked_until else 1
     audit.record(action, user, detail=detail)
     db.session.commit()
-    abort(429, message=f"Too many failed attempts. Try again in {wait} seconds.",
-          headers={"Retry-After": str(wait)})
+    abort(429, message=f"Too many failed attempts. Try again in {wait} seconds.", headers={"Retry-After": str(wait)})
 
 
 def claim_attempt(subject: Lockout, action: str, user: User | None, detail: dict) -> None:
@@ -56,14 +56,21 @@ def claim_attempt(subject: Lockout, action: str, user: User | None, detail: dict
     this = key == inspect(subject).identity[0]
     now = utcnow()
     failures = db.session.scalar(
-        update(model).where(this, or_(model.locked_until.is_(None), model.locked_until <= now))
-        .values(failed_logins=model.failed_logins + 1).returning(model.failed_logins)
-        .execution_options(synchronize_session=False))
+        update(model)
+        .where(this, or_(model.locked_until.is_(None), model.locked_until <= now))
+        .values(failed_logins=model.failed_logins + 1)
+        .returning(model.failed_logins)
+        .execution_options(synchronize_session=False)
+    )
     if failures is None:
         _refuse(db.session.scalar(select(model.locked_until).where(this)), action, user, detail)
     if seconds := lock_seconds(failures):
-        db.session.execute(update(model).where(this).values(locked_until=now + timedelta(seconds=seconds))
-                           .execution_options(synchronize_session=False))
+        db.session.execute(
+            update(model)
+            .where(this)
+            .values(locked_until=now + timedelta(seconds=seconds))
+            .execution_options(synchronize_session=False)
+        )
     db.session.commit()
 
 
@@ -75,10 +82,11 @@ def release_attempt(subject: Lockout) -> None:
     key = inspect(model).primary_key[0]
     remaining = model.failed_logins - 1
     db.session.execute(
-        update(model).where(key == inspect(subject).identity[0], model.failed_logins > 0)
-        .values(failed_logins=remaining,
-                locked_until=case((remaining < LOCK_AFTER, None), else_=model.locked_until))
-        .execution_options(synchronize_session=False))
+        update(model)
+        .where(key == inspect(subject).identity[0], model.failed_logins > 0)
+        .values(failed_logins=remaining, locked_until=case((remaining < LOCK_AFTER, None), else_=model.locked_until))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def unknown_login(name: str) -> UnknownLogin:
@@ -86,8 +94,11 @@ def unknown_login(name: str) -> UnknownLogin:
     purging the rows untouched for a day."""
     now = utcnow()
     db.session.execute(delete(UnknownLogin).where(UnknownLogin.last_failed_at < now - UNKNOWN_KEPT))
-    db.session.execute(upsert(UnknownLogin).values(name=name, failed_logins=0, last_failed_at=now)
-                       .on_conflict_do_nothing(index_elements=["name"]))
+    db.session.execute(
+        upsert(UnknownLogin)
+        .values(name=name, failed_logins=0, last_failed_at=now)
+        .on_conflict_do_nothing(index_elements=["name"])
+    )
     row = db.session.get(UnknownLogin, name, populate_existing=True)
     row.last_failed_at = now
     return row

@@ -1,5 +1,6 @@
 """The second factor's routes: TOTP enrolment, recovery codes, turning it off, the sign-in's second
 step, and the admin reset (see `reset_factors`). Passkeys add theirs in passkeys.py."""
+
 from flask_jwt_extended import get_current_user, jwt_required
 from flask_smorest import Blueprint, abort
 
@@ -49,6 +50,7 @@ def _active_totp(user: User) -> None:
 
 
 # --- enrolment ---------------------------------------------------------------------------
+
 
 @blp.post("/me/mfa/totp")
 @jwt_required()
@@ -124,6 +126,7 @@ def disable_totp(data):
 
 # --- sign-in, second step ----------------------------------------------------------------
 
+
 @blp.post("/login/mfa")
 @blp.doc(security=[])
 @blp.arguments(MfaLoginSchema)
@@ -146,6 +149,7 @@ def login_mfa(data):
 
 # --- admin reset -------------------------------------------------------------------------
 
+
 def reset_factors(user: User, admin: User) -> None:
     """Remove every second factor of `user` (TOTP, recovery codes, passkeys), audited, and the
     user told by e-mail in the same transaction. The caller commits."""
@@ -154,5 +158,10 @@ def reset_factors(user: User, admin: User) -> None:
     user.passkeys = []
     event = audit.record("mfa_reset", admin, target_user_id=user.id, detail={"had": had})
     db.session.flush()
-    enqueue("mfa_reset", user.email, messages.mfa_reset(user.full_name or None),
-            event=f"mfa_reset:{event.id}", user_id=user.id)
+    enqueue(
+        "mfa_reset",
+        user.email,
+        messages.mfa_reset(user.full_name or None),
+        event=f"mfa_reset:{event.id}",
+        user_id=user.id,
+    )

@@ -3,6 +3,7 @@
 The relying party id is PUBLIC_URL's host name and the expected origin PUBLIC_URL's origin.
 Challenges live in the database for CHALLENGE_SECONDS and are deleted when answered (single-use).
 """
+
 import binascii
 import hashlib
 import hmac
@@ -61,9 +62,14 @@ def _user_handle(user: User) -> bytes:
 def _new_challenge(challenge: bytes, purpose: str, user: User | None) -> None:
     now = utcnow()
     db.session.execute(delete(WebauthnChallenge).where(WebauthnChallenge.expires_at < now))
-    db.session.add(WebauthnChallenge(challenge=bytes_to_base64url(challenge), purpose=purpose,
-                                     user_id=user.id if user else None,
-                                     expires_at=now + timedelta(seconds=CHALLENGE_SECONDS)))
+    db.session.add(
+        WebauthnChallenge(
+            challenge=bytes_to_base64url(challenge),
+            purpose=purpose,
+            user_id=user.id if user else None,
+            expires_at=now + timedelta(seconds=CHALLENGE_SECONDS),
+        )
+    )
 
 
 def _take_challenge(credential: dict, purpose: str, user: User | None) -> bytes | None:
@@ -87,6 +93,7 @@ def _take_challenge(credential: dict, purpose: str, user: User | None) -> bytes 
 
 # --- my passkeys ---------------------------------------------------------------------------
 
+
 @blp.post("/me/passkeys/options")
 @jwt_required()
 @blp.response(200, WEBAUTHN_OPTIONS)
@@ -96,12 +103,17 @@ def registration_options():
     user = get_current_user()
     rp_id, _origin = relying_party()
     options = generate_registration_options(
-        rp_id=rp_id, rp_name=RP_NAME, user_name=user.username, user_id=_user_handle(user),
+        rp_id=rp_id,
+        rp_name=RP_NAME,
+        user_name=user.username,
+        user_id=_user_handle(user),
         user_display_name=user.full_name or user.username,
         authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED, user_verification=UserVerificationRequirement.REQUIRED),
-        exclude_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(p.credential_id))
-                             for p in user.passkeys],
+            resident_key=ResidentKeyRequirement.REQUIRED, user_verification=UserVerificationRequirement.REQUIRED
+        ),
+        exclude_credentials=[
+            PublicKeyCredentialDescriptor(id=base64url_to_bytes(p.credential_id)) for p in user.passkeys
+        ],
         timeout=CHALLENGE_SECONDS * 1000,
     )
     _new_challenge(options.challenge, "register", user)
@@ -124,8 +136,12 @@ def add_passkey(data):
         if challenge is None:
             raise WebAuthnException("unknown or expired challenge")
         verified = verify_registration_response(
-            credential=data["credential"], expected_challenge=challenge, expected_rp_id=rp_id,
-            expected_origin=origin, require_user_verification=True)
+            credential=data["credential"],
+            expected_challenge=challenge,
+            expected_rp_id=rp_id,
+            expected_origin=origin,
+            require_user_verification=True,
+        )
     except (WebAuthnException, KeyError, TypeError, ValueError, binascii.Error):
         db.session.commit()  # the challenge is spent
         abort(400, message=NOT_VERIFIED)
@@ -133,9 +149,13 @@ def add_passkey(data):
     if db.session.scalar(select(Passkey.id).where(Passkey.credential_id == credential_id)) is not None:
         db.session.commit()
         abort(409, message="This passkey is already registered.")
-    passkey = Passkey(name=data["name"], credential_id=credential_id,
-                      user_handle=bytes_to_base64url(_user_handle(user)),
-                      public_key=verified.credential_public_key, sign_count=verified.sign_count)
+    passkey = Passkey(
+        name=data["name"],
+        credential_id=credential_id,
+        user_handle=bytes_to_base64url(_user_handle(user)),
+        public_key=verified.credential_public_key,
+        sign_count=verified.sign_count,
+    )
     user.passkeys.append(passkey)
     audit.record("passkey_added", user, target_user_id=user.id, detail={"name": passkey.name})
     commit_or_conflict("This passkey is already registered.")
@@ -159,12 +179,15 @@ def remove_passkey(passkey_id):
     passkey = db.session.scalar(select(Passkey).where(Passkey.id == passkey_id, Passkey.user_id == user.id))
     if passkey is None:
         abort(404, message="No such passkey.")
-    audit.record("passkey_removed", user, target_user_id=user.id, detail={"passkey_id": passkey.id, "name": passkey.name})
+    audit.record(
+        "passkey_removed", user, target_user_id=user.id, detail={"passkey_id": passkey.id, "name": passkey.name}
+    )
     user.passkeys.remove(passkey)
     db.session.commit()
 
 
 # --- sign-in with a passkey ------------------------------------------------------------------
+
 
 @blp.post("/login/passkey/options")
 @blp.doc(security=[])
@@ -174,8 +197,11 @@ def authentication_options():
     this site's discoverable credentials, user verification required, no username needed."""
     rp_id, _origin = relying_party()
     options = generate_authentication_options(
-        rp_id=rp_id, allow_credentials=[], user_verification=UserVerificationRequirement.REQUIRED,
-        timeout=CHALLENGE_SECONDS * 1000)
+        rp_id=rp_id,
+        allow_credentials=[],
+        user_verification=UserVerificationRequirement.REQUIRED,
+        timeout=CHALLENGE_SECONDS * 1000,
+    )
     _new_challenge(options.challenge, "login", None)
     db.session.commit()
     return current_app.response_class(options_to_json(options), mimetype="application/json")
@@ -215,16 +241,23 @@ def login_passkey(data):
     refuse_while_locked(user, "login_failed", user, detail={"reason": "locked", "method": "passkey"})
     try:
         verified = verify_authentication_response(
-            credential=credential, expected_challenge=challenge, expected_rp_id=rp_id, expected_origin=origin,
-            credential_public_key=passkey.public_key, credential_current_sign_count=passkey.sign_count,
-            require_user_verification=True)
+            credential=credential,
+            expected_challenge=challenge,
+            expected_rp_id=rp_id,
+            expected_origin=origin,
+            credential_public_key=passkey.public_key,
+            credential_current_sign_count=passkey.sign_count,
+            require_user_verification=True,
+        )
     except (WebAuthnException, KeyError, TypeError, ValueError, binascii.Error):
         _refuse_passkey(passkey, "passkey not verified")
     # The counter moves forward once: of two requests replaying one assertion, one wins.
     moved = db.session.execute(
-        update(Passkey).where(Passkey.id == passkey.id, Passkey.sign_count == passkey.sign_count)
+        update(Passkey)
+        .where(Passkey.id == passkey.id, Passkey.sign_count == passkey.sign_count)
         .values(sign_count=verified.new_sign_count, last_used_at=utcnow())
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if moved != 1:
         _refuse_passkey(passkey, "sign counter")
     if not user.is_active:

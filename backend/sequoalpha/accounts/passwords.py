@@ -8,6 +8,7 @@ cores, the rest of the API (a listing, a download) is scheduled first instead of
 CPU equally with hashing. Idle cores still hash at full speed. bcrypt releases the GIL, so the
 request thread just waits for the result.
 """
+
 import base64
 import hashlib
 import os

@@ -1,5 +1,6 @@
 """Forgotten passwords: ask for a reset link by e-mail, and set a password with a link's token
 (a reset or an invitation). Also the confirmation e-mail of every password change."""
+
 from datetime import timedelta
 
 from flask_smorest import Blueprint, abort
@@ -22,16 +23,22 @@ WINDOW = timedelta(minutes=15)
 PER_ADDRESS = 5  # requests per client address per window
 PER_ACCOUNT = 3  # reset e-mails per e-mail address per window
 TOO_MANY = "Too many password reset requests. Try again later."
-ON_ITS_WAY = ("If this address is an account's, a link to choose a new password is on its way. "
-              "It works once, for 30 minutes.")
+ON_ITS_WAY = (
+    "If this address is an account's, a link to choose a new password is on its way. It works once, for 30 minutes."
+)
 BAD_LINK = "This link is invalid, was already used, or has expired. Ask for a new one."
 
 
 def confirm_password_changed(user: User) -> None:
     """Queue the "your password was changed" e-mail (the caller commits). Called after the
     user's sessions were ended, so the new token version names this change."""
-    enqueue("password_changed", user.email, messages.password_changed(user),
-            event=f"password_changed:{user.id}:{user.token_version}", user_id=user.id)
+    enqueue(
+        "password_changed",
+        user.email,
+        messages.password_changed(user),
+        event=f"password_changed:{user.id}:{user.token_version}",
+        user_id=user.id,
+    )
 
 
 @blp.post("/forgot")
@@ -54,10 +61,21 @@ def forgot(data):
     minutes = int(link_tokens.RESET_LIFETIME.total_seconds() // 60)
     message = messages.password_reset(user or User(username="", email=email, full_name=""), token, minutes)
     stored = link_tokens.issue_if_account(email, "reset", token)
-    enqueue("password_reset", email, message, event=f"reset:{link_tokens.digest(token)}",
-            user_id=user.id if user else None, secret=token, only_if=stored)
-    audit.record("password_reset_requested", None, target_user_id=user.id if user else None,
-                 detail={"email": email, "account": user is not None})
+    enqueue(
+        "password_reset",
+        email,
+        message,
+        event=f"reset:{link_tokens.digest(token)}",
+        user_id=user.id if user else None,
+        secret=token,
+        only_if=stored,
+    )
+    audit.record(
+        "password_reset_requested",
+        None,
+        target_user_id=user.id if user else None,
+        detail={"email": email, "account": user is not None},
+    )
     db.session.commit()
     return {"message": ON_ITS_WAY}
 

@@ -1,5 +1,6 @@
 """Sessions: sign in, refresh, sign out, me, password change."""
-from datetime import datetime, timezone
+
+from datetime import UTC, datetime
 
 from flask import current_app, jsonify
 from flask_jwt_extended import (
@@ -41,6 +42,7 @@ BAD_CREDENTIALS = "Wrong username or password."
 
 # --- routes ------------------------------------------------------------------------------
 
+
 @blp.post("/login")
 @blp.doc(security=[])
 @blp.arguments(LoginSchema)
@@ -64,9 +66,14 @@ def login(data):
     if user is None or invited:
         burn_check()
     if user is None or invited or not check_password(data["password"], user.password_hash):
-        audit.record("login_failed", user, detail={"reason": "unknown user" if user is None else
-                                                   "invited" if invited else "wrong password",
-                                                   **unknown})
+        audit.record(
+            "login_failed",
+            user,
+            detail={
+                "reason": "unknown user" if user is None else "invited" if invited else "wrong password",
+                **unknown,
+            },
+        )
         db.session.commit()
         abort(401, message=BAD_CREDENTIALS)
     if not user.is_active:
@@ -119,7 +126,7 @@ def logout(args):
     """End this session: the access token and its refresh token stop working at once. With
     `everywhere=true`, every session of this user ends (other browsers and API clients too)."""
     claims = get_jwt()
-    refresh_expiry = datetime.now(timezone.utc) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
+    refresh_expiry = datetime.now(UTC) + current_app.config["JWT_REFRESH_TOKEN_EXPIRES"]
     revoke(claims["jti"], claims.get("rjti"), until=refresh_expiry)
     db.session.execute(RevokedToken.__table__.delete().where(RevokedToken.expires_at < utcnow()))
     if args["everywhere"]:
@@ -150,8 +157,7 @@ def update_me(data):
     for field, value in data.items():
         setattr(current_user, field, value)
     if data:
-        audit.record("profile_updated", current_user, target_user_id=current_user.id,
-                     detail={"fields": sorted(data)})
+        audit.record("profile_updated", current_user, target_user_id=current_user.id, detail={"fields": sorted(data)})
     db.session.commit()
     return current_user
 
@@ -171,8 +177,11 @@ def change_password(data):
     if not check_password(data["current_password"], user.password_hash):
         audit.record("password_change_failed", user, target_user_id=user.id, detail={"reason": "wrong password"})
         db.session.commit()
-        abort(422, message="The current password is wrong.",
-              errors={"json": {"current_password": ["The current password is wrong."]}})
+        abort(
+            422,
+            message="The current password is wrong.",
+            errors={"json": {"current_password": ["The current password is wrong."]}},
+        )
     if user.must_change_password and data["new_password"] == data["current_password"]:
         message = "Choose a password of your own, not the one an administrator gave you."
         abort(422, message=message, errors={"json": {"new_password": [message]}})

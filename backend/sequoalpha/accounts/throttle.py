@@ -1,6 +1,7 @@
 """Fixed-window request counters kept in the database (every Gunicorn worker and every host
 counts together; an in-process limiter would be per worker). Keys are hashed, so the table holds
 no client addresses or e-mail addresses."""
+
 import hashlib
 import math
 from datetime import timedelta
@@ -20,8 +21,10 @@ def hit(key: str, window: timedelta) -> tuple[int, int]:
     stmt = upsert(ThrottleCounter).values(key=hashed, window_start=now, count=1)
     stmt = stmt.on_conflict_do_update(
         index_elements=["key"],
-        set_={"count": case((stale, 1), else_=ThrottleCounter.count + 1),
-              "window_start": case((stale, now), else_=ThrottleCounter.window_start)},
+        set_={
+            "count": case((stale, 1), else_=ThrottleCounter.count + 1),
+            "window_start": case((stale, now), else_=ThrottleCounter.window_start),
+        },
     ).returning(ThrottleCounter.count, ThrottleCounter.window_start)
     count, started = db.session.execute(stmt).one()
     return count, max(1, math.ceil((started + window - now).total_seconds()))

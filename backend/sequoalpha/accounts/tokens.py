@@ -2,10 +2,11 @@
 request (flask-jwt-extended callbacks, one statement for the user and the revocation), revoked
 by id at sign-out. And the `mfa_token` between the two steps of a sign-in with a second factor,
 which is no session token at all."""
+
 import hashlib
 import hmac
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import jwt as pyjwt
@@ -41,8 +42,9 @@ def _token_check(claims) -> tuple[User | None, bool]:
 
 
 # What a user who must replace an admin-chosen password may still do (endpoints, by name).
-WHILE_PASSWORD_CHANGE_REQUIRED = frozenset({"session.me", "session.change_password", "session.logout",
-                                            "session.refresh"})
+WHILE_PASSWORD_CHANGE_REQUIRED = frozenset(
+    {"session.me", "session.change_password", "session.logout", "session.refresh"}
+)
 
 
 @jwt.token_in_blocklist_loader
@@ -63,8 +65,11 @@ def _load_user(_header, claims) -> User | None:
     if user is None or not user.is_active or claims.get("ver") != user.token_version:
         return None
     if user.must_change_password and request.endpoint not in WHILE_PASSWORD_CHANGE_REQUIRED:
-        abort(403, message="Choose a new password before going on: yours was set by an administrator.",
-              reason="password_change_required")
+        abort(
+            403,
+            message="Choose a new password before going on: yours was set by an administrator.",
+            reason="password_change_required",
+        )
     return user
 
 
@@ -113,8 +118,9 @@ def end_sessions(user: User) -> None:
 def revoke(*jtis: str | None, until: datetime) -> None:
     """Revoke these token ids; revoking one twice (two logouts at once) is not an error."""
     for jti in filter(None, jtis):
-        db.session.execute(upsert(RevokedToken).values(jti=jti, expires_at=until)
-                           .on_conflict_do_nothing(index_elements=["jti"]))
+        db.session.execute(
+            upsert(RevokedToken).values(jti=jti, expires_at=until).on_conflict_do_nothing(index_elements=["jti"])
+        )
 
 
 # --- the token between the password and the second factor --------------------------------
@@ -132,8 +138,15 @@ def _mfa_key() -> bytes:
 def issue_mfa_token(user: User, now: float) -> str:
     """A signed token naming `user`, good for MFA_TOKEN_SECONDS, once, while the account's
     token version is unchanged (a password change or disable ends it)."""
-    claims = {"sub": str(user.id), "type": MFA_TOKEN_TYPE, "aud": MFA_AUDIENCE, "jti": uuid.uuid4().hex,
-              "ver": user.token_version, "iat": int(now), "exp": int(now) + current_app.config["MFA_TOKEN_SECONDS"]}
+    claims = {
+        "sub": str(user.id),
+        "type": MFA_TOKEN_TYPE,
+        "aud": MFA_AUDIENCE,
+        "jti": uuid.uuid4().hex,
+        "ver": user.token_version,
+        "iat": int(now),
+        "exp": int(now) + current_app.config["MFA_TOKEN_SECONDS"],
+    }
     return pyjwt.encode(claims, _mfa_key(), algorithm="HS256")
 
 
@@ -141,9 +154,18 @@ def read_mfa_token(token: str, now: float) -> tuple[User, dict] | None:
     """The user and claims of a valid, unexpired, unused mfa_token; None otherwise. Expiry is
     checked against `now` (the caller's clock)."""
     try:
-        claims = pyjwt.decode(token, _mfa_key(), algorithms=["HS256"], audience=MFA_AUDIENCE,
-                              options={"verify_exp": False, "verify_iat": False, "verify_nbf": False,
-                                       "require": ["sub", "type", "jti", "exp", "ver"]})
+        claims = pyjwt.decode(
+            token,
+            _mfa_key(),
+            algorithms=["HS256"],
+            audience=MFA_AUDIENCE,
+            options={
+                "verify_exp": False,
+                "verify_iat": False,
+                "verify_nbf": False,
+                "require": ["sub", "type", "jti", "exp", "ver"],
+            },
+        )
         user_id = int(claims["sub"])
     except (pyjwt.PyJWTError, ValueError, TypeError):
         return None
@@ -160,6 +182,12 @@ def read_mfa_token(token: str, now: float) -> tuple[User, dict] | None:
 def spend_mfa_token(claims: dict) -> bool:
     """The mfa_token has done its work: refuse it from now on. False when another request spent
     it first."""
-    until = datetime.fromtimestamp(claims["exp"], timezone.utc) + timedelta(minutes=1)
-    return db.session.execute(upsert(RevokedToken).values(jti=claims["jti"], expires_at=until)
-                              .on_conflict_do_nothing(index_elements=["jti"])).rowcount == 1
+    until = datetime.fromtimestamp(claims["exp"], UTC) + timedelta(minutes=1)
+    return (
+        db.session.execute(
+            upsert(RevokedToken)
+            .values(jti=claims["jti"], expires_at=until)
+            .on_conflict_do_nothing(index_elements=["jti"])
+        ).rowcount
+        == 1
+    )

@@ -3,6 +3,7 @@
 Keys are derived from SECRET_KEY (HMAC-SHA256 with a label per use), so rotating SECRET_KEY
 makes every enrolled TOTP secret and recovery code unusable: users then need an admin reset.
 """
+
 import base64
 import hashlib
 import hmac
@@ -51,6 +52,7 @@ def decrypt_secret(factor: TotpFactor) -> str | None:
 
 # --- enrolment -------------------------------------------------------------------------------
 
+
 def start_enrolment(user: User) -> dict:
     """A new pending secret for `user` (replacing a pending one, never an active one)."""
     secret = pyotp.random_base32()
@@ -67,12 +69,14 @@ def qr_svg(data: str) -> str:
     """The QR code as an SVG document, made here: no outside service ever sees the secret."""
     out = io.BytesIO()
     # A standalone document (with its namespace), so that it also works as an <img> data: URL.
-    segno.make(data, error="m").save(out, kind="svg", scale=5, border=4, light="#fff", xmldecl=False,
-                                     svgns=True, title="TOTP QR code")
+    segno.make(data, error="m").save(
+        out, kind="svg", scale=5, border=4, light="#fff", xmldecl=False, svgns=True, title="TOTP QR code"
+    )
     return out.getvalue().decode("utf-8")
 
 
 # --- codes -----------------------------------------------------------------------------------
+
 
 def _normal_code(code: str) -> str:
     return "".join(code.split())
@@ -91,8 +95,10 @@ def check_totp(factor: TotpFactor, code: str) -> bool:
         if hmac.compare_digest(totp.at(step * totp.interval), code):
             claimed = db.session.execute(
                 update(TotpFactor)
-                .where(TotpFactor.user_id == factor.user_id,
-                       or_(TotpFactor.last_step.is_(None), TotpFactor.last_step < step))
+                .where(
+                    TotpFactor.user_id == factor.user_id,
+                    or_(TotpFactor.last_step.is_(None), TotpFactor.last_step < step),
+                )
                 .values(last_step=step)
                 .execution_options(synchronize_session=False)
             ).rowcount
@@ -122,14 +128,22 @@ def use_recovery_code(user: User, code: str) -> bool:
     if not 8 <= len(code) <= 40:
         return False
     digest = _hash_recovery(code)
-    row = db.session.scalar(select(RecoveryCode.id).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.code_hash == digest, RecoveryCode.used_at.is_(None)))
+    row = db.session.scalar(
+        select(RecoveryCode.id).where(
+            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == digest, RecoveryCode.used_at.is_(None)
+        )
+    )
     if row is None:
         return False
-    return db.session.execute(
-        update(RecoveryCode).where(RecoveryCode.id == row, RecoveryCode.used_at.is_(None)).values(used_at=utcnow())
-        .execution_options(synchronize_session=False)
-    ).rowcount == 1
+    return (
+        db.session.execute(
+            update(RecoveryCode)
+            .where(RecoveryCode.id == row, RecoveryCode.used_at.is_(None))
+            .values(used_at=utcnow())
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        == 1
+    )
 
 
 def check_code(user: User, code: str) -> str | None:

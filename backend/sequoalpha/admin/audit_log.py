@@ -1,8 +1,9 @@
 """Admin routes for the audit trail: the JSON list, and the same rows as a streamed CSV file."""
+
 import csv
 import io
 import json
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 from flask import Flask, Response, current_app
 from sqlalchemy import Select, select
@@ -34,7 +35,7 @@ def _filtered(args: dict) -> Select:
 
 
 def _midnight(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=timezone.utc)
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 @blp.get("/audit")
@@ -54,11 +55,14 @@ def list_audit(args):
 
 def document_titles(ids: set[int]) -> dict[int, tuple[str | None, bool]]:
     """{id: (title, deleted)}: the current title, or the one a deletion event recorded."""
-    found = {i: (t, False) for i, t in db.session.execute(select(Document.id, Document.title).where(Document.id.in_(ids)))}
+    found = {
+        i: (t, False) for i, t in db.session.execute(select(Document.id, Document.title).where(Document.id.in_(ids)))
+    }
     gone = ids - found.keys()
     if gone:
         deletions = select(AuditEvent.document_id, AuditEvent.detail).where(
-            AuditEvent.action == "document_deleted", AuditEvent.document_id.in_(gone))
+            AuditEvent.action == "document_deleted", AuditEvent.document_id.in_(gone)
+        )
         for document_id, detail in db.session.execute(deletions):
             found[document_id] = ((detail or {}).get("title"), True)
         for document_id in gone - found.keys():
@@ -74,17 +78,28 @@ def export_audit(args):
     """The audit trail as CSV: the same filters, rows and order as the JSON list (`page` and
     `per_page` are ignored: every matching event), read in batches while it is sent."""
     stmt = (
-        _filtered(args).with_only_columns(
-            AuditEvent.id, AuditEvent.at, AuditEvent.action, User.username, AuditEvent.document_id,
-            AuditEvent.target_user_id, AuditEvent.ip, AuditEvent.detail,
-        ).outerjoin(User, User.id == AuditEvent.actor_id)
+        _filtered(args)
+        .with_only_columns(
+            AuditEvent.id,
+            AuditEvent.at,
+            AuditEvent.action,
+            User.username,
+            AuditEvent.document_id,
+            AuditEvent.target_user_id,
+            AuditEvent.ip,
+            AuditEvent.detail,
+        )
+        .outerjoin(User, User.id == AuditEvent.actor_id)
     )
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     return Response(
         _csv_rows(current_app._get_current_object(), stmt),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
-                 "Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+        headers={
+            "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"',
+            "Cache-Control": "private, no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
     )
 
 
@@ -112,8 +127,18 @@ def _csv_lines(stmt: Select):
         batch = stmt if last_id is None else stmt.where(AuditEvent.id < last_id)
         rows = db.session.execute(batch.limit(CSV_BATCH)).all()
         for event_id, at, action, actor, document_id, target, ip, detail in rows:
-            yield line((event_id, at.isoformat(), action, actor or "", document_id, target, ip,
-                        json.dumps(detail or {}, ensure_ascii=False, sort_keys=True)))
+            yield line(
+                (
+                    event_id,
+                    at.isoformat(),
+                    action,
+                    actor or "",
+                    document_id,
+                    target,
+                    ip,
+                    json.dumps(detail or {}, ensure_ascii=False, sort_keys=True),
+                )
+            )
         if len(rows) < CSV_BATCH:
             return
         last_id = rows[-1][0]

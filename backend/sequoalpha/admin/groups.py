@@ -1,4 +1,5 @@
 """Admin routes for groups: list, create, read, rename or change members, delete."""
+
 from flask_jwt_extended import current_user
 from sqlalchemy import select
 

@@ -1,16 +1,17 @@
 """Admin routes over who read what: a document's readers, reminding those who have not opened
 it, and the documents one user can see (the queries are documents/readers.py's)."""
+
 from flask_jwt_extended import current_user
 from sqlalchemy.orm import with_expression
 
 from .. import audit
 from ..accounts.guard import admin_required
+from ..documents import readers
+from ..documents.visibility import document_or_404, documents_for
 from ..extensions import db
 from ..models import Document, User
 from ..pagination import paginate
 from ..schemas.documents import ReaderPageSchema, ReaderQuerySchema, RemindResultSchema, UserDocumentPageSchema
-from ..documents import readers
-from ..documents.visibility import document_or_404, documents_for
 from . import blp
 
 
@@ -24,8 +25,9 @@ def document_readers(args, document_id):
     first downloaded it and how many times; `status` keeps the opened or unopened only."""
     document_or_404(document_id)
     page = paginate(readers.readers(document_id, args.get("status")), args["page"], args["per_page"], scalars=False)
-    page["items"] = [{"user": user, "opened_at": opened_at, "downloads": downloads}
-                     for user, opened_at, downloads in page["items"]]
+    page["items"] = [
+        {"user": user, "opened_at": opened_at, "downloads": downloads} for user, opened_at, downloads in page["items"]
+    ]
     return page
 
 
@@ -38,8 +40,9 @@ def remind_readers(document_id):
     one per user and document per 24 hours)."""
     document = document_or_404(document_id)
     queued = readers.remind(document)
-    audit.record("readers_reminded", current_user, document_id=document.id,
-                 detail={"title": document.title, "count": queued})
+    audit.record(
+        "readers_reminded", current_user, document_id=document.id, detail={"title": document.title, "count": queued}
+    )
     db.session.commit()
     return {"queued": queued}
 

@@ -1,4 +1,5 @@
 """Admin actions on an account: send a new invitation, end a lockout, end every session."""
+
 from flask_jwt_extended import current_user
 from flask_smorest import abort
 
@@ -20,8 +21,11 @@ def invite(user_id):
     """Send a new invitation (72 h); the previous invitation link stops working."""
     user = db.get_or_404(User, user_id)
     if user.status != "invited":
-        abort(409, message="Only an invited account can be invited again: this one is "
-                           f"{user.status}. An active user can use “Forgot your password?”.")
+        abort(
+            409,
+            message="Only an invited account can be invited again: this one is "
+            f"{user.status}. An active user can use “Forgot your password?”.",
+        )
     send_invitation(user)
     audit.record("invitation_sent", current_user, target_user_id=user.id, detail={"again": True})
     db.session.commit()

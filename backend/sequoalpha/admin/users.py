@@ -1,4 +1,5 @@
 """Admin routes for users: list, create, read, change, delete."""
+
 from flask_jwt_extended import current_user
 from flask_smorest import abort
 from sqlalchemy import select
@@ -7,8 +8,8 @@ from sqlalchemy.orm import selectinload
 from .. import audit
 from ..accounts import link_tokens
 from ..accounts.guard import admin_required
-from ..accounts.mfa import reset_factors
 from ..accounts.invitations import send_invitation
+from ..accounts.mfa import reset_factors
 from ..accounts.passwords import hash_password
 from ..extensions import db
 from ..integrity import commit_or_conflict, existing, keep_an_admin, unique
@@ -41,8 +42,7 @@ def list_users(args):
 def create_user(data):
     """Create a user. Without a password, the user is invited by e-mail to choose one; with one,
     they must change it at their first sign-in."""
-    user = User(username=data["username"], email=data["email"], full_name=data["full_name"],
-                is_admin=data["is_admin"])
+    user = User(username=data["username"], email=data["email"], full_name=data["full_name"], is_admin=data["is_admin"])
     unique(User.username, user.username, None, USERNAME_TAKEN)
     unique(User.email, user.email, None, EMAIL_TAKEN)
     if "password" in data:
@@ -51,8 +51,12 @@ def create_user(data):
     user.groups = existing(Group, data["group_ids"], "group_ids")
     db.session.add(user)
     db.session.flush()
-    audit.record("user_created", current_user, target_user_id=user.id,
-                 detail={"username": user.username, "is_admin": user.is_admin})
+    audit.record(
+        "user_created",
+        current_user,
+        target_user_id=user.id,
+        detail={"username": user.username, "is_admin": user.is_admin},
+    )
     if user.password_hash is None:
         send_invitation(user)
         audit.record("invitation_sent", current_user, target_user_id=user.id)

@@ -1,7 +1,9 @@
 """Admin routes for documents: list all, upload a PDF, add a link, edit, delete. The file's
 side of an upload and a delete is files.py's; every document is fetched by `_admin_view`."""
+
 from flask_jwt_extended import current_user
-from flask_smorest import Blueprint as SmorestBlueprint, abort
+from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest import abort
 from webargs.flaskparser import FlaskParser
 from werkzeug.datastructures import CombinedMultiDict
 
@@ -36,11 +38,13 @@ class Blueprint(SmorestBlueprint):
     ARGUMENTS_PARSER = MultipartParser()
 
 
-blp = Blueprint("admin_documents", __name__, url_prefix="/api/admin/documents",
-                description="Document management (admins)")
+blp = Blueprint(
+    "admin_documents", __name__, url_prefix="/api/admin/documents", description="Document management (admins)"
+)
 
 
 # --- helpers -----------------------------------------------------------------------------
+
 
 def _invalid(location: str, field: str, message: str, subfield: str | None = None):
     messages = {subfield: [message]} if subfield else [message]
@@ -84,8 +88,16 @@ def _admin_view(document_id: int) -> Document:
 
 NO_LINK_WATERMARK = "A link cannot be watermarked; only uploaded files can."
 # What a `document_updated` event compares, before and after.
-TRACKED = ("title", "description", "category_id", "external_url", "watermark", "visibility", "document_date",
-           "download_name")
+TRACKED = (
+    "title",
+    "description",
+    "category_id",
+    "external_url",
+    "watermark",
+    "visibility",
+    "document_date",
+    "download_name",
+)
 
 
 def _tracked(document: Document) -> dict:
@@ -101,6 +113,7 @@ def _changes(before: dict, after: dict) -> dict:
 
 
 # --- routes ------------------------------------------------------------------------------
+
 
 @blp.get("")
 @admin_required
@@ -125,13 +138,24 @@ def upload(data):
     """Upload a PDF (multipart). Stored locally at once and in S3 when reachable."""
     filename = clean_filename(data["file"].filename)
     check_pdf_name(filename)
-    document = Document(kind="file", title=data["title"], description=data["description"], filename=filename,
-                        uploaded_by_id=current_user.id, version_by_id=current_user.id)
+    document = Document(
+        kind="file",
+        title=data["title"],
+        description=data["description"],
+        filename=filename,
+        uploaded_by_id=current_user.id,
+        version_by_id=current_user.id,
+    )
     _set_fields(document, data)
     _set_category(document, data.get("category_id"), "files")
     _set_visibility(document, data["visibility"], "files")
-    files.accept(document, data["file"], current_user, allow_duplicate=data["allow_duplicate"],
-                 with_row=lambda: notify_audience(document))
+    files.accept(
+        document,
+        data["file"],
+        current_user,
+        allow_duplicate=data["allow_duplicate"],
+        with_row=lambda: notify_audience(document),
+    )
     document_id = document.id  # the row may be deleted during the push
     files.push(document)
     return _admin_view(document_id)
@@ -145,16 +169,25 @@ def create_link(data):
     """Add a link (http/https) as a document."""
     if data["watermark"]:
         _invalid("json", "watermark", NO_LINK_WATERMARK)
-    document = Document(kind="link", title=data["title"], description=data["description"],
-                        external_url=data["external_url"], uploaded_by_id=current_user.id,
-                        version_by_id=current_user.id)
+    document = Document(
+        kind="link",
+        title=data["title"],
+        description=data["description"],
+        external_url=data["external_url"],
+        uploaded_by_id=current_user.id,
+        version_by_id=current_user.id,
+    )
     _set_fields(document, data)
     _set_category(document, data.get("category_id"), "json")
     _set_visibility(document, data["visibility"], "json")
     db.session.add(document)
     db.session.flush()
-    audit.record("link_created", current_user, document_id=document.id,
-                 detail={"title": document.title, "external_url": document.external_url})
+    audit.record(
+        "link_created",
+        current_user,
+        document_id=document.id,
+        detail={"title": document.title, "external_url": document.external_url},
+    )
     notify_audience(document)
     db.session.commit()
     return _admin_view(document.id)
@@ -192,8 +225,12 @@ def update(data, document_id):
         notify_audience(document, could_see)
     _set_fields(document, data)
     document.updated_at = utcnow()
-    audit.record("document_updated", current_user, document_id=document.id,
-                 detail={"changes": _changes(before, _tracked(document))})
+    audit.record(
+        "document_updated",
+        current_user,
+        document_id=document.id,
+        detail={"changes": _changes(before, _tracked(document))},
+    )
     db.session.commit()
     return _admin_view(document.id)
 
@@ -205,6 +242,10 @@ def delete(document_id):
     """Delete a document and its stored file everywhere (a store that fails is logged and
     left to `flask storage check`)."""
     document = _admin_view(document_id)
-    audit.record("document_deleted", current_user, document_id=document.id,
-                 detail={"title": document.title, "kind": document.kind})
+    audit.record(
+        "document_deleted",
+        current_user,
+        document_id=document.id,
+        detail={"title": document.title, "kind": document.kind},
+    )
     files.discard(document)

@@ -1,5 +1,6 @@
 """Every category route: the list any signed-in user reads (GET /api/categories), and the
 admin's list, create, rename and delete under /api/admin/categories."""
+
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint
 from sqlalchemy import select

@@ -18,6 +18,7 @@ With STORAGE_MODE=s3-only (several app hosts) S3 is the only store: `accept` sta
 in the uploads folder, puts it to S3 and verifies it there (size and sha256) before the row is
 committed, or answers 503 with nothing stored; `serve` only presigns; `push` has nothing to do.
 """
+
 import os
 import re
 import shutil
@@ -41,9 +42,16 @@ from .uploads import check_pdf, received_file
 from .watermark import label, watermark
 
 
-def accept(document: Document, upload: FileStorage, uploader: User, *, action: str = "document_uploaded",
-           allow_duplicate: bool = False, prepare: Callable[[], None] | None = None,
-           with_row: Callable[[], None] | None = None) -> None:
+def accept(
+    document: Document,
+    upload: FileStorage,
+    uploader: User,
+    *,
+    action: str = "document_uploaded",
+    allow_duplicate: bool = False,
+    prepare: Callable[[], None] | None = None,
+    with_row: Callable[[], None] | None = None,
+) -> None:
     """Store the upload as `document`'s (new) file and commit the row with it: both or neither.
     413 past MAX_UPLOAD_MB, 415 unless it is a readable PDF, 409 when another document (or this
     one) already has these bytes, unless `allow_duplicate`. `prepare` runs once the file is
@@ -74,9 +82,17 @@ def accept(document: Document, upload: FileStorage, uploader: User, *, action: s
         try:  # the file takes its place only once its row exists, and leaves with it
             db.session.add(document)
             db.session.flush()
-            audit.record(action, uploader, document_id=document.id,
-                         detail={"title": document.title, "filename": document.filename,
-                                 "size_bytes": received.size, "version": document.version})
+            audit.record(
+                action,
+                uploader,
+                document_id=document.id,
+                detail={
+                    "title": document.title,
+                    "filename": document.filename,
+                    "size_bytes": received.size,
+                    "version": document.version,
+                },
+            )
             if with_row is not None:
                 with_row()
             if s3 is None:
@@ -104,10 +120,14 @@ def _put_verified(s3: S3Store, key: str, received) -> None:
 def refuse_duplicate(sha256: str) -> None:
     """409 naming the document whose current file has these bytes, if any."""
     duplicate_of = db.session.scalar(
-        select(Document.id).where(Document.sha256 == sha256).order_by(Document.id).limit(1))
+        select(Document.id).where(Document.sha256 == sha256).order_by(Document.id).limit(1)
+    )
     if duplicate_of is not None:
-        abort(409, message=f"This file is already document {duplicate_of}; send allow_duplicate=true to upload it anyway.",
-              extra={"duplicate_of": duplicate_of})
+        abort(
+            409,
+            message=f"This file is already document {duplicate_of}; send allow_duplicate=true to upload it anyway.",
+            extra={"duplicate_of": duplicate_of},
+        )
 
 
 def _delete_object(s3: S3Store, key: str) -> None:
@@ -188,8 +208,9 @@ def serve_stored(stored: Document | DocumentVersion, header: str, what: str) -> 
     if not s3_only() and stored.in_local and local.exists(stored.storage_key):
         return (None if head else "local"), _local_response(local, stored.storage_key, header)
     current_app.logger.error("%s: no store can serve %s", what, stored.storage_key)
-    abort(503, message="This document cannot be downloaded right now; try again shortly.",
-          headers={"Retry-After": "30"})
+    abort(
+        503, message="This document cannot be downloaded right now; try again shortly.", headers={"Retry-After": "30"}
+    )
 
 
 def _serve_marked(document: Document, header: str, downloader: User) -> tuple[str, Response]:
@@ -232,8 +253,9 @@ def _fetch_original(document: Document, out) -> str:
         out.seek(0)
         return "local"
     current_app.logger.error("download %s: no store can serve %s", document.id, document.storage_key)
-    abort(503, message="This document cannot be downloaded right now; try again shortly.",
-          headers={"Retry-After": "30"})
+    abort(
+        503, message="This document cannot be downloaded right now; try again shortly.", headers={"Retry-After": "30"}
+    )
 
 
 def discard(document: Document) -> None:
@@ -248,8 +270,7 @@ def discard(document: Document) -> None:
             try:
                 store.delete(key)
             except StorageError as exc:
-                current_app.logger.error("delete of document %s left %s in %s: %s",
-                                         document_id, key, store.name, exc)
+                current_app.logger.error("delete of document %s left %s in %s: %s", document_id, key, store.name, exc)
 
 
 def content_disposition(disposition: str, filename: str | None) -> str:

@@ -1,4 +1,5 @@
 """Operator command for search: `flask --app main documents reindex`."""
+
 import sys
 import tempfile
 

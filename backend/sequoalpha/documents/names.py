@@ -1,4 +1,5 @@
 """The file name a download gets: by default the document's title made safe, with `.pdf`."""
+
 import re
 import unicodedata
 
@@ -14,7 +15,7 @@ def safe_name(raw: str) -> str:
     name = re.sub(r"\s+", " ", name).strip(" .")
     if name.lower().endswith(".pdf"):
         name = name[:-4].rstrip(" .")
-    name = name[:MAX_NAME - 4].rstrip(" .")
+    name = name[: MAX_NAME - 4].rstrip(" .")
     return f"{name}.pdf" if name else "document.pdf"
 
 

@@ -3,6 +3,7 @@
 first one and sends a single e-mail listing the titles (and a link to the portal, never the
 file). Visibility is checked again when the digest is built: a document hidden meanwhile, or
 deleted, is left out, and with nothing left no e-mail is sent."""
+
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -33,9 +34,10 @@ def notify_audience(document: Document, previously_visible_user_ids: set[int] = 
         return 0
     now = utcnow()
     db.session.execute(
-        upsert(PendingNotice).values([{"user_id": uid, "document_id": document.id, "queued_at": now}
-                                      for uid in sorted(user_ids)])
-        .on_conflict_do_nothing(index_elements=["user_id", "document_id"]))
+        upsert(PendingNotice)
+        .values([{"user_id": uid, "document_id": document.id, "queued_at": now} for uid in sorted(user_ids)])
+        .on_conflict_do_nothing(index_elements=["user_id", "document_id"])
+    )
     return len(user_ids)
 
 
@@ -46,7 +48,8 @@ def build_due_digests(now: datetime) -> int:
     due = db.session.execute(
         select(PendingNotice.user_id, func.min(PendingNotice.queued_at))
         .group_by(PendingNotice.user_id)
-        .having(func.min(PendingNotice.queued_at) <= now - wait)).all()
+        .having(func.min(PendingNotice.queued_at) <= now - wait)
+    ).all()
     db.session.rollback()
     queued = 0
     for user_id, first in due:
@@ -58,17 +61,27 @@ def _digest(user_id: int, first: datetime) -> int:
     notices = db.session.scalars(select(PendingNotice).where(PendingNotice.user_id == user_id)).all()
     document_ids = [notice.document_id for notice in notices]
     # Deleting exactly the notices read: one queued meanwhile waits for the next digest.
-    db.session.execute(delete(PendingNotice).where(PendingNotice.user_id == user_id,
-                                                   PendingNotice.document_id.in_(document_ids)))
+    db.session.execute(
+        delete(PendingNotice).where(PendingNotice.user_id == user_id, PendingNotice.document_id.in_(document_ids))
+    )
     user = db.session.get(User, user_id)
     titles = []
     if user is not None and user.is_active and user.notify_new_documents and not user.is_admin:
-        titles = list(db.session.scalars(
-            select(Document.title).where(Document.id.in_(document_ids), visible_to(user))
-            .order_by(Document.created_at, Document.id)))
+        titles = list(
+            db.session.scalars(
+                select(Document.title)
+                .where(Document.id.in_(document_ids), visible_to(user))
+                .order_by(Document.created_at, Document.id)
+            )
+        )
     if titles:
         # The event names the user's first notice: two workers building the same digest queue it once.
-        enqueue("new_documents", user.email, messages.new_documents(user, titles),
-                event=f"digest:{user.id}:{first:%Y%m%dT%H%M%S.%f}", user_id=user.id)
+        enqueue(
+            "new_documents",
+            user.email,
+            messages.new_documents(user, titles),
+            event=f"digest:{user.id}:{first:%Y%m%dT%H%M%S.%f}",
+            user_id=user.id,
+        )
     db.session.commit()
     return 1 if titles else 0

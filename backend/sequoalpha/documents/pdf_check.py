@@ -9,6 +9,7 @@ parent kills it. The child sends back the function's result (pickled) through a 
 `run_bounded(func, path)` runs any `func(path)` this way (the upload check uses `pdf_facts`;
 text extraction for search can pass its own function and get the text back).
 """
+
 from __future__ import annotations
 
 import math
@@ -30,9 +31,9 @@ MB = 1024 * 1024
 
 @dataclass(frozen=True)
 class Bounds:
-    seconds: float = 10.0            # wall clock; well under Gunicorn's worker timeout (30 s)
-    memory_bytes: int = 256 * MB     # on top of what the worker already maps
-    result_bytes: int = 32 * MB      # the largest answer the parent accepts (extracted text)
+    seconds: float = 10.0  # wall clock; well under Gunicorn's worker timeout (30 s)
+    memory_bytes: int = 256 * MB  # on top of what the worker already maps
+    result_bytes: int = 32 * MB  # the largest answer the parent accepts (extracted text)
 
 
 DEFAULT_BOUNDS = Bounds()
@@ -88,7 +89,7 @@ def run_bounded(func: Callable[[str], T], path: str, bounds: Bounds = DEFAULT_BO
     if not payload:
         signalled = os.WIFSIGNALED(status) and os.WTERMSIG(status)
         raise BoundExceeded("time" if signalled in (signal.SIGXCPU, signal.SIGKILL) else "memory")
-    outcome, value = pickle.loads(payload)  # noqa: S301 -- our own child wrote it
+    outcome, value = pickle.loads(payload)
     if outcome == "ok":
         return value
     if outcome == "memory":
@@ -118,8 +119,16 @@ def _child(func: Callable[[str], T], path: str, bounds: Bounds, fd: int) -> None
     code = 1
     try:
         # The worker's handlers (Gunicorn's graceful stop ...) are not the child's business.
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGUSR1,
-                    signal.SIGUSR2, signal.SIGWINCH, signal.SIGALRM):
+        for sig in (
+            signal.SIGTERM,
+            signal.SIGINT,
+            signal.SIGQUIT,
+            signal.SIGHUP,
+            signal.SIGUSR1,
+            signal.SIGUSR2,
+            signal.SIGWINCH,
+            signal.SIGALRM,
+        ):
             signal.signal(sig, signal.SIG_DFL)
         mapped = _mapped_bytes()
         resource.setrlimit(resource.RLIMIT_AS, (mapped + bounds.memory_bytes,) * 2)
@@ -129,12 +138,12 @@ def _child(func: Callable[[str], T], path: str, bounds: Bounds, fd: int) -> None
             outcome = ("ok", func(path))
         except MemoryError:
             outcome = ("memory", None)
-        except Exception as exc:  # noqa: BLE001 -- reported to the parent, which decides
+        except Exception as exc:
             outcome = ("memory", None) if _caused_by_memory(exc) else ("error", (type(exc).__name__, str(exc)[:500]))
         data = pickle.dumps(outcome)
         view = memoryview(data)
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
         code = 0
     finally:
         os._exit(code)  # no atexit, no flushing of the worker's buffers or connections

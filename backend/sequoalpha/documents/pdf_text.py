@@ -1,5 +1,6 @@
 """The text of a PDF, for search: a pure function of a file, so that it can run in a bounded
 child process like the PDF check."""
+
 import logging
 
 from pypdf import PdfReader
@@ -27,7 +28,7 @@ def extract_text(path, max_chars: int = MAX_CHARS) -> str:
                 size += len(text) + 1
                 if size >= max_chars:
                     break
-    except Exception as exc:  # noqa: BLE001 -- a page the extractor cannot read ends the text, not the upload
+    except Exception as exc:
         log.info("PDF text extraction stopped: %s: %s", type(exc).__name__, exc)
     text = "\n".join(parts)[:max_chars].replace("\x00", "")
     return text.encode("utf-8", "replace").decode("utf-8")  # no lone surrogates: the database refuses them

@@ -4,6 +4,7 @@ A document's audience is every active non-admin user who can see it (visibility.
 from the document's side: tests/test_readers.py proves both sides agree). A user has opened a
 document when the audit trail holds a download of it by them: the trail is the record of every
 download, and unlike the per-user read mark it is not set by anything but a download."""
+
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -28,10 +29,17 @@ def opens(document_ids: Iterable[int]) -> Select:
     """(document_id, user_id, opened_at, downloads): each user's first download of each document
     and how many there were, from the audit trail's index on document_id."""
     return (
-        select(AuditEvent.document_id, AuditEvent.actor_id.label("user_id"),
-               func.min(AuditEvent.at).label("opened_at"), func.count().label("downloads"))
-        .where(AuditEvent.document_id.in_(list(document_ids)), AuditEvent.action == DOWNLOADED,
-               AuditEvent.actor_id.is_not(None))
+        select(
+            AuditEvent.document_id,
+            AuditEvent.actor_id.label("user_id"),
+            func.min(AuditEvent.at).label("opened_at"),
+            func.count().label("downloads"),
+        )
+        .where(
+            AuditEvent.document_id.in_(list(document_ids)),
+            AuditEvent.action == DOWNLOADED,
+            AuditEvent.actor_id.is_not(None),
+        )
         .group_by(AuditEvent.document_id, AuditEvent.actor_id)
     )
 
@@ -84,8 +92,7 @@ def first_download(user_id: int):
     """A correlated scalar: `user_id`'s first download of the Document in the outer query."""
     return (
         select(func.min(AuditEvent.at))
-        .where(AuditEvent.document_id == Document.id, AuditEvent.action == DOWNLOADED,
-               AuditEvent.actor_id == user_id)
+        .where(AuditEvent.document_id == Document.id, AuditEvent.action == DOWNLOADED, AuditEvent.actor_id == user_id)
         .scalar_subquery()
     )
 
@@ -110,6 +117,11 @@ def queue_reminder(user: User, document: Document) -> bool:
     ).returning(Reminder.user_id)
     if not db.session.execute(stmt).all():  # read to the end: SQLite keeps the table locked till then
         return False
-    enqueue("reminder", user.email, messages.reminder(user.full_name or None, document.title),
-            event=f"reminder:{document.id}:{user.id}:{at.isoformat()}", user_id=user.id)
+    enqueue(
+        "reminder",
+        user.email,
+        messages.reminder(user.full_name or None, document.title),
+        event=f"reminder:{document.id}:{user.id}:{at.isoformat()}",
+        user_id=user.id,
+    )
     return True

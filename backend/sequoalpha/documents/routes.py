@@ -1,5 +1,6 @@
 """What a signed-in user sees and downloads: the document list, one document, the download.
 Which documents those are is visibility.py's rule; how the file is served, files.py's."""
+
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint, abort
 from sqlalchemy import literal, select
@@ -38,8 +39,11 @@ def get_document(document_id):
 @jwt_required()
 @blp.arguments(DownloadArgsSchema, location="query")
 @blp.response(302, description=f"To a presigned S3 URL (≤ {PRESIGN_MAX_SECONDS} s), or to the link's address")
-@blp.alt_response(200, description="The PDF, when only the local copy can serve it, and always for a "
-                                   "watermarked document (marked with the downloader's name)")
+@blp.alt_response(
+    200,
+    description="The PDF, when only the local copy can serve it, and always for a "
+    "watermarked document (marked with the downloader's name)",
+)
 @blp.alt_response(403, description="`original=true` from a user who is not an admin")
 @blp.alt_response(404, description="No such document, or not visible to you")
 @blp.alt_response(503, description="No store can serve the file right now")
@@ -67,17 +71,18 @@ def read_all():
     """Mark every document I can see as no longer new (one statement)."""
     now = utcnow()
     visible_new = select(literal(current_user.id), Document.id, literal(now, UTCDateTime())).where(
-        visible_to(current_user), unread_by(current_user))
+        visible_to(current_user), unread_by(current_user)
+    )
     stmt = upsert(DocumentRead).from_select(["user_id", "document_id", "read_at"], visible_new)
-    db.session.execute(stmt.on_conflict_do_update(
-        index_elements=["user_id", "document_id"], set_={"read_at": stmt.excluded.read_at}
-    ))
+    db.session.execute(
+        stmt.on_conflict_do_update(index_elements=["user_id", "document_id"], set_={"read_at": stmt.excluded.read_at})
+    )
     db.session.commit()
 
 
 def mark_read(user_id: int, document_id: int) -> None:
     """Insert or refresh this user's read of the document (an upsert: no race on the key)."""
     stmt = upsert(DocumentRead).values(user_id=user_id, document_id=document_id, read_at=utcnow())
-    db.session.execute(stmt.on_conflict_do_update(
-        index_elements=["user_id", "document_id"], set_={"read_at": stmt.excluded.read_at}
-    ))
+    db.session.execute(
+        stmt.on_conflict_do_update(index_elements=["user_id", "document_id"], set_={"read_at": stmt.excluded.read_at})
+    )

@@ -14,6 +14,7 @@ DDL listeners below. The snippet is cut in Python from the stored text, so both 
 the same one. The visibility rule is applied by the caller (visibility.documents_for) to the
 same statement: a search never sees a document the user cannot.
 """
+
 import re
 import unicodedata
 
@@ -30,19 +31,28 @@ FTS_TABLE = "documents_fts"
 GIN_INDEX = "ix_documents_search"
 SQLITE_DDL = [
     f"CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(body, tokenize = 'unicode61 remove_diacritics 0')",
-    (f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON documents BEGIN "
-     f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.search_text); END"),
-    (f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE OF search_text ON documents BEGIN "
-     f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id; "
-     f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.search_text); END"),
-    (f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON documents BEGIN "
-     f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id; END"),
+    (
+        f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON documents BEGIN "
+        f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.search_text); END"
+    ),
+    (
+        f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE OF search_text ON documents BEGIN "
+        f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id; "
+        f"INSERT INTO {FTS_TABLE}(rowid, body) VALUES (new.id, new.search_text); END"
+    ),
+    (
+        f"CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON documents BEGIN "
+        f"DELETE FROM {FTS_TABLE} WHERE rowid = old.id; END"
+    ),
 ]
-SQLITE_REBUILD = [f"DELETE FROM {FTS_TABLE}",
-                  f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, search_text FROM documents"]
+SQLITE_REBUILD = [
+    f"DELETE FROM {FTS_TABLE}",
+    f"INSERT INTO {FTS_TABLE}(rowid, body) SELECT id, search_text FROM documents",
+]
 SQLITE_DROP = [f"DROP TABLE IF EXISTS {FTS_TABLE}"]  # its triggers go with the documents table
-POSTGRESQL_DDL = [(f"CREATE INDEX IF NOT EXISTS {GIN_INDEX} ON documents "
-                   "USING gin (to_tsvector('simple'::regconfig, search_text))")]
+POSTGRESQL_DDL = [
+    (f"CREATE INDEX IF NOT EXISTS {GIN_INDEX} ON documents USING gin (to_tsvector('simple'::regconfig, search_text))")
+]
 
 SEARCHED = ("title", "description", "filename", "text_content")
 
@@ -91,8 +101,7 @@ def matching(stmt: Select, q_words: list[str], dialect: str) -> tuple[Select, Co
         return stmt.where(vector.op("@@")(query)), func.ts_rank(vector, query)
     fts = table(FTS_TABLE, column("rowid"))
     fts_ref = literal_column(FTS_TABLE)
-    stmt = stmt.join(fts, fts.c.rowid == Document.id).where(
-        fts_ref.op("MATCH")(" ".join(f'"{w}"' for w in q_words)))
+    stmt = stmt.join(fts, fts.c.rowid == Document.id).where(fts_ref.op("MATCH")(" ".join(f'"{w}"' for w in q_words)))
     return stmt, -func.bm25(fts_ref)  # bm25: lower is better
 
 
@@ -139,9 +148,9 @@ def _cut(text: str, start: int) -> str:
         start = space + 1 if 0 <= space < start + 20 else start
     prefix = "…" if start > 0 else ""
     room = SNIPPET_CHARS - len(prefix)
-    piece = text[start:start + room]
+    piece = text[start : start + room]
     if start + room < len(text):
-        piece = piece[:room - 1]
+        piece = piece[: room - 1]
         space = piece.rfind(" ")
         piece = (piece[:space] if space > room // 2 else piece).rstrip() + "…"
     return prefix + piece

@@ -7,6 +7,7 @@ row says, is documents/files.py's business. S3 clients are created once per proc
 worker) with short timeouts, and a reachability probe is remembered for PROBE_SECONDS, so a
 dead S3 costs seconds, never a worker timeout.
 """
+
 import base64
 import hashlib
 import os
@@ -186,8 +187,10 @@ class S3Store:
             raise StorageError(f"S3 verify of {key} failed: the object is missing after its put")
         stored = self._head_sha256(head)
         if head.get("ContentLength") != size or stored != sha256:
-            raise StorageError(f"S3 verify of {key} failed: {head.get('ContentLength')} bytes, sha256 {stored}"
-                               f" (expected {size} bytes, sha256 {sha256})")
+            raise StorageError(
+                f"S3 verify of {key} failed: {head.get('ContentLength')} bytes, sha256 {stored}"
+                f" (expected {size} bytes, sha256 {sha256})"
+            )
 
     def sha256(self, key: str) -> str | None:
         """The object's sha256 as S3 verified it on put, or None when the object is missing."""

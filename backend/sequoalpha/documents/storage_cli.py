@@ -1,4 +1,5 @@
 """Operator commands for the stores: `flask --app main storage sync|check`."""
+
 import sys
 import time
 from pathlib import Path
@@ -20,8 +21,14 @@ STALE_TEMP_SECONDS = 3600
 
 
 @storage.command("sync")
-@click.option("--orphans-older-than", "orphan_seconds", type=click.IntRange(min=0), default=STALE_TEMP_SECONDS,
-              show_default=True, help="s3-only: remove objects without a row once this many seconds old.")
+@click.option(
+    "--orphans-older-than",
+    "orphan_seconds",
+    type=click.IntRange(min=0),
+    default=STALE_TEMP_SECONDS,
+    show_default=True,
+    help="s3-only: remove objects without a row once this many seconds old.",
+)
 def sync(orphan_seconds):
     """Push every local-only file (documents' and earlier versions') to S3.
 
@@ -76,28 +83,46 @@ def check(no_hash):
     Exit status 1 when anything is wrong.
     """
     problems: list[str] = []
-    rows = [StoredRow(f"document {r.id}", *r[1:]) for r in db.session.execute(
-        select(Document.id, Document.storage_key, Document.sha256, Document.in_local, Document.in_s3)
-        .where(Document.kind == "file").order_by(Document.id))]
-    rows += [StoredRow(f"document {r.document_id} version {r.version}", *r[2:]) for r in db.session.execute(
-        select(DocumentVersion.document_id, DocumentVersion.version, DocumentVersion.storage_key,
-               DocumentVersion.sha256, DocumentVersion.in_local, DocumentVersion.in_s3)
-        .order_by(DocumentVersion.document_id, DocumentVersion.version))]
+    rows = [
+        StoredRow(f"document {r.id}", *r[1:])
+        for r in db.session.execute(
+            select(Document.id, Document.storage_key, Document.sha256, Document.in_local, Document.in_s3)
+            .where(Document.kind == "file")
+            .order_by(Document.id)
+        )
+    ]
+    rows += [
+        StoredRow(f"document {r.document_id} version {r.version}", *r[2:])
+        for r in db.session.execute(
+            select(
+                DocumentVersion.document_id,
+                DocumentVersion.version,
+                DocumentVersion.storage_key,
+                DocumentVersion.sha256,
+                DocumentVersion.in_local,
+                DocumentVersion.in_s3,
+            ).order_by(DocumentVersion.document_id, DocumentVersion.version)
+        )
+    ]
     for row in rows:
         if not row.in_local and not row.in_s3:
             problems.append(f"{row.label} ({row.storage_key}): no store holds it")
     local, s3 = local_store(), s3_store()
     if s3_only():  # the uploads folder only stages uploads: a row naming it is a problem
-        problems += [f"{row.label} ({row.storage_key}): held only locally, which s3-only does not serve "
-                     "(push it with STORAGE_MODE=fallback `storage sync` on the host that holds it)"
-                     for row in rows if row.in_local and not row.in_s3]
+        problems += [
+            f"{row.label} ({row.storage_key}): held only locally, which s3-only does not serve "
+            "(push it with STORAGE_MODE=fallback `storage sync` on the host that holds it)"
+            for row in rows
+            if row.in_local and not row.in_s3
+        ]
     for store in filter(None, (None if s3_only() else local, s3)):
         try:
             problems += _check_store(store, rows, hash_files=not no_hash)
         except StorageError as exc:
             problems.append(f"{store.name}: cannot be checked: {exc}")
-    problems += [f"local: {path.name}: stale temporary upload (storage sync removes it)"
-                 for path in _stale_temporaries(local)]
+    problems += [
+        f"local: {path.name}: stale temporary upload (storage sync removes it)" for path in _stale_temporaries(local)
+    ]
     for problem in problems:
         click.echo(problem)
     click.echo(f"check: {len(rows)} file document(s), {len(problems)} problem(s)")  # earlier versions included
@@ -107,16 +132,25 @@ def check(no_hash):
 
 def _local_only() -> list[tuple[type, int]]:
     """(model, id) of every stored file, a document's or an earlier version's, held only locally."""
-    return [(model, row_id) for model in (Document, DocumentVersion) for row_id in db.session.scalars(
-        select(model.id).where(model.storage_key.is_not(None), model.in_local.is_(True), model.in_s3.is_(False))
-        .order_by(model.id))]
+    return [
+        (model, row_id)
+        for model in (Document, DocumentVersion)
+        for row_id in db.session.scalars(
+            select(model.id)
+            .where(model.storage_key.is_not(None), model.in_local.is_(True), model.in_s3.is_(False))
+            .order_by(model.id)
+        )
+    ]
 
 
 def _sync_s3_only(s3: S3Store, orphan_seconds: int) -> None:
     """s3-only: delete objects no row names once `orphan_seconds` old (an upload killed between
     its put and its commit; a live upload commits within seconds); report local-only rows."""
-    known = {key for model in (Document, DocumentVersion)
-             for key in db.session.scalars(select(model.storage_key).where(model.storage_key.is_not(None)))}
+    known = {
+        key
+        for model in (Document, DocumentVersion)
+        for key in db.session.scalars(select(model.storage_key).where(model.storage_key.is_not(None)))
+    }
     local_only = [_label(db.session.get(model, row_id)) for model, row_id in _local_only()]
     cutoff, removed = time.time() - orphan_seconds, 0
     try:
@@ -130,8 +164,11 @@ def _sync_s3_only(s3: S3Store, orphan_seconds: int) -> None:
         sys.exit(1)
     click.echo(f"sync: s3-only mode, nothing to push; {removed} orphan object(s) removed")
     if local_only:
-        click.echo(f"sync: {len(local_only)} file(s) held only locally ({', '.join(local_only)}): "
-                   "run `storage sync` with STORAGE_MODE=fallback on the host that holds them", err=True)
+        click.echo(
+            f"sync: {len(local_only)} file(s) held only locally ({', '.join(local_only)}): "
+            "run `storage sync` with STORAGE_MODE=fallback on the host that holds them",
+            err=True,
+        )
         sys.exit(1)
 
 

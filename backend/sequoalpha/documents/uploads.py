@@ -3,6 +3,7 @@
 A worker never holds the file in memory: the bytes go from the request stream to a temporary
 file in the uploads folder (so the final move into place is a rename on the same disk).
 """
+
 import hashlib
 import os
 import re
@@ -17,8 +18,8 @@ from flask import current_app
 from flask_smorest import abort
 from werkzeug.datastructures import FileStorage
 
-from .storage import CHUNK_BYTES
 from .pdf_check import BoundExceeded, CheckFailed, pdf_facts, run_bounded
+from .storage import CHUNK_BYTES
 
 TEMP_PREFIX = ".upload-"
 MAX_FILENAME = 200
@@ -71,8 +72,11 @@ def check_pdf(received: ReceivedFile) -> None:
         facts = run_bounded(pdf_facts, str(received.path))
     except BoundExceeded as exc:
         current_app.logger.warning("upload rejected: PDF check over its %s bound", exc.reason)
-        abort(422, message="The PDF is too complex to check (it needs too much time or memory to read). "
-                           "Save it again from its application, or print it to a new PDF, and upload that.")
+        abort(
+            422,
+            message="The PDF is too complex to check (it needs too much time or memory to read). "
+            "Save it again from its application, or print it to a new PDF, and upload that.",
+        )
     except CheckFailed as exc:  # any parser failure means "not a readable PDF"
         current_app.logger.info("upload rejected: PDF parse error %s: %s", exc.kind, exc.detail)
         _not_pdf("The file could not be read as a PDF: it is damaged or not a PDF.")

@@ -5,6 +5,7 @@ and a document that is not visible is a 404, exactly like a missing one.
 The rule is written twice, side by side, for two kinds of question: `visible_to` as a condition
 on one document (a page, one document), `visible_ids` as the set a user sees, to count it.
 tests/test_documents_visibility.py proves on a random grant matrix that they agree."""
+
 from collections.abc import Iterable
 
 from flask_jwt_extended import current_user
@@ -26,9 +27,11 @@ def visible_to(user: User) -> ColumnElement[bool]:
     whole visible set."""
     if user.is_admin:
         return true()
-    to_group = exists().where(DocumentGroupGrant.document_id == Document.id,
-                              DocumentGroupGrant.group_id == user_groups.c.group_id,
-                              user_groups.c.user_id == user.id)
+    to_group = exists().where(
+        DocumentGroupGrant.document_id == Document.id,
+        DocumentGroupGrant.group_id == user_groups.c.group_id,
+        user_groups.c.user_id == user.id,
+    )
     to_user = exists().where(DocumentUserGrant.document_id == Document.id, DocumentUserGrant.user_id == user.id)
     return or_(Document.everyone, to_user, to_group)
 
@@ -56,8 +59,11 @@ def unread_by(user: User) -> ColumnElement[bool]:
     """The document is new for `user`: not downloaded since its current version was uploaded.
     (A new version leaves the read marks in place, for the readers' history, and is new again
     because it is younger than them.)"""
-    return ~exists().where(DocumentRead.document_id == Document.id, DocumentRead.user_id == user.id,
-                           or_(Document.version_at.is_(None), DocumentRead.read_at >= Document.version_at))
+    return ~exists().where(
+        DocumentRead.document_id == Document.id,
+        DocumentRead.user_id == user.id,
+        or_(Document.version_at.is_(None), DocumentRead.read_at >= Document.version_at),
+    )
 
 
 SORTS = {
@@ -137,10 +143,10 @@ def audience(document_ids: Iterable[int]) -> Select:
     ids = list(document_ids)
     pairs = union(
         select(Document.id.label("document_id"), User.id.label("user_id"))
-        .select_from(Document).join(User, true())
+        .select_from(Document)
+        .join(User, true())
         .where(Document.id.in_(ids), Document.everyone),
-        select(DocumentUserGrant.document_id, DocumentUserGrant.user_id)
-        .where(DocumentUserGrant.document_id.in_(ids)),
+        select(DocumentUserGrant.document_id, DocumentUserGrant.user_id).where(DocumentUserGrant.document_id.in_(ids)),
         select(DocumentGroupGrant.document_id, user_groups.c.user_id)
         .join(user_groups, user_groups.c.group_id == DocumentGroupGrant.group_id)
         .where(DocumentGroupGrant.document_id.in_(ids)),

@@ -6,6 +6,7 @@ chunks, followed by an incremental update (PDF 32000-1, 7.5.6) that adds the ove
 fpdf2, imported as a Form XObject) and a new version of each page dictionary whose content
 list ends with it. No page content, image or font of the original is decoded or rewritten, and
 the stored original is only read."""
+
 import io
 import math
 import re
@@ -17,7 +18,14 @@ from typing import BinaryIO
 from fpdf import FPDF
 from pypdf import PdfReader
 from pypdf.generic import (
-    ArrayObject, DictionaryObject, FloatObject, IndirectObject, NameObject, NumberObject, PdfObject, StreamObject,
+    ArrayObject,
+    DictionaryObject,
+    FloatObject,
+    IndirectObject,
+    NameObject,
+    NumberObject,
+    PdfObject,
+    StreamObject,
 )
 
 FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")  # any Unicode name, when present
@@ -102,14 +110,17 @@ def _overlay(update: "_Update", text: str, left: float, bottom: float, width: fl
     content = page.get_contents()
     form = StreamObject()
     form.set_data(content.get_data())
-    form.update({
-        NameObject("/Type"): NameObject("/XObject"),
-        NameObject("/Subtype"): NameObject("/Form"),
-        NameObject("/BBox"): ArrayObject([NumberObject(0), NumberObject(0), _number(width), _number(height)]),
-        NameObject("/Matrix"): ArrayObject([NumberObject(1), NumberObject(0), NumberObject(0), NumberObject(1),
-                                            _number(left), _number(bottom)]),
-        NameObject("/Resources"): update.import_object(page["/Resources"].get_object()),
-    })
+    form.update(
+        {
+            NameObject("/Type"): NameObject("/XObject"),
+            NameObject("/Subtype"): NameObject("/Form"),
+            NameObject("/BBox"): ArrayObject([NumberObject(0), NumberObject(0), _number(width), _number(height)]),
+            NameObject("/Matrix"): ArrayObject(
+                [NumberObject(1), NumberObject(0), NumberObject(0), NumberObject(1), _number(left), _number(bottom)]
+            ),
+            NameObject("/Resources"): update.import_object(page["/Resources"].get_object()),
+        }
+    )
     return update.add(form.flate_encode())
 
 
@@ -188,15 +199,17 @@ class _Update:
             while end + 1 < len(ids) and ids[end + 1] == ids[end] + 1:
                 end += 1
             self.out.write(f"{ids[start]} {end - start + 1}\n".encode())
-            for idnum in ids[start:end + 1]:
+            for idnum in ids[start : end + 1]:
                 offset, generation = self.offsets[idnum]
                 self.out.write(f"{offset:010d} {generation:05d} n\r\n".encode())
             start = end + 1
-        new_trailer = DictionaryObject({
-            NameObject("/Size"): NumberObject(self.next_id),
-            NameObject("/Root"): trailer.raw_get("/Root"),
-            NameObject("/Prev"): NumberObject(self.prev),
-        })
+        new_trailer = DictionaryObject(
+            {
+                NameObject("/Size"): NumberObject(self.next_id),
+                NameObject("/Root"): trailer.raw_get("/Root"),
+                NameObject("/Prev"): NumberObject(self.prev),
+            }
+        )
         for key in ("/Info", "/ID"):
             if key in trailer:
                 new_trailer[NameObject(key)] = trailer.raw_get(key)

@@ -5,13 +5,14 @@ under MAIL_DIR, so invitation links show in the terminal of `./manage.sh dev`).
 `open_backend(config)` gives an object with `send(EmailMessage)` and `close()`; one SMTP
 connection serves a whole pass of the worker and is dropped after any error.
 """
+
 from __future__ import annotations
 
 import logging
 import smtplib
 import ssl
 from email.message import EmailMessage
-from email.utils import formataddr, format_datetime
+from email.utils import format_datetime, formataddr
 from pathlib import Path
 
 from ..models import OutboxMessage, utcnow

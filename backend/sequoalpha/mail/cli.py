@@ -1,5 +1,6 @@
 """`flask mail …`: the worker (the sequoalpha-mail service runs it), one pass, a test message,
 the outbox's state (`./manage.sh mail`, `./manage.sh status`), and retrying failed messages."""
+
 from __future__ import annotations
 
 import signal
@@ -29,8 +30,11 @@ def worker_command():
     config = current_app.config
     if config["MAIL_BACKEND"] == "console" and config["ENV_MODE"] == "production":
         # Messages stay pending (nothing is lost) until SMTP is configured.
-        click.echo("mail worker: MAIL_BACKEND=console in production would only log the messages; "
-                   "set MAIL_BACKEND=smtp and the SMTP_* settings in backend/.env", err=True)
+        click.echo(
+            "mail worker: MAIL_BACKEND=console in production would only log the messages; "
+            "set MAIL_BACKEND=smtp and the SMTP_* settings in backend/.env",
+            err=True,
+        )
         sys.exit(EX_CONFIG)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -64,29 +68,38 @@ def test_command(to):
         backend = current_app.config["MAIL_BACKEND"]
         click.echo(f"sent to {to} (backend {backend})")
         return
-    click.echo(f"not sent: {result.errors[0] if result.errors else 'claimed by a running worker'}; "
-               "the worker will retry it", err=True)
+    click.echo(
+        f"not sent: {result.errors[0] if result.errors else 'claimed by a running worker'}; the worker will retry it",
+        err=True,
+    )
     sys.exit(1)
 
 
 @mail.command("status")
-@click.option("--failed", "show_failed", default=10, show_default=True,
-              help="How many of the latest failed messages to list.")
+@click.option(
+    "--failed", "show_failed", default=10, show_default=True, help="How many of the latest failed messages to list."
+)
 @with_appcontext
 def status_command(show_failed):
     """Pending and failed messages."""
     by_status = counts()
     now = utcnow()
-    due = db.session.scalar(select(db.func.count()).where(
-        OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now))
+    due = db.session.scalar(
+        select(db.func.count()).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+    )
     oldest = db.session.scalar(select(db.func.min(OutboxMessage.created_at)).where(OutboxMessage.status == "pending"))
     age = f", oldest queued {int((now - oldest).total_seconds())} s ago" if oldest else ""
-    click.echo(f"pending {by_status['pending']} ({due} due now{age}), failed {by_status['failed']}, "
-               f"sent {by_status['sent']}")
+    click.echo(
+        f"pending {by_status['pending']} ({due} due now{age}), failed {by_status['failed']}, sent {by_status['sent']}"
+    )
     if by_status["failed"] and show_failed:
         click.echo("failed (newest first; `flask mail retry --all-failed` queues them again):")
-        rows = db.session.scalars(select(OutboxMessage).where(OutboxMessage.status == "failed")
-                                  .order_by(OutboxMessage.id.desc()).limit(show_failed))
+        rows = db.session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.status == "failed")
+            .order_by(OutboxMessage.id.desc())
+            .limit(show_failed)
+        )
         for row in rows:
             click.echo(f"  #{row.id} {row.created_at:%Y-%m-%d %H:%M} {row.kind} to {row.to}: {row.last_error}")
 
@@ -101,10 +114,11 @@ def retry_command(ids, all_failed):
     reset instead; such messages are left as they are."""
     if not ids and not all_failed:
         raise click.UsageError("give --id N or --all-failed")
-    stmt = (update(OutboxMessage)
-            .where(OutboxMessage.status == "failed",
-                   ~OutboxMessage.text_body.contains("#token=" + REMOVED))
-            .values(status="pending", attempts=0, next_attempt_at=utcnow()))
+    stmt = (
+        update(OutboxMessage)
+        .where(OutboxMessage.status == "failed", ~OutboxMessage.text_body.contains("#token=" + REMOVED))
+        .values(status="pending", attempts=0, next_attempt_at=utcnow())
+    )
     if not all_failed:
         stmt = stmt.where(OutboxMessage.id.in_(ids))
     queued = db.session.execute(stmt.execution_options(synchronize_session=False)).rowcount

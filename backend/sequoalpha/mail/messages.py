@@ -4,6 +4,7 @@ with the firm's name, with links to pages of the site under PUBLIC_URL.
 Each kind of message gets one small function (e.g. `invitation(user, token)`) that calls
 `compose`; everything given to `compose` is plain text and is escaped for the HTML part here.
 """
+
 from __future__ import annotations
 
 import html
@@ -65,31 +66,37 @@ def compose(subject: str, blocks: list[str | Link], *, greeting: str | None = No
             text_parts.append(block)
             html_parts.append("<p>" + html.escape(block).replace("\n", "<br>\n") + "</p>")
     text_parts += [closing, "-- \n" + footer]
-    html_parts += [f"<p>{html.escape(closing)}</p>",
-                   f'<p style="font-size:12px;color:#777">{html.escape(footer)}</p>']
+    html_parts += [f"<p>{html.escape(closing)}</p>", f'<p style="font-size:12px;color:#777">{html.escape(footer)}</p>']
     body = "\n".join(html_parts)
     return Message(
         subject=subject,
         text="\n\n".join(text_parts) + "\n",
-        html=(f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(subject)}</title></head>\n'
-              f'<body style="font-family:Arial,Helvetica,sans-serif;color:#222;max-width:600px">\n{body}\n'
-              "</body></html>\n"),
+        html=(
+            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>{html.escape(subject)}</title></head>\n'
+            f'<body style="font-family:Arial,Helvetica,sans-serif;color:#222;max-width:600px">\n{body}\n'
+            "</body></html>\n"
+        ),
     )
 
 
-BUTTON_STYLE = ("display:inline-block;padding:10px 18px;background:#1f4e3d;color:#ffffff;"
-                "text-decoration:none;border-radius:4px")
+BUTTON_STYLE = (
+    "display:inline-block;padding:10px 18px;background:#1f4e3d;color:#ffffff;text-decoration:none;border-radius:4px"
+)
 
 
 # --- one function per kind -----------------------------------------------------------------
 
+
 def mail_test() -> Message:
     """`flask mail test`: proves the settings work end to end."""
     firm = current_app.config["FIRM_NAME"]
-    return compose(f"{firm}: test message", [
-        "This is a test message from the client portal. If you can read it, outgoing mail works.",
-        Link("Open the portal", "/"),
-    ])
+    return compose(
+        f"{firm}: test message",
+        [
+            "This is a test message from the client portal. If you can read it, outgoing mail works.",
+            Link("Open the portal", "/"),
+        ],
+    )
 
 
 def _name(user) -> str | None:
@@ -98,64 +105,87 @@ def _name(user) -> str | None:
 
 def invitation(user, token: str, hours: int) -> Message:
     firm = current_app.config["FIRM_NAME"]
-    return compose(f"Your invitation to the {firm} client portal", [
-        f"An account has been opened for you on the {firm} client portal (user name: {user.username}). "
-        "Choose your password to sign in and see your documents.",
-        Link("Choose your password", "/frontend/set-password.html", token=token),
-        f"The link works once, for {hours} hours. If it has expired, ask us for a new invitation.",
-    ], greeting=_name(user))
+    return compose(
+        f"Your invitation to the {firm} client portal",
+        [
+            f"An account has been opened for you on the {firm} client portal (user name: {user.username}). "
+            "Choose your password to sign in and see your documents.",
+            Link("Choose your password", "/frontend/set-password.html", token=token),
+            f"The link works once, for {hours} hours. If it has expired, ask us for a new invitation.",
+        ],
+        greeting=_name(user),
+    )
 
 
 def password_reset(user, token: str, minutes: int) -> Message:
     firm = current_app.config["FIRM_NAME"]
-    return compose(f"Reset your {firm} portal password", [
-        "Someone (we hope you) asked to reset the password of your client portal account "
-        f"(user name: {user.username}).",
-        Link("Choose a new password", "/frontend/set-password.html", token=token),
-        f"The link works once, for {minutes} minutes. If you did not ask for it, ignore this message: "
-        "your password stays as it is.",
-    ], greeting=_name(user))
+    return compose(
+        f"Reset your {firm} portal password",
+        [
+            "Someone (we hope you) asked to reset the password of your client portal account "
+            f"(user name: {user.username}).",
+            Link("Choose a new password", "/frontend/set-password.html", token=token),
+            f"The link works once, for {minutes} minutes. If you did not ask for it, ignore this message: "
+            "your password stays as it is.",
+        ],
+        greeting=_name(user),
+    )
 
 
 def password_changed(user) -> Message:
     firm = current_app.config["FIRM_NAME"]
-    return compose(f"Your {firm} portal password was changed", [
-        f"The password of your client portal account (user name: {user.username}) was just changed, "
-        "and every session signed in before has been ended.",
-        f"If this was not you, contact {firm} at once and choose a new password:",
-        Link("Reset your password", "/frontend/forgot.html"),
-    ], greeting=_name(user))
+    return compose(
+        f"Your {firm} portal password was changed",
+        [
+            f"The password of your client portal account (user name: {user.username}) was just changed, "
+            "and every session signed in before has been ended.",
+            f"If this was not you, contact {firm} at once and choose a new password:",
+            Link("Reset your password", "/frontend/forgot.html"),
+        ],
+        greeting=_name(user),
+    )
 
 
 def new_documents(user, titles: list[str]) -> Message:
     firm = current_app.config["FIRM_NAME"]
     count = len(titles)
-    subject = (f"A new document on the {firm} portal" if count == 1
-               else f"{count} new documents on the {firm} portal")
+    subject = f"A new document on the {firm} portal" if count == 1 else f"{count} new documents on the {firm} portal"
     listing = "\n".join(f"- {title}" for title in titles)
-    return compose(subject, [
-        "New documents are waiting for you on the client portal:",
-        listing,
-        Link("Open the portal", "/frontend/documents.html"),
-        "You can turn these notices off in the portal's settings.",
-    ], greeting=_name(user))
+    return compose(
+        subject,
+        [
+            "New documents are waiting for you on the client portal:",
+            listing,
+            Link("Open the portal", "/frontend/documents.html"),
+            "You can turn these notices off in the portal's settings.",
+        ],
+        greeting=_name(user),
+    )
 
 
 def reminder(user_name: str | None, title: str) -> Message:
     """An admin's nudge to open a document: its title and the portal, never the file."""
-    return compose(f"Reminder: “{title}” is waiting for you", [
-        f"A document is waiting for you in the client portal: {title}.",
-        "Sign in to read it.",
-        Link("Open the portal", "/frontend/documents.html"),
-    ], greeting=user_name)
+    return compose(
+        f"Reminder: “{title}” is waiting for you",
+        [
+            f"A document is waiting for you in the client portal: {title}.",
+            "Sign in to read it.",
+            Link("Open the portal", "/frontend/documents.html"),
+        ],
+        greeting=user_name,
+    )
 
 
 def mfa_reset(user_name: str | None) -> Message:
     """An admin removed the user's second factors: they sign in with the password and enrol again."""
-    return compose("Your two-step verification was reset", [
-        "An administrator of the client portal has turned off two-step verification for your account "
-        "(authenticator app, recovery codes and passkeys).",
-        "You can now sign in with your password alone; set up two-step verification again on the Security page.",
-        Link("Open the Security page", "/frontend/security.html"),
-        "If you did not ask for this, contact the firm at once.",
-    ], greeting=user_name)
+    return compose(
+        "Your two-step verification was reset",
+        [
+            "An administrator of the client portal has turned off two-step verification for your account "
+            "(authenticator app, recovery codes and passkeys).",
+            "You can now sign in with your password alone; set up two-step verification again on the Security page.",
+            Link("Open the Security page", "/frontend/security.html"),
+            "If you did not ask for this, contact the firm at once.",
+        ],
+        greeting=user_name,
+    )

@@ -11,6 +11,7 @@ transaction commits); the worker (worker.py) sends it later.
             user_id=user.id, secret=token)
     db.session.commit()  # the caller's commit sends it (a rollback sends nothing)
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,9 +25,17 @@ from ..models import OutboxMessage, utcnow
 from .messages import Message
 
 # The kinds of message (the admin panel shows them). A new flow adds its kind here.
-KINDS = frozenset({
-    "test", "invitation", "password_reset", "password_changed", "new_documents", "reminder", "mfa_reset",
-})
+KINDS = frozenset(
+    {
+        "test",
+        "invitation",
+        "password_reset",
+        "password_changed",
+        "new_documents",
+        "reminder",
+        "mfa_reset",
+    }
+)
 # A secret travels only as a link's fragment; this is what is removed once the message is sent.
 SECRET_IN_LINK = re.compile(r"(#token=)[^\s\"'<>&]+")
 REMOVED = "(removed-after-sending)"
@@ -37,9 +46,17 @@ def dedupe_key(kind: str, event: str, to: str) -> str:
     return hashlib.sha256(f"{kind}\0{event}\0{to.lower()}".encode()).hexdigest()
 
 
-def enqueue(kind: str, to: str, message: Message, *, event: str, user_id: int | None = None,
-            secret: str | None = None, not_before: datetime | None = None,
-            only_if: ColumnElement[bool] | None = None) -> int | None:
+def enqueue(
+    kind: str,
+    to: str,
+    message: Message,
+    *,
+    event: str,
+    user_id: int | None = None,
+    secret: str | None = None,
+    not_before: datetime | None = None,
+    only_if: ColumnElement[bool] | None = None,
+) -> int | None:
     """Add `message` for `to` to the current transaction, without committing; the id of the new
     row, or None when this event already has a message for this recipient (sent or not: nothing is
     sent twice).
@@ -61,9 +78,18 @@ def enqueue(kind: str, to: str, message: Message, *, event: str, user_id: int | 
         _check_secret_is_removable(message, secret)
     now = utcnow()
     values = dict(
-        to=to, kind=kind, subject=message.subject, text_body=message.text, html_body=message.html,
-        status="pending", attempts=0, next_attempt_at=not_before or now, created_at=now,
-        dedupe_key=dedupe_key(kind, event, to), has_secret=secret is not None, user_id=user_id,
+        to=to,
+        kind=kind,
+        subject=message.subject,
+        text_body=message.text,
+        html_body=message.html,
+        status="pending",
+        attempts=0,
+        next_attempt_at=not_before or now,
+        created_at=now,
+        dedupe_key=dedupe_key(kind, event, to),
+        has_secret=secret is not None,
+        user_id=user_id,
     )
     if only_if is None:
         stmt = upsert(OutboxMessage).values(**values)

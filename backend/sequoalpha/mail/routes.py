@@ -1,4 +1,5 @@
 """The admin mail panel: the outbox, newest first, filtered by status."""
+
 from flask_smorest import Blueprint
 from sqlalchemy import select
 

@@ -13,6 +13,7 @@ accepted it and before step 3 committed (a window of one UPDATE); the copy has t
 Message-ID. Retries: MAIL_RETRY_SECONDS after the first failure, doubling each time, until
 MAIL_MAX_ATTEMPTS tries (every try counted, the successful one included), then `failed`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -50,11 +51,14 @@ class PassResult:
 def describe(error: Exception) -> str:
     """One line for `last_error` and the log: the server's own answer when it gave one."""
     if isinstance(error, smtplib.SMTPResponseException):
-        answer = error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
+        answer = (
+            error.smtp_error.decode("utf-8", "replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
+        )
         return f"SMTP {error.smtp_code} {answer}"
     if isinstance(error, smtplib.SMTPRecipientsRefused):
         return "SMTP recipient refused: " + "; ".join(
-            f"{code} {answer.decode('utf-8', 'replace')}" for code, answer in error.recipients.values())
+            f"{code} {answer.decode('utf-8', 'replace')}" for code, answer in error.recipients.values()
+        )
     return f"{type(error).__name__}: {error}"
 
 
@@ -77,24 +81,33 @@ class Claimed:
 
 def claim(now: datetime, config: dict, message_id: int | None = None) -> Claimed | None:
     """Claim the oldest due message (or this one); committed before anything is sent."""
-    due = (select(OutboxMessage)
-           .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
-           .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-           .limit(1)
-           .with_for_update(skip_locked=True))  # SQLite has no row locks; the compare-and-set suffices
+    due = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )  # SQLite has no row locks; the compare-and-set suffices
     if message_id is not None:
         due = due.where(OutboxMessage.id == message_id)
     try:
         while (row := db.session.scalars(due).first()) is not None:
             claimed = Claimed(row.id, row.to, row.kind, row.attempts + 1, build_email(row, config))
-            won = db.session.execute(
-                update(OutboxMessage)
-                .where(OutboxMessage.id == row.id, OutboxMessage.attempts == row.attempts,
-                       OutboxMessage.status == "pending")
-                .values(attempts=claimed.attempts,
-                        next_attempt_at=now + timedelta(seconds=config["MAIL_LEASE_SECONDS"]))
-                .execution_options(synchronize_session=False)
-            ).rowcount == 1
+            won = (
+                db.session.execute(
+                    update(OutboxMessage)
+                    .where(
+                        OutboxMessage.id == row.id,
+                        OutboxMessage.attempts == row.attempts,
+                        OutboxMessage.status == "pending",
+                    )
+                    .values(
+                        attempts=claimed.attempts, next_attempt_at=now + timedelta(seconds=config["MAIL_LEASE_SECONDS"])
+                    )
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                == 1
+            )
             db.session.commit()
             if won:
                 return claimed
@@ -124,8 +137,7 @@ def _finish(claimed: Claimed, error: Exception | None, now: datetime, config: di
     return outcome
 
 
-def send_pending(now: Clock = utcnow, stop: threading.Event | None = None,
-                 message_id: int | None = None) -> PassResult:
+def send_pending(now: Clock = utcnow, stop: threading.Event | None = None, message_id: int | None = None) -> PassResult:
     """One pass: send every due message (or only `message_id`), until none is due or `stop`."""
     config = current_app.config
     result = PassResult()
@@ -140,17 +152,29 @@ def send_pending(now: Clock = utcnow, stop: threading.Event | None = None,
             error = None
             try:
                 backend.send(claimed.email)
-            except Exception as exc:  # noqa: BLE001 - any failure is a retry, recorded on the row
+            except Exception as exc:
                 error = exc
-                log.warning("mail %s to %s (%s), attempt %s: %s", claimed.id, claimed.to, claimed.kind,
-                            claimed.attempts, describe(exc))
+                log.warning(
+                    "mail %s to %s (%s), attempt %s: %s",
+                    claimed.id,
+                    claimed.to,
+                    claimed.kind,
+                    claimed.attempts,
+                    describe(exc),
+                )
             status, last_error = _finish(claimed, error, now(), config)
             if status == "sent":
                 result.sent += 1
             elif status == "failed":
                 result.failed += 1
-                log.error("mail %s to %s (%s) failed after %s attempts: %s", claimed.id, claimed.to,
-                          claimed.kind, claimed.attempts, last_error)
+                log.error(
+                    "mail %s to %s (%s) failed after %s attempts: %s",
+                    claimed.id,
+                    claimed.to,
+                    claimed.kind,
+                    claimed.attempts,
+                    last_error,
+                )
             else:
                 result.retrying += 1
             if error is not None:
@@ -170,7 +194,7 @@ def build_digests(now: datetime) -> None:
 
     try:
         build_due_digests(now)
-    except Exception:  # noqa: BLE001 - retried at the next pass
+    except Exception:
         db.session.rollback()
         log.exception("mail worker: building new-document digests failed; retrying at the next pass")
 
@@ -184,7 +208,7 @@ def run(app: Flask, stop: threading.Event, now: Clock = utcnow) -> None:
         with app.app_context():
             try:
                 tried = send_pending(now, stop).tried
-            except Exception:  # noqa: BLE001 - the database went away: try again later
+            except Exception:
                 log.exception("mail worker: pass failed; retrying in %.0f s", max(poll, 5))
                 stop.wait(max(poll, 5) - poll)
                 tried = 0

@@ -1,4 +1,5 @@
 """Schemas of accounts: sign-in, the signed-in user, and the admin's users, groups and audit log."""
+
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from .fields import (
@@ -15,8 +16,8 @@ from .fields import (
     text,
 )
 
-
 # --- session -----------------------------------------------------------------------------
+
 
 class LoginSchema(Schema):
     # No control characters: no account has them, and PostgreSQL refuses NUL in a query (a 500).
@@ -45,11 +46,16 @@ class UserSchema(Schema):
     created_at = fields.DateTime()
     last_login_at = fields.DateTime(allow_none=True)
     mfa = fields.Nested(MfaStateSchema)
-    status = fields.String(validate=validate.OneOf(("invited", "active", "disabled")),
-                           metadata={"description": "invited: no password chosen yet"})
+    status = fields.String(
+        validate=validate.OneOf(("invited", "active", "disabled")),
+        metadata={"description": "invited: no password chosen yet"},
+    )
     must_change_password = fields.Boolean(
-        metadata={"description": "true after an admin set the password: only GET /api/me, POST /api/me/password, "
-                                 "/api/logout and /api/token/refresh work until it is changed"})
+        metadata={
+            "description": "true after an admin set the password: only GET /api/me, POST /api/me/password, "
+            "/api/logout and /api/token/refresh work until it is changed"
+        }
+    )
     locked_until = fields.DateTime(allow_none=True, metadata={"description": "end of a lock after failed sign-ins"})
     notify_new_documents = fields.Boolean()
 
@@ -69,8 +75,9 @@ class MfaChallengeSchema(Schema):
 
 
 # POST /api/login answers either; both are registered as components (see create_app).
-LOGIN_ANSWER = {"anyOf": [{"$ref": "#/components/schemas/LoginResponse"},
-                          {"$ref": "#/components/schemas/MfaChallenge"}]}
+LOGIN_ANSWER = {
+    "anyOf": [{"$ref": "#/components/schemas/LoginResponse"}, {"$ref": "#/components/schemas/MfaChallenge"}]
+}
 
 
 class AccessTokenSchema(Schema):
@@ -78,8 +85,9 @@ class AccessTokenSchema(Schema):
 
 
 class LogoutArgsSchema(Schema):
-    everywhere = fields.Boolean(load_default=False,
-                                metadata={"description": "end every session of this user, not only this one"})
+    everywhere = fields.Boolean(
+        load_default=False, metadata={"description": "end every session of this user, not only this one"}
+    )
 
 
 class MeUpdateSchema(Schema):
@@ -96,19 +104,27 @@ class ForgotPasswordAnswerSchema(Schema):
 
 
 class ResetPasswordSchema(Schema):
-    token = fields.String(required=True, validate=[validate.Length(min=1, max=100), NO_CONTROL],
-                          metadata={"description": "the token of an invitation or reset link (#token=…)"})
+    token = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=100), NO_CONTROL],
+        metadata={"description": "the token of an invitation or reset link (#token=…)"},
+    )
     new_password = password_field(required=True)
 
 
 # --- admin: users, groups, categories, audit ---------------------------------------------
 
+
 class UserCreateSchema(Schema):
     username = fields.String(required=True, validate=USERNAME)
     email = email_field(required=True)
     full_name = text(200, load_default="")
-    password = password_field(metadata={"description": "without it the user is invited by e-mail to choose one; "
-                                                       "with it they must change it at their first sign-in"})
+    password = password_field(
+        metadata={
+            "description": "without it the user is invited by e-mail to choose one; "
+            "with it they must change it at their first sign-in"
+        }
+    )
     is_admin = fields.Boolean(load_default=False)
     group_ids = id_list(load_default=list)
 
@@ -156,8 +172,9 @@ class AuditEventSchema(Schema):
     target_user_id = fields.Integer(allow_none=True)
     ip = fields.String(allow_none=True)
     detail = fields.Dict()
-    document_title = fields.String(allow_none=True, metadata={
-        "description": "The document's title, or its last title once deleted."})
+    document_title = fields.String(
+        allow_none=True, metadata={"description": "The document's title, or its last title once deleted."}
+    )
     document_deleted = fields.Boolean(metadata={"description": "The document no longer exists."})
 
 

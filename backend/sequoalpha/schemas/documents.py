@@ -1,4 +1,5 @@
 """Schemas of documents: what clients and admins see, and what admins send."""
+
 import json
 
 from flask_smorest.fields import Upload
@@ -54,6 +55,7 @@ class CategorySchema(Schema):
 
 # --- what is sent back -------------------------------------------------------------------
 
+
 class DocumentSchema(Schema):
     """A document as a client sees it."""
 
@@ -73,8 +75,10 @@ class DocumentSchema(Schema):
     document_date = fields.Date(metadata={"description": "The date the document is about (default: the upload date)."})
     version = fields.Integer(metadata={"description": "1, then +1 per replaced file."})
     download_name = fields.String(metadata={"description": "The file name a download gets."})
-    snippet = fields.String(allow_none=True, metadata={
-        "description": "With `q` only: plain text around the match (at most 200 characters)."})
+    snippet = fields.String(
+        allow_none=True,
+        metadata={"description": "With `q` only: plain text around the match (at most 200 characters)."},
+    )
 
 
 class StorageStateSchema(Schema):
@@ -144,46 +148,65 @@ SORTS = ["-date", "date", "title", "-title", "-created", "created"]
 
 
 class DocumentQuerySchema(PageArgsSchema):
-    q = text(200, metadata={"description": (
-        "Full-text search over the title, description, file name and the PDF's text: every word "
-        "must match, in any order, case and accents ignored; by relevance unless `sort` is given.")})
+    q = text(
+        200,
+        metadata={
+            "description": (
+                "Full-text search over the title, description, file name and the PDF's text: every word "
+                "must match, in any order, case and accents ignored; by relevance unless `sort` is given."
+            )
+        },
+    )
     category_id = fields.Integer(validate=ID)
-    sort = fields.String(validate=validate.OneOf(SORTS),
-                         metadata={"description": "`-date` (the default without `q`): by document date, newest first."})
+    sort = fields.String(
+        validate=validate.OneOf(SORTS),
+        metadata={"description": "`-date` (the default without `q`): by document date, newest first."},
+    )
     unread = fields.Boolean(metadata={"description": "Only the documents that are new for me."})
 
 
 class CategoryQuerySchema(Schema):
-    in_use = fields.Boolean(load_default=False,
-                            metadata={"description": "Only categories having a document visible to me."})
+    in_use = fields.Boolean(
+        load_default=False, metadata={"description": "Only categories having a document visible to me."}
+    )
 
 
 class DownloadArgsSchema(Schema):
     disposition = fields.String(load_default="attachment", validate=validate.OneOf(["attachment", "inline"]))
-    original = fields.Boolean(load_default=False, metadata={
-        "description": "Admins: the stored file, without the watermark (403 for others)."})
+    original = fields.Boolean(
+        load_default=False, metadata={"description": "Admins: the stored file, without the watermark (403 for others)."}
+    )
 
 
 class ReaderQuerySchema(PageArgsSchema):
     status = fields.String(validate=validate.OneOf(["opened", "unopened"]))
 
 
-WATERMARK = fields.Boolean(load_default=False, metadata={
-    "description": "Mark each download with the downloader's name, e-mail and the UTC time (files only)."})
+WATERMARK = fields.Boolean(
+    load_default=False,
+    metadata={"description": "Mark each download with the downloader's name, e-mail and the UTC time (files only)."},
+)
 
 
 class DocumentFieldsSchema(Schema):
     """What upload, link and PATCH accept besides their own fields."""
 
     document_date = fields.Date(metadata={"description": "YYYY-MM-DD; default the upload date."})
-    download_name = text(200, allow_none=True, metadata={
-        "description": "The file name a download gets (.pdf is added); null: the title made safe."})
+    download_name = text(
+        200,
+        allow_none=True,
+        metadata={"description": "The file name a download gets (.pdf is added); null: the title made safe."},
+    )
     watermark = fields.Boolean()
 
 
 class DuplicateSchema(Schema):
-    allow_duplicate = fields.Boolean(load_default=False, metadata={
-        "description": "Accept a file identical (sha256) to an existing document's; otherwise that is a 409."})
+    allow_duplicate = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Accept a file identical (sha256) to an existing document's; otherwise that is a 409."
+        },
+    )
 
 
 class FileVersionSchema(DuplicateSchema):
@@ -201,7 +224,8 @@ class UploadSchema(DocumentFieldsSchema, DuplicateSchema):
     description = text(5000, load_default="")
     category_id = fields.Integer(validate=ID)
     visibility = JSONNested(
-        VisibilitySchema, load_default=admins_only,
+        VisibilitySchema,
+        load_default=admins_only,
         metadata={"description": 'A JSON string: {"everyone": bool, "group_ids": [int], "user_ids": [int]}'},
     )
     watermark = WATERMARK

@@ -1,4 +1,5 @@
 """Field types, validators and envelopes that every schema module shares."""
+
 import re
 
 from email_validator import EmailNotValidError, validate_email
@@ -97,6 +98,7 @@ class UserRefSchema(Schema):
 
 
 # --- pagination --------------------------------------------------------------------------
+
 
 class PageArgsSchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=1_000_000))

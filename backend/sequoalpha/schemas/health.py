@@ -1,4 +1,5 @@
 """The answer of GET /api/health."""
+
 from marshmallow import Schema, fields
 
 

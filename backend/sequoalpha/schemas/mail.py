@@ -1,4 +1,5 @@
 """Schemas of the admin mail panel (GET /api/admin/mail)."""
+
 from marshmallow import Schema, fields, validate
 
 from .fields import PageArgsSchema, page_of

@@ -1,10 +1,14 @@
 """Schemas of the second factor: TOTP enrolment, codes, recovery codes and passkeys."""
+
 from marshmallow import Schema, fields, validate
 
 from .fields import NO_CONTROL, password_field, text
 
-CODE = fields.String(required=True, validate=[validate.Length(min=1, max=40), NO_CONTROL],
-                     metadata={"description": "A 6-digit TOTP code, or a recovery code where accepted"})
+CODE = fields.String(
+    required=True,
+    validate=[validate.Length(min=1, max=40), NO_CONTROL],
+    metadata={"description": "A 6-digit TOTP code, or a recovery code where accepted"},
+)
 
 
 class TotpEnrolmentSchema(Schema):
@@ -48,5 +52,9 @@ class PasskeyLoginSchema(Schema):
 
 
 # WebAuthn options as py_webauthn writes them (PublicKeyCredential*OptionsJSON), at the top level.
-WEBAUTHN_OPTIONS = {"type": "object", "additionalProperties": True,
-                    "required": ["challenge"], "properties": {"challenge": {"type": "string"}}}
+WEBAUTHN_OPTIONS = {
+    "type": "object",
+    "additionalProperties": True,
+    "required": ["challenge"],
+    "properties": {"challenge": {"type": "string"}},
+}
