@@ -242,7 +242,7 @@ class UI:
         page.goto("/frontend/signin.html")
         page.get_by_label("Username or email").fill(username)
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         if expect_url:
             page.wait_for_url(expect_url)
 
