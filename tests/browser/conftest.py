@@ -87,7 +87,9 @@ class Api:
     def category(self, name):
         return self.call("POST", "/api/admin/categories", json={"name": name})
 
-    def upload(self, title, data=None, filename=None, category_id=None, everyone=False, group_ids=(), user_ids=(), description=""):
+    def upload(self, title, data=None, filename=None, category_id=None, everyone=False, group_ids=(), user_ids=(), description="",
+               **fields):
+        """Upload a PDF; `fields` are more form fields (document_date, download_name…)."""
         data = data if data is not None else make_pdf(label=title)
         form = {
             "file": (io.BytesIO(data), filename or f"{re.sub(r'[^A-Za-z0-9]+', '-', title).strip('-')}.pdf", "application/pdf"),
@@ -97,6 +99,7 @@ class Api:
         }
         if category_id:
             form["category_id"] = str(category_id)
+        form.update({name: str(value) for name, value in fields.items()})
         return self.call("POST", "/api/admin/documents/upload", data=form, content_type="multipart/form-data")
 
 
