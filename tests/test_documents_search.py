@@ -2,14 +2,11 @@
 sorting, unread and read-all; document dates and download names; duplicates; categories in use;
 the browser's way to the sign-in page; the reindex command; the PostgreSQL plan."""
 
-import io
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from sqlalchemy import func, select, text, update
 
 from sequoalpha.documents import search
@@ -19,7 +16,7 @@ from sequoalpha.documents.visibility import documents_for
 from sequoalpha.extensions import db
 from sequoalpha.models import Document, DocumentRead, User
 from support.api import login
-from support.documents import make_pdf, upload
+from support.documents import make_pdf, text_pdf, upload
 
 EVERYONE = {"everyone": True}
 DAY = datetime(2026, 1, 1, tzinfo=UTC)
@@ -28,34 +25,6 @@ LONG_TEXT = (
     + "The net asset value per share rose to 104.2 during the period. "
     + "Kind regards. " * 20
 )
-
-
-def text_pdf(*lines: str) -> bytes:
-    """A one-page PDF whose page shows `lines` as real text (Helvetica, WinAnsi)."""
-    writer = PdfWriter()
-    page = writer.add_blank_page(612, 792)
-    font = DictionaryObject(
-        {
-            NameObject("/Type"): NameObject("/Font"),
-            NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
-        }
-    )
-    page[NameObject("/Resources")] = DictionaryObject(
-        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
-    )
-    ops = ["BT /F1 9 Tf 20 770 Td 11 TL"]
-    for line in lines:
-        escaped = line.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
-        ops.append(f"({escaped.decode('latin-1')}) Tj T*")
-    ops.append("ET")
-    stream = DecodedStreamObject()
-    stream.set_data("\n".join(ops).encode("latin-1"))
-    page[NameObject("/Contents")] = writer._add_object(stream)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def _upload(client, headers, title, content=None, filename="report.pdf", **fields):

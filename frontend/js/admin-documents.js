@@ -1,6 +1,6 @@
 // Admin: the Documents tab. Upload PDFs, add links, and manage every document (edit title,
-// description, category, visibility; delete after confirmation), with a mark on files that
-// are still waiting for S3.
+// description, category, visibility, document date, download name; new versions of a file;
+// delete after confirmation), with a mark on files that are still waiting for S3.
 
 import { api } from './api.js';
 import { h, srOnly } from './elements.js';
@@ -13,14 +13,16 @@ import { pager, stateRow, table } from './tables.js';
 import { get, onChange, session } from './admin-data.js';
 import { describeVisibility, visibilityPicker } from './visibility.js';
 import { mountUpload } from './admin-upload.js';
-import { viewLink } from './downloads.js';
+import { defaultDownloadName, viewLink } from './downloads.js';
 import { readListState, writeListState } from './url-state.js';
+import { listOrder } from './list-order.js';
+import { newVersion, showVersions } from './admin-versions.js';
 
 const PER_PAGE = 25;
 
 export function mountDocuments(panel, { showAudit }) {
-  // The list's place lives in the address (?q=&category_id=&page=#documents): a reload keeps it.
-  const state = readListState(['q', 'category_id', 'page']);
+  // The list's place lives in the address (?q=&category_id=&sort=&unread=&page=#documents): a reload keeps it.
+  const state = readListState(['q', 'category_id', 'sort', 'unread', 'page']);
   let loadSeq = 0;
 
   /* ----- Upload ----- */
@@ -37,9 +39,13 @@ export function mountDocuments(panel, { showAudit }) {
   const categoryFilter = field({ label: 'Category', name: 'category_id', type: 'select', options: [{ value: '', label: 'All categories' }] });
   const filterForm = h('form', { class: 'toolbar', role: 'search', 'aria-label': 'Search all documents' },
     search.wrap, categoryFilter.wrap, h('div', { class: 'btn-row' }, h('button', { type: 'submit', class: 'btn' }, 'Search')));
+  const order = listOrder(state, () => {
+    writeListState(state);
+    load();
+  });
   const status = h('p', { class: 'muted', role: 'status', 'aria-live': 'polite' });
-  const docTable = table('All documents, newest first', [
-    { label: 'Document' }, { label: 'Category' }, { label: 'Visible to' }, { label: 'Uploaded' }, { label: 'Actions', srOnly: true, class: 'actions' },
+  const docTable = table('All documents', [
+    { label: 'Document' }, { label: 'Category' }, { label: 'Visible to' }, { label: 'Document date' }, { label: 'Actions', srOnly: true, class: 'actions' },
   ]);
   const docPager = pager('Documents pages', (page) => {
     state.page = page;
@@ -48,7 +54,7 @@ export function mountDocuments(panel, { showAudit }) {
   });
   const listSection = h('section', { class: 'panel', 'aria-labelledby': 'docs-heading' },
     h('div', { class: 'panel__head' }, h('h2', { id: 'docs-heading' }, 'All documents'), linkButton),
-    filterForm, status, docTable.el, docPager.el);
+    filterForm, order.el, status, docTable.el, docPager.el);
 
   panel.append(uploadSection, listSection);
 
@@ -57,6 +63,7 @@ export function mountDocuments(panel, { showAudit }) {
     state.q = search.control.value.trim();
     state.category_id = categoryFilter.control.value;
     state.page = 1;
+    order.sync();
     writeListState(state);
     load();
   });
@@ -81,7 +88,8 @@ export function mountDocuments(panel, { showAudit }) {
   function row(doc, groups, users) {
     const meta = doc.kind === 'link'
       ? [h('span', { class: 'mono' }, doc.external_url)]
-      : [h('span', {}, doc.filename || ''), h('span', {}, `· ${formatBytes(doc.size_bytes)}`)];
+      : [h('span', {}, doc.filename || ''), h('span', {}, `· ${formatBytes(doc.size_bytes)}`),
+        doc.version > 1 ? h('span', { class: 'badge badge--muted' }, `Version ${doc.version}`) : null];
     const edit = h('button', { type: 'button', class: 'btn btn--secondary btn--small' }, 'Edit', srOnly(` ${doc.title}`));
     const history = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'History', srOnly(` ${doc.title}`));
     const readersButton = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Readers', srOnly(` of ${doc.title}`));
@@ -89,6 +97,14 @@ export function mountDocuments(panel, { showAudit }) {
     const del = h('button', { type: 'button', class: 'btn btn--danger-outline btn--small' }, 'Delete', srOnly(` ${doc.title}`));
     const open = viewLink(doc, 'btn btn--ghost btn--small');
     edit.addEventListener('click', () => editDocument(doc));
+    const fileActions = [];
+    if (doc.kind === 'file') {
+      const replace = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'New version', srOnly(` of ${doc.title}`));
+      const versions = h('button', { type: 'button', class: 'btn btn--ghost btn--small' }, 'Versions', srOnly(` of ${doc.title}`));
+      replace.addEventListener('click', () => replaceFile(doc));
+      versions.addEventListener('click', () => showVersions(doc).catch(reportError));
+      fileActions.push(replace, versions);
+    }
     history.addEventListener('click', () => showAudit({ document_id: doc.id }));
     del.addEventListener('click', () => deleteDocument(doc));
     return h('tr', { 'data-id': doc.id },
@@ -99,9 +115,9 @@ export function mountDocuments(panel, { showAudit }) {
       h('td', { 'data-label': 'Category' }, doc.category ? doc.category.name : h('span', { class: 'muted' }, 'None')),
       h('td', { 'data-label': 'Visible to' }, describeVisibility(doc.visibility, groups, users),
         doc.readers ? h('div', { class: 'muted readers-count' }, readersSummary(doc.readers)) : null),
-      h('td', { 'data-label': 'Uploaded', class: 'nowrap' }, timeEl(doc.created_at),
-        doc.uploaded_by ? h('div', { class: 'muted' }, `by ${doc.uploaded_by.username}`) : null),
-      h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, open, edit, readersButton, history, del)));
+      h('td', { 'data-label': 'Document date', class: 'nowrap' }, timeEl(doc.document_date),
+        h('div', { class: 'muted' }, 'Added ', timeEl(doc.created_at), doc.uploaded_by ? ` by ${doc.uploaded_by.username}` : '')),
+      h('td', { class: 'actions' }, h('div', { class: 'btn-row btn-row--wrap' }, open, edit, ...fileActions, readersButton, history, del)));
   }
 
   async function load() {
@@ -110,7 +126,9 @@ export function mountDocuments(panel, { showAudit }) {
     if (!docTable.body.children.length) docTable.body.append(stateRow(docTable.colspan, 'loading', 'Loading documents…'));
     try {
       const [data, groups, users] = await Promise.all([
-        api('/api/admin/documents', { query: { q: state.q, category_id: state.category_id, page: state.page, per_page: PER_PAGE } }),
+        api('/api/admin/documents', {
+          query: { q: state.q, category_id: state.category_id, sort: state.sort, unread: state.unread, page: state.page, per_page: PER_PAGE },
+        }),
         get('groups'), get('users'),
       ]);
       if (seq !== loadSeq) return;
@@ -120,10 +138,11 @@ export function mountDocuments(panel, { showAudit }) {
         load();
         return;
       }
+      const filtered = Boolean(state.q || state.category_id || state.unread);
       docTable.body.replaceChildren(...(data.items.length ? data.items.map((d) => row(d, groups, users))
-        : [stateRow(docTable.colspan, state.q || state.category_id ? 'No documents match' : 'No documents yet',
-          state.q || state.category_id ? 'Try other words or another category.' : 'Upload a PDF above to publish your first document.')]));
-      status.textContent = `${plural(data.total, 'document')}${state.q || state.category_id ? ' match' : ' in all'}.`;
+        : [stateRow(docTable.colspan, filtered ? 'No documents match' : 'No documents yet',
+          filtered ? 'Try other words, another category, or all documents.' : 'Upload a PDF above to publish your first document.')]));
+      status.textContent = `${plural(data.total, 'document')}${filtered ? ' match' : ' in all'}.`;
       docPager.update(data);
     } catch (err) {
       if (seq !== loadSeq) return;
@@ -145,10 +164,26 @@ export function mountDocuments(panel, { showAudit }) {
       options: [{ value: '', label: 'No category' }, ...categories.map((c) => ({ value: c.id, label: c.name }))],
     });
     const picker = visibilityPicker({ groups, users, value: doc?.visibility });
+    const date = field({
+      label: 'Document date', name: 'document_date', type: 'date', value: doc?.document_date || '',
+      hint: doc ? 'The date the document is about.' : 'The date the document is about. Empty: today.',
+    });
+    // Empty means the default name, derived from the title (shown as the placeholder as it is typed).
+    const derived = () => defaultDownloadName(title.control.value.trim() || doc?.title);
+    const name = doc && doc.kind === 'file'
+      ? field({
+        label: 'Download name (optional)', name: 'download_name',
+        value: doc.download_name === defaultDownloadName(doc.title) ? '' : doc.download_name,
+        hint: `The file name a download gets. Empty: from the title. Uploaded as ${doc.filename}.`,
+        attrs: { maxlength: 200, placeholder: derived(), autocomplete: 'off' },
+      })
+      : null;
+    if (name) title.control.addEventListener('input', () => { name.control.placeholder = derived(); });
     const mark = doc && doc.kind === 'file'
       ? checkbox({ label: 'Watermark each download with the client’s name, e-mail and the time', name: 'watermark', checked: !!doc.watermark })
       : null;
-    body.append(...[title.wrap, url && url.wrap, description.wrap, category.wrap, mark && mark.wrap, picker.el].filter(Boolean));
+    body.append(...[title.wrap, url && url.wrap, description.wrap, category.wrap, date.wrap, name && name.wrap, mark && mark.wrap, picker.el]
+      .filter(Boolean));
     title.control.focus();
     return (form) => {
       const payload = {
@@ -159,6 +194,8 @@ export function mountDocuments(panel, { showAudit }) {
       };
       if (url) payload.external_url = form.elements.external_url.value.trim();
       if (mark) payload.watermark = mark.control.checked;
+      if (date.control.value) payload.document_date = date.control.value;
+      if (name) payload.download_name = name.control.value.trim() || null;
       return payload;
     };
   }
@@ -201,6 +238,14 @@ export function mountDocuments(panel, { showAudit }) {
     });
     if (created) {
       toast(`Added “${created.title}”.`);
+      load();
+    }
+  }
+
+  async function replaceFile(doc) {
+    const updated = await newVersion(doc);
+    if (updated) {
+      toast(`“${updated.title}” is now at version ${updated.version}.`);
       load();
     }
   }

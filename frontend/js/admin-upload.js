@@ -1,14 +1,16 @@
 // Upload one or many PDFs: file picker or drag-and-drop, a title and description per file,
 // a category, document date and visibility for the batch that each file may override, a
 // real progress bar per file (XMLHttpRequest upload progress) and a clear result per file.
-// Leaving the page while files are on their way asks first.
+// Leaving the page while files are on their way asks first. A file identical to an existing
+// document is refused (409) until the admin says to upload it anyway.
 
-import { ApiError, SessionEndedError, uploadForm } from './api.js';
+import { ApiError, SessionEndedError, api, uploadForm } from './api.js';
 import { h, srOnly, uniqueId } from './elements.js';
 import { formatBytes, plural } from './format.js';
 import { checkbox, field, fieldErrors } from './forms.js';
 import { get, session } from './admin-data.js';
 import { visibilityPicker } from './visibility.js';
+import { reportError } from './toasts.js';
 
 function titleFromName(name) {
   return name.replace(/\.pdf$/i, '').replace(/[_]+/g, ' ').replace(/\s+/g, ' ').trim() || name;
@@ -16,6 +18,24 @@ function titleFromName(name) {
 
 function looksLikePdf(file) {
   return file.type === 'application/pdf' || /\.pdf$/i.test(file.name);
+}
+
+/** The id of the document a 409 says these bytes already are, or null for any other error. */
+export function duplicateOf(err) {
+  const id = err instanceof ApiError && err.status === 409 && err.body ? err.body.duplicate_of : null;
+  return Number.isInteger(id) ? id : null;
+}
+
+/** "This file is already document N (“title”). Upload it anyway?" (the title when it can be read). */
+export async function duplicateQuestion(id) {
+  let named = `document ${id}`;
+  try {
+    const existing = await api(`/api/admin/documents/${encodeURIComponent(id)}`);
+    named = `document ${id} (“${existing.title}”)`;
+  } catch (err) {
+    if (err instanceof SessionEndedError) throw err;
+  }
+  return `This file is already ${named}. Upload it anyway?`;
 }
 
 /** Mount the upload form into container; onUploaded() is called after each success. */
@@ -174,6 +194,18 @@ export function mountUpload(container, { onUploaded }) {
     item.percent.textContent = `${pct}%`;
   }
 
+  /** A duplicate: its question, and a button that sends this file again, allowing the duplicate. */
+  async function showDuplicate(item, existing) {
+    const question = await duplicateQuestion(existing);
+    const again = h('button', { type: 'button', class: 'btn btn--secondary btn--small' }, 'Upload anyway', srOnly(` ${item.file.name}`));
+    again.addEventListener('click', () => {
+      if (busy) return;
+      item.allowDuplicate = true;
+      send([item], item.shared).catch(reportError);
+    });
+    item.result.replaceChildren(`Not uploaded. ${question} `, again);
+  }
+
   function showItemError(item, err) {
     item.state = 'failed';
     item.li.classList.add('is-error');
@@ -218,6 +250,8 @@ export function mountUpload(container, { onUploaded }) {
     if (date) data.append('document_date', date);
     data.append('visibility', JSON.stringify(own.own ? own.visibility : shared.visibility));
     if (shared.watermark) data.append('watermark', 'true');
+    if (item.allowDuplicate) data.append('allow_duplicate', 'true');
+    item.shared = shared;
     try {
       const doc = await uploadForm('/api/admin/documents/upload', data, {
         onProgress: (loaded, total) => {
@@ -242,31 +276,18 @@ export function mountUpload(container, { onUploaded }) {
       item.choices?.setDisabled(false);
       item.remove.hidden = false;
       showItemError(item, err instanceof ApiError ? err : new ApiError(0, null));
+      const existing = duplicateOf(err);
+      if (existing !== null) await showDuplicate(item, existing);
       return false;
     }
   }
 
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    const queue = pending();
-    if (!queue.length || busy) return;
-    for (const item of queue) {
-      if (!item.title.value.trim()) {
-        showItemError(item, new ApiError(422, { message: 'A title is required.', errors: { form: { title: ['Enter a title.'] } } }));
-        item.title.focus();
-        return;
-      }
-    }
+  /** Upload the queue one file at a time with the batch's choices; the summary says how it went. */
+  async function send(queue, shared) {
     busy = true;
     refreshButtons();
     form.setAttribute('aria-busy', 'true');
     window.addEventListener('beforeunload', holdPage);
-    const shared = {
-      document_date: batchDate.control.value,
-      category_id: categorySelect ? categorySelect.value : '',
-      visibility: picker ? picker.value() : { everyone: false, group_ids: [], user_ids: [] },
-      watermark: watermark.control.checked,
-    };
     let ok = 0;
     summary.textContent = `Uploading ${plural(queue.length, 'file')}…`;
     try {
@@ -286,6 +307,25 @@ export function mountUpload(container, { onUploaded }) {
     summary.textContent = failed
       ? `${ok} of ${queue.length} files uploaded; ${failed} failed — see the messages above.`
       : `${plural(ok, 'file')} uploaded.`;
+  }
+
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const queue = pending();
+    if (!queue.length || busy) return;
+    for (const item of queue) {
+      if (!item.title.value.trim()) {
+        showItemError(item, new ApiError(422, { message: 'A title is required.', errors: { form: { title: ['Enter a title.'] } } }));
+        item.title.focus();
+        return;
+      }
+    }
+    send(queue, {
+      document_date: batchDate.control.value,
+      category_id: categorySelect ? categorySelect.value : '',
+      visibility: picker ? picker.value() : { everyone: false, group_ids: [], user_ids: [] },
+      watermark: watermark.control.checked,
+    }).catch(reportError);
   });
 
   clear.addEventListener('click', () => {

@@ -1,15 +1,17 @@
-// Client document center: the documents visible to me (GET /api/documents), newest first,
-// with search, category filter and pagination; view, download, change password, sign out.
+// Client document center: the documents visible to me (GET /api/documents), by document date
+// (newest first) or another order, with full-text search (a snippet per result), category and
+// unread filters, "mark all as read" and pagination; view, download, change password, sign out.
 
 import { api } from './api.js';
 import { initAccount } from './account.js';
 import { $, h } from './elements.js';
 import { formatBytes, plural, timeEl } from './format.js';
-import { reportError } from './toasts.js';
+import { reportError, toast } from './toasts.js';
 import { pageCount, pager, stateRow } from './tables.js';
 import { documentActions } from './downloads.js';
 import { fillFirmDetails } from './firm-details.js';
 import { readListState, writeListState } from './url-state.js';
+import { listOrder } from './list-order.js';
 
 const PER_PAGE = 20;
 const COLUMNS = $('#doc-table thead tr').children.length;
@@ -20,11 +22,18 @@ const status = $('#result-status');
 const categorySelect = $('#category');
 const clearButton = $('#clear-filters');
 
-const state = { q: '', category_id: '', page: 1 };
+const state = { q: '', category_id: '', sort: '', unread: '', page: 1 };
 let me = null;
 let loadSeq = 0;
 
-const LIST_KEYS = ['q', 'category_id', 'page'];
+const LIST_KEYS = ['q', 'category_id', 'sort', 'unread', 'page'];
+
+const markAllButton = h('button', { type: 'button', class: 'btn btn--secondary', disabled: true }, 'Mark all as read');
+const order = listOrder(state, () => {
+  writeUrl();
+  load();
+}, { extra: [markAllButton] });
+form.after(order.el);
 
 function readUrl() {
   Object.assign(state, readListState(LIST_KEYS));
@@ -32,6 +41,7 @@ function readUrl() {
   categorySelect.value = state.category_id;
   // A category no longer offered (no visible document left in it) is not kept as a filter.
   if (categorySelect.value !== state.category_id) state.category_id = '';
+  order.sync();
 }
 
 function writeUrl() {
@@ -47,7 +57,7 @@ const docPager = pager('Pagination', (page) => {
 region.after(docPager.el);
 
 function filtersActive() {
-  return Boolean(state.q || state.category_id);
+  return Boolean(state.q || state.category_id || state.unread);
 }
 
 function renderRow(doc) {
@@ -55,15 +65,18 @@ function renderRow(doc) {
   const row = h('tr', { 'data-id': doc.id },
     h('td', { 'data-label': 'Document' },
       h('div', { class: 'doc-title' }, doc.title, ' ', newBadge),
+      // Plain text from the API: textContent, never markup.
+      doc.snippet ? h('p', { class: 'doc-snippet', text: doc.snippet }) : null,
       doc.description ? h('p', { class: 'doc-desc' }, doc.description) : null,
       doc.kind === 'link' ? h('p', { class: 'doc-meta' }, h('span', { class: 'badge badge--muted' }, 'External link')) : null),
     h('td', { 'data-label': 'Category' }, doc.category ? doc.category.name : h('span', { class: 'muted' }, 'Uncategorised')),
-    h('td', { 'data-label': 'Date', class: 'nowrap' }, timeEl(doc.created_at)),
+    h('td', { 'data-label': 'Date', class: 'nowrap' }, timeEl(doc.document_date)),
     h('td', { 'data-label': 'Size', class: 'num' }, doc.kind === 'link' ? h('span', { class: 'muted' }, '—') : formatBytes(doc.size_bytes)),
     h('td', { class: 'actions' }, h('div', { class: 'btn-row' }, documentActions(doc, {
       onDownloaded: () => {
         doc.is_new = false;
         newBadge?.remove();
+        refreshUnread();
       },
     }))));
   return row;
@@ -75,8 +88,11 @@ async function load() {
   status.textContent = 'Loading…';
   try {
     const data = await api('/api/documents', {
-      query: { q: state.q, category_id: state.category_id, page: state.page, per_page: PER_PAGE },
+      query: {
+        q: state.q, category_id: state.category_id, sort: state.sort, unread: state.unread, page: state.page, per_page: PER_PAGE,
+      },
     });
+    refreshUnread();
     if (seq !== loadSeq) return;
     const pages = pageCount(data);
     if (data.items.length === 0 && data.total > 0 && state.page > 1) {
@@ -88,7 +104,8 @@ async function load() {
     rows.replaceChildren();
     if (data.items.length === 0) {
       if (filtersActive()) {
-        rows.append(stateRow(COLUMNS, 'No documents match your search', 'Try other words or another category.',
+        rows.append(stateRow(COLUMNS, state.q || state.category_id ? 'No documents match your search' : 'Nothing unread',
+          state.q || state.category_id ? 'Try other words or another category.' : 'You have opened every document shared with you.',
           h('button', { type: 'button', class: 'btn btn--secondary', onclick: clearFilters }, 'Clear search')));
       } else {
         rows.append(me && me.is_admin
@@ -116,12 +133,36 @@ async function load() {
   }
 }
 
+/** "Mark all as read" is only offered while something is new (anywhere in the list, not only this page). */
+async function refreshUnread() {
+  try {
+    const unread = await api('/api/documents', { query: { unread: 'true', per_page: 1 } });
+    markAllButton.disabled = unread.total === 0;
+  } catch (err) {
+    reportError(err);
+  }
+}
+
+markAllButton.addEventListener('click', async () => {
+  markAllButton.disabled = true;
+  try {
+    await api('/api/documents/read-all', { method: 'POST' });
+    toast('Every document is marked as read.');
+    load();
+  } catch (err) {
+    markAllButton.disabled = false;
+    reportError(err);
+  }
+});
+
 function clearFilters() {
   state.q = '';
   state.category_id = '';
+  state.unread = '';
   state.page = 1;
   form.elements.q.value = '';
   categorySelect.value = '';
+  order.sync();
   writeUrl();
   load();
   form.elements.q.focus();
@@ -142,6 +183,7 @@ form.addEventListener('submit', (event) => {
   state.q = form.elements.q.value.trim();
   state.category_id = categorySelect.value;
   state.page = 1;
+  order.sync();
   writeUrl();
   load();
 });

@@ -60,3 +60,13 @@ export function documentActions(doc, { onDownloaded } = {}) {
       'Download', srOnly(` ${doc.title}`)),
   ];
 }
+
+/** The name a download gets when none is set: the title made safe, with .pdf (as the API derives it). */
+export function defaultDownloadName(title) {
+  // eslint-disable-next-line no-control-regex
+  let name = String(title || '').normalize('NFC').replace(/[\\/:*?"<>|\u0000-\u001f\u007f]+/g, ' ');
+  name = name.replace(/\p{C}/gu, '').replace(/\s+/g, ' ').replace(/^[ .]+|[ .]+$/g, '');
+  if (name.toLowerCase().endsWith('.pdf')) name = name.slice(0, -4).replace(/[ .]+$/, '');
+  name = name.slice(0, 196).replace(/[ .]+$/, '');
+  return name ? `${name}.pdf` : 'document.pdf';
+}

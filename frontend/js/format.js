@@ -12,9 +12,15 @@ export function plural(count, word, many = `${word}s`) {
   return `${count} ${count === 1 ? word : many}`;
 }
 
+/** A Date for an ISO time, or for a calendar day (YYYY-MM-DD: that day here, not UTC midnight). */
+function toDate(iso) {
+  const day = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+  return day ? new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3])) : new Date(iso);
+}
+
 export function formatDate(iso) {
   if (!iso) return '—';
-  const d = new Date(iso);
+  const d = toDate(iso);
   return Number.isNaN(d.getTime()) ? '—' : dateFmt.format(d);
 }
 

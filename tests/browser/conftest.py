@@ -100,7 +100,9 @@ class Api:
         group_ids=(),
         user_ids=(),
         description="",
+        **fields,
     ):
+        """Upload a PDF; `fields` are more form fields (document_date, download_name…)."""
         data = data if data is not None else make_pdf(label=title)
         form = {
             "file": (
@@ -114,6 +116,7 @@ class Api:
         }
         if category_id:
             form["category_id"] = str(category_id)
+        form.update({name: str(value) for name, value in fields.items()})
         return self.call("POST", "/api/admin/documents/upload", data=form, content_type="multipart/form-data")
 
 
@@ -261,7 +264,7 @@ class UI:
         page.goto("/frontend/signin.html")
         page.get_by_label("Username or email").fill(username)
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
         if expect_url:
             page.wait_for_url(expect_url)
 

@@ -41,7 +41,7 @@ def test_the_client_list_keeps_its_page_on_reload_and_jumps_to_a_page(open_page,
     assert page.url.endswith("/frontend/documents.html?page=3")
     # Back at the top of the list (as far as the page scrolls), not left at the pager.
     top = page.locator("#filter-form").evaluate("f => f.closest('section').getBoundingClientRect().top")
-    assert 0 <= top < page.viewport_size["height"] / 2, top
+    assert -1 < top < page.viewport_size["height"] / 2, top  # -1: sub-pixel rounding of the scroll
 
     page.reload()
     ui.wait_for_documents(page)
@@ -62,15 +62,15 @@ def test_the_admin_list_keeps_page_and_filters_on_reload(open_page, many_links, 
     panel.get_by_role("search").get_by_label("Category").select_option(label="Letters")  # a filter starts at page 1
     pager.wait_for(state="hidden")
     assert "category_id=" in page.url and "page=" not in page.url
-    panel.get_by_label("Search", exact=True).fill("number 3")
+    panel.get_by_label("Search", exact=True).fill("number 31")  # full-text: whole words
     panel.get_by_role("button", name="Search", exact=True).click()
     panel.locator(".doc-title", has_text="Letter number 31").wait_for()
     url = page.url
-    assert "q=number+3" in url
+    assert "q=number+31" in url
 
     page.reload()
     panel.locator(".doc-title", has_text="Letter number 31").wait_for()
-    assert panel.get_by_label("Search", exact=True).input_value() == "number 3"
+    assert panel.get_by_label("Search", exact=True).input_value() == "number 31"
     assert (
         panel.get_by_role("search").get_by_label("Category").evaluate("s => s.selectedOptions[0].textContent")
         == "Letters"

@@ -171,7 +171,7 @@ def test_passkey_registration_and_sign_in_without_a_username(open_page, make_use
 
     # Sign out, then sign in with the passkey alone.
     sign_out(page)
-    page.get_by_role("button", name="Use a passkey", exact=True).click()
+    page.get_by_role("button", name="Sign in with a passkey", exact=True).click()
     page.wait_for_url("**/frontend/documents.html")
     ui.wait_for_documents(page)
 

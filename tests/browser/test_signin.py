@@ -81,6 +81,6 @@ def test_expired_session_returns_to_sign_in_with_a_message(open_page, make_user,
     # Signing in again leads back to where the person was.
     page.get_by_label("Username or email").fill("eve")
     page.get_by_label("Password").fill("a brand new passphrase")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/frontend/documents.html*")
     ui.wait_for_documents(page)

@@ -52,7 +52,7 @@ def test_an_external_next_is_ignored_after_sign_in(open_page, make_user, ui, tar
     page.goto("/frontend/signin.html?" + urlencode({"next": target}))
     page.get_by_label("Username or email").fill("ann")
     page.get_by_label("Password").fill(ui.PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url("**/frontend/documents.html")
     assert not watch.foreign_requests
 
@@ -66,7 +66,7 @@ def test_a_download_link_comes_back_after_sign_in(open_page, make_user, admin_ap
     page.get_by_label("Username or email").fill("ann")
     page.get_by_label("Password").fill(ui.PASSWORD)
     with page.expect_download() as download:
-        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("button", name="Sign in", exact=True).click()
     assert ui.sha256_of(download.value.path()) == doc["sha256"]
 
 

@@ -1,5 +1,5 @@
 """Documents as the API tests make them: real PDFs (`make_pdf`), multipart uploads through the
-test client (`upload`), what landed in the uploads folder (`stored_files`), and `sha256`."""
+test client (`upload`), PDFs with real text (`text_pdf`), what landed in the uploads folder (`stored_files`), and `sha256`."""
 
 import hashlib
 import io
@@ -8,7 +8,7 @@ import uuid
 from pathlib import Path
 
 from pypdf import PdfWriter
-from pypdf.generic import DecodedStreamObject, NameObject
+from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
@@ -28,6 +28,34 @@ def make_pdf(size: int = 1024, pages: int = 1, *, label: str = "") -> bytes:
         stream = DecodedStreamObject()
         stream.set_data(b"%" * padding)
         writer.pages[0][NameObject("/SequoAlphaPadding")] = writer._add_object(stream)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def text_pdf(*lines: str) -> bytes:
+    """A one-page PDF whose page shows `lines` as real text (Helvetica, WinAnsi)."""
+    writer = PdfWriter()
+    page = writer.add_blank_page(612, 792)
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+            NameObject("/Encoding"): NameObject("/WinAnsiEncoding"),
+        }
+    )
+    page[NameObject("/Resources")] = DictionaryObject(
+        {NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})}
+    )
+    ops = ["BT /F1 9 Tf 20 770 Td 11 TL"]
+    for line in lines:
+        escaped = line.encode("cp1252").replace(b"\\", b"\\\\").replace(b"(", b"\\(").replace(b")", b"\\)")
+        ops.append(f"({escaped.decode('latin-1')}) Tj T*")
+    ops.append("ET")
+    stream = DecodedStreamObject()
+    stream.set_data("\n".join(ops).encode("latin-1"))
+    page[NameObject("/Contents")] = writer._add_object(stream)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
