@@ -5,6 +5,7 @@ names the app itself (backend/main.py: app). Environment overrides, for tests an
 GUNICORN_BIND (default 127.0.0.1:8000), GUNICORN_WORKERS (default 2 x cores + 1, at most 12).
 """
 
+import contextlib
 import gc
 import importlib
 import ipaddress
@@ -68,10 +69,8 @@ SHARED_LIBRARIES = (
     *(("boto3", "botocore.session") if os.environ.get("S3_BUCKET") else ()),
 )
 for _library in SHARED_LIBRARIES:
-    try:
+    with contextlib.suppress(ImportError):  # a worker will say so, with the app's own traceback
         importlib.import_module(_library)
-    except ImportError:  # a worker will say so, with the app's own traceback
-        pass
 
 
 def pre_fork(server, worker):

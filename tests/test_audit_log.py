@@ -51,7 +51,7 @@ def test_csv_has_the_rows_of_the_json_list_and_the_same_filters(app, client, adm
         rows = _csv(client, admin_headers, query.lstrip("&"))
         assert rows[0] == ["id", "at", "action", "actor", "document_id", "target_user_id", "ip", "detail"]
         assert [int(r[0]) for r in rows[1:]] == [e["id"] for e in listed], query
-        for row, event in zip(rows[1:], listed):
+        for row, event in zip(rows[1:], listed, strict=True):
             assert row[2] == event["action"] and row[1] == event["at"]
             assert row[3] == (event["actor"]["username"] if event["actor"] else "")
             detail = row[7][1:] if row[7].startswith("'") else row[7]

@@ -99,7 +99,7 @@ def test_visibility_matrix(client, world):
 
 
 def test_hidden_titles_never_leak_into_lists_or_searches(client, world):
-    headers, docs = world
+    headers, _docs = world
     for user, visible in VISIBLE.items():
         hidden = [DOCS[kind] for kind in DOCS if kind not in visible]
         for query in ["", "report", "statement", "minutes", "secret", "a", "%", "_"]:

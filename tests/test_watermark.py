@@ -73,7 +73,7 @@ def test_links_cannot_be_watermarked(client, admin_headers):
 
 def test_s3_never_presigns_a_watermarked_document(s3, client, admin_headers, user_headers, app):
     app.config["S3_KEEP_LOCAL_COPY"] = False
-    doc, original = _marked_doc(client, admin_headers, pages=2)
+    doc, _original = _marked_doc(client, admin_headers, pages=2)
     doc = client.get(f"/api/admin/documents/{doc['id']}", headers=admin_headers).get_json()
     assert doc["storage"] == {"s3": True, "local": False}  # only S3 holds it
     response = client.get(f"/api/documents/{doc['id']}/download", headers=user_headers)

@@ -68,7 +68,7 @@ NO_ID_REUSE = {"sqlite_autoincrement": True}
 
 class User(Lockout, db.Model):
     __tablename__ = "users"
-    __table_args__ = dict(NO_ID_REUSE)
+    __table_args__ = (NO_ID_REUSE,)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)  # stored lower-case

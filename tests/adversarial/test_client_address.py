@@ -22,7 +22,7 @@ FORGED = [
     "1.2.3.4\x00",
     "::1%<b>",
     "\u202e1.2.3.4",
-    "１.２.３.４",
+    "\uff11.\uff12.\uff13.\uff14",  # fullwidth digits: int() would read them as 1.2.3.4
 ]
 
 

@@ -176,7 +176,7 @@ def test_gunicorn_logs_cannot_be_forged_over_the_wire(tmp_path):
             f"GET /api/health HTTP/1.1\r\nHost: x\r\nUser-Agent: a\n {FORGED}\r\n\r\n",
             f"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Real-IP: 1.2.3.4\r{FORGED}\r\n\r\n",
             f"GET /api/%0d%0a{FORGED.replace(' ', '%20')} HTTP/1.1\r\nHost: x\r\n\r\n",
-            _post_json("/api/login", '{"username": "a\\r\\n%s", "password": "not the password"}' % FORGED),
+            _post_json("/api/login", '{"username": "a\\r\\n' + FORGED + '", "password": "not the password"}'),
         ]
         for request in raw:
             with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:

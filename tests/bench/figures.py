@@ -5,6 +5,7 @@ machine's load hit both) and reports medians; the spread column is (max - min) /
 rounds of the figure, an honest measure of the noise.
 """
 
+import contextlib
 import hashlib
 import json
 import os
@@ -356,10 +357,8 @@ class Figures:
         nice = 0
         for pid in self.b.app.worker_pids():
             for task in Path(f"/proc/{pid}/task").glob("*"):
-                try:
+                with contextlib.suppress(OSError, IndexError, ValueError):  # a thread may end meanwhile
                     nice = max(nice, int((task / "stat").read_text().rsplit(")", 1)[1].split()[16]))
-                except (OSError, IndexError, ValueError):
-                    pass
         return nice
 
     def checkpw_seconds(self, samples: int, nice: int) -> list[float]:

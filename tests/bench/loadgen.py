@@ -93,7 +93,7 @@ def parse(stdout: str) -> Result:
     for line in stdout.splitlines():
         if line.startswith("BENCH_RESULT "):
             v = [float(x) for x in line.split()[1:]]
-            errors = dict(zip(("connect", "read", "write", "status", "timeout"), (int(x) for x in v[3:8])))
+            errors = dict(zip(("connect", "read", "write", "status", "timeout"), (int(x) for x in v[3:8]), strict=True))
             return Result(
                 requests=int(v[0]),
                 seconds=v[1] / 1e6,

@@ -367,12 +367,12 @@ def table(rows: list[Row]) -> str:
                 row.spread,
             ]
         )
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
     out = [
-        "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
+        "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
     ]
-    out += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(line, widths)) + " |" for line in lines]
+    out += ["| " + " | ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)) + " |" for line in lines]
     return "\n".join(out)
 
 
@@ -386,12 +386,12 @@ def cpu_table(cpu: dict[str, dict[str, float]]) -> str:
         [name] + [f"{ms[group]:.2f}" if group in ms else "-" for group, _ in CPU_GROUPS] + [f"{sum(ms.values()):.2f}"]
         for name, ms in cpu.items()
     ]
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines)]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *lines, strict=True)]
     out = [
-        "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |",
+        "| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
     ]
-    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths)) + " |" for line in lines]
+    out += ["| " + " | ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) + " |" for line in lines]
     return "\n".join(out)
 
 
@@ -399,8 +399,8 @@ def report(bench: Bench, rows: list[Row], failures: list[str], meta: dict, cpu: 
     m = meta["machine"]
     lines = [
         f"SequoAlpha benchmark ({'smoke' if bench.smoke else 'full'} run), {meta['finished']}, commit {meta['commit']}",
-        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, Linux {m['kernel']}, Python {m['python']}; "
-        f"load average {meta['load_before']} before, {meta['load_after']} after",
+        f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory_gib']} GiB RAM, Linux {m['kernel']}, "
+        f"Python {m['python']}; load average {meta['load_before']} before, {meta['load_after']} after",
         f"Stack: Nginx (shipped site) -> Gunicorn (deploy/gunicorn.conf.py, {bench.workers} sync workers) -> Flask; "
         f"{meta.get('postgresql', 'PostgreSQL')} ({meta.get('database')}); moto as S3",
         f"Data: {bench.scale.documents:,} documents, {bench.scale.users} users, {bench.scale.groups} groups; "
@@ -413,9 +413,9 @@ def report(bench: Bench, rows: list[Row], failures: list[str], meta: dict, cpu: 
         lines += ["", "CPU ms per request (from /proc, medians of the rounds):", "", cpu_table(cpu)]
     notes = [f"- {row.key}: {note}" for row in rows for note in row.notes if not note.startswith("CPU ms")]
     if notes:
-        lines += ["", "Notes:"] + notes
+        lines += ["", "Notes:", *notes]
     if failures:
-        lines += ["", "Figures that could not be measured:"] + [f"- {f}" for f in failures]
+        lines += ["", "Figures that could not be measured:", *(f"- {f}" for f in failures)]
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ computes, a static-file baseline server beside the site, and one cleanup list th
 process the run started whatever happens (an exception, Ctrl-C, SIGTERM).
 """
 
+import contextlib
 import os
 import runpy
 import signal
@@ -94,19 +95,13 @@ class Cleanup:
 def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
     """Stop one child we started (it leads its own session): `sig`, then SIGKILL to its group."""
     if proc.poll() is None:
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             proc.send_signal(sig)
             proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            pass
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # stragglers of its own process group only
-    except (ProcessLookupError, PermissionError):
-        pass
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         proc.wait(5)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def spawn(cleanup: Cleanup, what: str, cmd: list[str], log: Path, sig: int = signal.SIGTERM, **kw) -> subprocess.Popen:

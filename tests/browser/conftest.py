@@ -7,6 +7,7 @@ database is pinned to SQLite (the browser tier tests the site, not the database)
 is served for real by werkzeug in a thread, so the browser talks HTTP to it.
 """
 
+import contextlib
 import functools
 import hashlib
 import io
@@ -41,7 +42,8 @@ WIDTHS = (375, 1280)
 WATCH_CSP = """
 window.__cspViolations = [];
 document.addEventListener('securitypolicyviolation', (e) => {
-  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${e.sourceFile || ''}:${e.lineNumber || ''}`);
+  const where = `${e.sourceFile || ''}:${e.lineNumber || ''}`;
+  window.__cspViolations.push(`${e.violatedDirective} blocked ${e.blockedURI || 'inline'} at ${where}`);
 });
 """
 
@@ -188,10 +190,8 @@ class PageWatch:
     def csp_violations(self):
         found = []
         for page in self.page.context.pages:
-            try:
+            with contextlib.suppress(Exception):  # a page that closed meanwhile has nothing to say
                 found += page.evaluate("window.__cspViolations || []")
-            except Exception:
-                pass
         return found
 
     def problems(self):
@@ -288,7 +288,8 @@ class UI:
         result = page.evaluate(
             """async (ctx) => {
                 const r = await axe.run(ctx || document, {
-                  runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']},
+                  runOnly: {type: 'tag',
+                            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']},
                   resultTypes: ['violations'],
                 });
                 return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,

@@ -61,7 +61,8 @@ def test_admin_reminds_those_who_have_not_opened_a_document(open_page, admin_api
     assert result.exit_code == 0, result.output
     assert "sent 2" in result.output
     received = {
-        tuple(rcpts): message for (_sender, rcpts), message in zip(smtp.handler.envelopes, smtp.handler.messages)
+        tuple(rcpts): message
+        for (_sender, rcpts), message in zip(smtp.handler.envelopes, smtp.handler.messages, strict=True)
     }
     assert sorted(received) == [("bob@example.com",), ("carol@example.com",)]
     for message in received.values():

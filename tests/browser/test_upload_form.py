@@ -122,7 +122,8 @@ def test_notifications_do_not_cover_row_buttons(open_page, admin_api, ui, width)
     page, _watch = open_page(width=width, height=700)
     ui.sign_in(page, "boss", expect_url="**/frontend/admin.html*")
     page.evaluate(
-        "import('/frontend/js/toasts.js').then(m => { for (let i = 0; i < 4; i++) m.toast('A long notification that stays a while on the screen.'); })"
+        "import('/frontend/js/toasts.js').then(m => { for (let i = 0; i < 4; i++) "
+        "m.toast('A long notification that stays a while on the screen.'); })"
     )
     page.locator(".toast").first.wait_for()
     buttons = page.locator("#panel-documents tr[data-id] .actions .btn")

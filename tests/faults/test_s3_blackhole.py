@@ -84,7 +84,9 @@ def test_uploads_and_downloads_survive_an_s3_black_hole(tmp_path, portal_databas
                 return response.status_code == 302 and response.headers["Location"].startswith(s3.endpoint)
 
             for name, document_id in ids.items():
-                wait_for(lambda: presigned(document_id), 30, "downloads from S3 again", interval=1)
+                wait_for(
+                    lambda document_id=document_id: presigned(document_id), 30, "downloads from S3 again", interval=1
+                )
                 lost += sha256(portal.download(document_id)) != sha256(files[name])
             # Each worker believes its last S3 probe for 10 s: health says ok once they all re-probed.
             wait_for(

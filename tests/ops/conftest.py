@@ -185,7 +185,8 @@ def stack():
         "TRUSTED_PROXIES": "127.0.0.1",
         "COOKIE_SECURE": "false",
         "PUBLIC_URL": "http://localhost",
-        "MFA_REQUIRED_FOR_ADMINS": "false",  # the stack's admin signs in with a password; tests/test_mfa_* cover the policy
+        # The stack's admin signs in with a password; tests/test_mfa_* cover the policy.
+        "MFA_REQUIRED_FOR_ADMINS": "false",
         "GUNICORN_BIND": gunicorn_bind,
         "GUNICORN_WORKERS": "3",
         "PYTHONDONTWRITEBYTECODE": "1",
@@ -298,7 +299,7 @@ class Traffic:
     Their timeout (90 s) is above Nginx's proxy_read_timeout (60 s): a request kept waiting too
     long shows as Nginx's 504, a failure."""
 
-    PATHS = ["/api/health", "/api/documents?per_page=5", "/api/me", "/"]
+    PATHS = ("/api/health", "/api/documents?per_page=5", "/api/me", "/")
 
     def __init__(self, stack, clients: int = 4):
         self.stack, self.clients = stack, clients
@@ -315,7 +316,7 @@ class Traffic:
 
     def _run(self, n: int):
         session = requests.Session()
-        headers = self.stack.auth()
+        headers = self._headers
         i = n
         while not self._stop.is_set():
             path = self.PATHS[i % len(self.PATHS)]
@@ -333,7 +334,7 @@ class Traffic:
                     self.failures.append((path, result))
 
     def __enter__(self):
-        self.stack.token  # sign in before the clients start
+        self._headers = self.stack.auth()  # sign in before the clients start: they share the token
         for thread in self._threads:
             thread.start()
         time.sleep(1)

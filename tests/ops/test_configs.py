@@ -242,7 +242,7 @@ def test_mail_unit_contract(tmp_path):
     # The same sandbox as the app's, less the uploads folder it has no business writing.
     sandbox = {
         line
-        for line in app_unit[app_unit.index(next(l for l in app_unit if "Sandboxing" in l)) :]
+        for line in app_unit[app_unit.index(next(entry for entry in app_unit if "Sandboxing" in entry)) :]
         if line and not line.startswith("#")
     }
     assert sandbox - set(unit) == {f"ReadWritePaths={REPO}/backend/uploads"}

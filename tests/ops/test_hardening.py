@@ -125,7 +125,9 @@ def test_slow_bodies_are_limited_per_address(stack):
         assert json.loads(body)["code"] == 503
         assert _health_from("127.0.0.1") < 3
         deadline = time.monotonic() + 16  # client_body_timeout 10 s
-        still_open = sum(_closed_by_server(sock, deadline) is None for sock, a in zip(held, answers) if a is None)
+        still_open = sum(
+            _closed_by_server(sock, deadline) is None for sock, a in zip(held, answers, strict=True) if a is None
+        )
         assert still_open == 0, f"{still_open} slow bodies still held after 16 s"
     finally:
         for sock in held:
@@ -209,9 +211,11 @@ def _tls_version(port: int, version: ssl.TLSVersion, cafile) -> str:
     if version < ssl.TLSVersion.TLSv1_2:
         ctx.set_ciphers("DEFAULT:@SECLEVEL=0")  # let the client offer an old version at all
     ctx.minimum_version = ctx.maximum_version = version
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
-        with ctx.wrap_socket(raw, server_hostname="localhost") as tls:
-            return tls.version()
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        ctx.wrap_socket(raw, server_hostname="localhost") as tls,
+    ):
+        return tls.version()
 
 
 def test_tls_1_3_is_negotiated_and_1_1_refused_whatever_the_main_conf_says(stack, tmp_path):

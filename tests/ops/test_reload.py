@@ -22,7 +22,7 @@ def test_three_hups_drop_no_request(stack):
             os.kill(stack.gunicorn.pid, signal.SIGHUP)
             # The new generation is up and the old one has gone (graceful exit).
             wait_for(
-                lambda: (pids := stack.worker_pids()) and len(pids) == len(before) and not pids & before,
+                lambda before=before: (pids := stack.worker_pids()) and len(pids) == len(before) and not pids & before,
                 60,
                 "Gunicorn to replace its workers",
                 interval=0.2,

@@ -22,7 +22,8 @@ def assert_security_headers(response, *, hsts: bool = False):
     """Each security header exactly once (Nginx's copy; the app's is hidden), HSTS on TLS only."""
     headers = response.raw.headers if hasattr(response, "raw") else response.msg
     getlist = headers.getlist if hasattr(headers, "getlist") else headers.get_all
-    where = f"{getattr(response, 'url', '')} ({response.status_code if hasattr(response, 'status_code') else response.status})"
+    status = response.status_code if hasattr(response, "status_code") else response.status
+    where = f"{getattr(response, 'url', '')} ({status})"
     for name, expected in SECURITY_HEADERS.items():
         values = getlist(name) or []
         assert len(values) == 1, f"{where}: {name} sent {len(values)} times: {values}"
@@ -192,7 +193,7 @@ def test_login_burst_is_throttled_per_address(stack):
     assert statuses.count(429) >= 10, statuses
     # 503: those let through met the host-wide cap on sign-ins in progress (test_hardening.py).
     assert set(statuses) <= {401, 429, 503}, statuses
-    status, response, body = next(r for r in results if r[0] == 429)
+    _status, response, body = next(r for r in results if r[0] == 429)
     assert response.getheader("Retry-After") == "60"
     assert json.loads(body)["code"] == 429 and response.getheader("Content-Type") == "application/json"
     assert_security_headers(response)

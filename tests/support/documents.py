@@ -68,7 +68,7 @@ def sha256(data: bytes) -> str:
 def upload(
     client,
     headers,
-    content: bytes = None,
+    content: bytes | None = None,
     filename: str = "report.pdf",
     *,
     content_type: str = "application/pdf",

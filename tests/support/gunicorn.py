@@ -43,7 +43,8 @@ def app_env(database_url: str, upload_dir: Path, **extra: str) -> dict:
             "UPLOAD_FOLDER": str(upload_dir),
             "COOKIE_SECURE": "false",
             "PUBLIC_URL": "http://localhost",  # required in production (links in e-mails)
-            "MFA_REQUIRED_FOR_ADMINS": "false",  # admins sign in with a password here; tests/test_mfa_* cover the policy
+            # Admins sign in with a password here; tests/test_mfa_* cover the policy.
+            "MFA_REQUIRED_FOR_ADMINS": "false",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": "us-east-1",

@@ -9,6 +9,7 @@ when PostgreSQL is missing.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import secrets
@@ -94,7 +95,7 @@ class PostgresCluster:
 
     def running(self) -> bool:
         done = subprocess.run(
-            self.run_as + [self.pg_ctl, "-D", str(self.data), "status"], capture_output=True, text=True
+            [*self.run_as, self.pg_ctl, "-D", str(self.data), "status"], capture_output=True, text=True
         )
         return done.returncode == 0
 
@@ -118,10 +119,8 @@ class PostgresCluster:
 
     def close(self) -> None:
         if self.data.exists() and self.running():
-            try:
+            with contextlib.suppress(RuntimeError):  # it may have stopped meanwhile: removed below anyway
                 self.stop("immediate")
-            except RuntimeError:
-                pass
         shutil.rmtree(self.base, ignore_errors=True)
 
     def __enter__(self) -> PostgresCluster:

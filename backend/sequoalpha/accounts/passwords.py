@@ -10,6 +10,7 @@ request thread just waits for the result.
 """
 
 import base64
+import contextlib
 import hashlib
 import os
 import threading
@@ -32,10 +33,9 @@ _hashing: tuple[int, ThreadPoolExecutor] | None = None
 
 
 def _lower_priority() -> None:
-    try:  # on Linux the nice value belongs to the thread: only this one is lowered
+    # On Linux the nice value belongs to the thread: only this one is lowered.
+    with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICE)
-    except (AttributeError, OSError):
-        pass
 
 
 def _in_hashing_thread(fn, *args):

@@ -19,6 +19,7 @@ in the uploads folder, puts it to S3 and verifies it there (size and sha256) bef
 committed, or answers 503 with nothing stored; `serve` only presigns; `push` has nothing to do.
 """
 
+import contextlib
 import os
 import re
 import shutil
@@ -217,8 +218,8 @@ def _serve_marked(document: Document, header: str, downloader: User) -> tuple[st
     """The marked copy, written to an anonymous temporary file and sent from it in chunks (the
     file goes when the response closes): memory stays bounded whatever the PDF's size."""
     text = label(downloader.full_name, downloader.username, downloader.email, utcnow())
-    marked = tempfile.TemporaryFile(dir=current_app.config["UPLOAD_FOLDER"])
-    try:
+    with contextlib.ExitStack() as on_failure:  # closes `marked` unless it reaches the response
+        marked = on_failure.enter_context(tempfile.TemporaryFile(dir=current_app.config["UPLOAD_FOLDER"]))
         with tempfile.TemporaryFile(dir=current_app.config["UPLOAD_FOLDER"]) as original:
             via = _fetch_original(document, original)
             try:
@@ -227,9 +228,7 @@ def _serve_marked(document: Document, header: str, downloader: User) -> tuple[st
                 current_app.logger.exception("download %s: the PDF could not be watermarked", document.id)
                 abort(503, message="This document cannot be prepared for download right now.")
         marked.seek(0)
-    except BaseException:
-        marked.close()
-        raise
+        on_failure.pop_all()
     response = send_file(marked, mimetype=CONTENT_TYPE, conditional=False, etag=False, max_age=0)
     return via, _pdf_response(header, response)
 

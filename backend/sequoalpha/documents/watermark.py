@@ -100,9 +100,11 @@ def _overlay(update: "_Update", text: str, left: float, bottom: float, width: fl
     size = max(6.0, min(48.0, 10 * 0.8 * diagonal / max(pdf.get_string_width(text), 1)))
     pdf.set_font(family, size=size)
     angle = math.degrees(math.atan2(height, width))
-    with pdf.local_context(fill_opacity=0.35, text_color=(150, 150, 150)):
-        with pdf.rotation(angle, x=width / 2, y=height / 2):
-            pdf.text(width / 2 - pdf.get_string_width(text) / 2, height / 2 + size / 3, text)
+    with (
+        pdf.local_context(fill_opacity=0.35, text_color=(150, 150, 150)),
+        pdf.rotation(angle, x=width / 2, y=height / 2),
+    ):
+        pdf.text(width / 2 - pdf.get_string_width(text) / 2, height / 2 + size / 3, text)
     pdf.set_font(family, size=7)
     pdf.set_text_color(110, 110, 110)
     pdf.text(max(4.0, width / 2 - pdf.get_string_width(text) / 2), height - 10, text)
