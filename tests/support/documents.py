@@ -1,5 +1,6 @@
 """Documents as the API tests make them: real PDFs (`make_pdf`), multipart uploads through the
-test client (`upload`), PDFs with real text (`text_pdf`), what landed in the uploads folder (`stored_files`), and `sha256`."""
+test client (`upload`), PDFs with real text (`text_pdf`), what landed in the uploads folder
+(`stored_files`), and `sha256`."""
 
 import hashlib
 import io
