@@ -73,6 +73,10 @@ def test_words_in_any_order_case_accents_and_punctuation(client, user_headers, l
         "%": [],
         '"call" -notice': ["Capital Call Notice No. 7 — Fund I"],  # no operators: plain words
         "call or notice": [],  # "or" is a word to find too
+        # Search as you type: the last word also matches the start of a word, the others whole.
+        "capital call not": ["Capital Call Notice No. 7 — Fund I"],
+        "emission obli": ["Émission obligataire"],
+        "capi call": [],
     }
     for q, expected in cases.items():
         assert _titles(_find(client, user_headers, q)) == expected, q

@@ -100,7 +100,7 @@ ON CONFLICT DO NOTHING;
 
 INSERT INTO documents (id, title, description, category_id, kind, filename, size_bytes, sha256,
                        content_type, storage_key, in_s3, in_local, external_url, everyone,
-                       uploaded_by_id, created_at, updated_at)
+                       uploaded_by_id, created_at, updated_at, document_date)
 SELECT i,
        (ARRAY['Quarterly report', 'Monthly statement', 'Tax form K-1', 'Capital call notice',
               'Distribution notice', 'Annual letter'])[1 + i %% 6] || ' no. ' || i,
@@ -114,7 +114,7 @@ SELECT i,
        CASE WHEN link THEN NULL ELSE md5('bench-' || i) || '.pdf' END,
        NOT link, NOT link,
        CASE WHEN link THEN 'https://example.com/research/' || i ELSE NULL END,
-       false, 1, at, at
+       false, 1, at, at, CAST(at AS date)
 FROM (SELECT i, i %% 20 = 0 AS link,
              timestamp '2021-01-01' + ((i * 7919) %% %(documents)s) * interval '4 hours' AS at
       FROM generate_series(1, %(documents)s) i) d;

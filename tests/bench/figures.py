@@ -563,6 +563,8 @@ class Figures:
                     f"file=@{path};type=application/pdf",
                     "--form",
                     f"title=Benchmark upload {path.name}",
+                    "--form",
+                    "allow_duplicate=true",  # the same file again and again: a duplicate on purpose
                     f"{b.app_url}/api/admin/documents/upload",
                 ],
                 capture_output=True,

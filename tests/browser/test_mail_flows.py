@@ -39,7 +39,8 @@ def choose_password(page, password=CHOSEN):
 
 def test_invitation_then_choose_a_password_then_sign_in(open_page, app, admin_api, smtp, ui):
     page, _watch = open_page()
-    ui.sign_in(page, "boss")
+    ui.sign_in(page, "boss", expect_url="**/frontend/admin.html*")
+    page.wait_for_load_state("networkidle")
     page.goto("/frontend/admin.html#users")
     form = page.locator("form[aria-labelledby='new-user-heading']")
     form.get_by_label("Username").fill("ivy")

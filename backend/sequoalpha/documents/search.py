@@ -4,9 +4,9 @@ Both sides are normalised the same way in Python (`words`): Unicode compatibilit
 decomposed, accents dropped, case folded, and split on anything that is not a letter or digit,
 so "Q3-2026" and "q3 2026" are the same two words, and "Émission" is "emission". The words of a
 document are kept in `documents.search_text`; the engines only match whole words:
-- PostgreSQL: a GIN index on `to_tsvector('simple', search_text)`, queried with
-  `websearch_to_tsquery` (every word quoted, so all are required and none is an operator),
-  ranked by `ts_rank`;
+- PostgreSQL: a GIN index on `to_tsvector('simple', search_text)`, queried with `to_tsquery`
+  (every word quoted and required, none an operator; the last one also as a prefix, for search
+  as you type), ranked by `ts_rank`;
 - SQLite: an FTS5 table `documents_fts` that triggers keep in step with `documents`, ranked by
   `bm25`.
 Neither structure is a model: both are created by the migration and, for `create_all`, by the
@@ -93,15 +93,18 @@ def _keep_search_text(session, _context, _instances) -> None:
 
 def matching(stmt: Select, q_words: list[str], dialect: str) -> tuple[Select, ColumnElement]:
     """`stmt` narrowed to the documents having every word, and the relevance to order by
-    (descending: higher is better)."""
+    (descending: higher is better). The last word also matches as the start of a word, so a
+    search typed as you go finds "capital call not" while the word is still being typed."""
+    *whole, last = q_words  # words are letters and digits only: quoted, none is an operator
     if dialect == "postgresql":
         config = literal_column("'simple'::regconfig")
         vector = func.to_tsvector(config, Document.search_text)
-        query = func.websearch_to_tsquery(config, " ".join(f'"{w}"' for w in q_words))
+        query = func.to_tsquery(config, " & ".join([*(f"'{w}'" for w in whole), f"'{last}':*"]))
         return stmt.where(vector.op("@@")(query)), func.ts_rank(vector, query)
     fts = table(FTS_TABLE, column("rowid"))
     fts_ref = literal_column(FTS_TABLE)
-    stmt = stmt.join(fts, fts.c.rowid == Document.id).where(fts_ref.op("MATCH")(" ".join(f'"{w}"' for w in q_words)))
+    match = " ".join([*(f'"{w}"' for w in whole), f'"{last}"*'])
+    stmt = stmt.join(fts, fts.c.rowid == Document.id).where(fts_ref.op("MATCH")(match))
     return stmt, -func.bm25(fts_ref)  # bm25: lower is better
 
 
@@ -111,7 +114,7 @@ def snippet(document: Document, q_words: list[str]) -> str:
     wanted = set(q_words)
     best_count, best = 0, ""
     for field in ("text_content", "description", "title", "filename"):
-        count, text = _best_window(getattr(document, field) or "", wanted)
+        count, text = _best_window(getattr(document, field) or "", wanted, prefix=q_words[-1])
         if count > best_count:
             best_count, best = count, text
             if count == len(wanted):
@@ -119,14 +122,15 @@ def snippet(document: Document, q_words: list[str]) -> str:
     return best or (document.description or "")[:SNIPPET_CHARS]
 
 
-def _best_window(raw: str, wanted: set[str]) -> tuple[int, str]:
-    """The window of the text holding the most distinct wanted words, and that number."""
+def _best_window(raw: str, wanted: set[str], prefix: str) -> tuple[int, str]:
+    """The window of the text holding the most distinct wanted words (the last one of the query
+    also as the start of a word, as the search matches it), and that number."""
     text = re.sub(r"\s+", " ", unicodedata.normalize("NFC", raw)).strip()
     hits = []  # (position, word)
     for match in WORD.finditer(text):
         for word in words(match.group()):
-            if word in wanted:
-                hits.append((match.start(), word))
+            if word in wanted or word.startswith(prefix):
+                hits.append((match.start(), word if word in wanted else prefix))
         if len(hits) >= 2000:
             break
     if not hits:
