@@ -38,7 +38,9 @@ EXCLUDED_CHECKS = [positive_data_acceptance]
 
 
 class StatusCounter:
-    """WSGI middleware counting every request the fuzzer (and its checks) sent, by status."""
+    """WSGI middleware counting every request the fuzzer (and its checks) sent, by status. It
+    also reads each answer to its end and closes it, as a WSGI server does: the fuzzer's own
+    client leaves a streamed file (a local download) open otherwise."""
 
     def __init__(self, wsgi_app):
         self.wsgi_app = wsgi_app
@@ -49,7 +51,12 @@ class StatusCounter:
             self.statuses[int(status.split()[0])] += 1
             return start_response(status, headers, exc_info)
 
-        return self.wsgi_app(environ, counting_start_response)
+        body = self.wsgi_app(environ, counting_start_response)
+        try:
+            return [b"".join(body)]
+        finally:
+            if hasattr(body, "close"):
+                body.close()
 
 
 @pytest.mark.slow
