@@ -94,8 +94,10 @@ cmd_check() {
   cmd_lint
   cd "${APP_DIR}"
   if ((${#marks[@]})); then
-    # The PostgreSQL variants need a minute of CPU on their own: the quick tier is SQLite only.
-    env -u TEST_DATABASE_URL "${VENV}/bin/python" -m pytest "${marks[@]}" "$@"
+    # The PostgreSQL variants need a minute of CPU on their own: the quick tier is SQLite only,
+    # spread over every core (pytest-xdist). The whole suite runs in one process, where the
+    # log-hygiene and reliability figures see every test.
+    env -u TEST_DATABASE_URL "${VENV}/bin/python" -m pytest -n auto "${marks[@]}" "$@"
   else
     "${VENV}/bin/python" -m pytest "$@"
   fi

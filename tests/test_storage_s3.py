@@ -107,6 +107,7 @@ def test_s3_outage_then_sync(s3, client, admin_headers, user_headers, app, moto_
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+@pytest.mark.slow  # waits out S3 timeouts
 def test_a_silent_s3_costs_seconds_not_a_worker_timeout(s3, client, admin_headers, user_headers, app):
     """An endpoint that accepts connections and never answers: the worst kind of dead."""
     doc = _upload(client, admin_headers)

@@ -5,6 +5,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from support.api import SECRETS
 from support.common import BACKEND
 
@@ -18,6 +20,8 @@ print(json.dumps(sorted(sys.modules)))
 """
 
 TEST_TOOLS = {"pytest", "_pytest", "moto", "schemathesis", "hypothesis", "playwright", "responses"}
+
+pytestmark = pytest.mark.slow  # a fresh interpreter per test
 
 
 def imported(tmp_path, **env) -> set[str]:

@@ -71,6 +71,7 @@ def test_an_untrusted_peer_cannot_name_its_address(client, make_user):
     assert last_login_ip(client, headers) == "198.51.100.9"
 
 
+@pytest.mark.slow  # starts Gunicorn
 def test_gunicorn_access_log_starts_with_an_ip_address(tmp_path):
     """The access log line starts with the client address: a forged X-Real-IP must not start it."""
     (tmp_path / "uploads").mkdir()

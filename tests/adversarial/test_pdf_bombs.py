@@ -12,6 +12,8 @@ from support.pdf_bombs import object_stream_bomb
 
 QUICK = Bounds(seconds=3, memory_bytes=64 * 1024 * 1024, result_bytes=1024 * 1024)
 
+pytestmark = pytest.mark.slow  # child processes held to their time bounds: seconds each
+
 
 def test_an_object_stream_bomb_is_a_quick_422(client, admin_headers):
     """Found by an outside review: a 578 KB PDF whose object streams inflate to hundreds of MB

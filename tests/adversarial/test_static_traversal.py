@@ -128,6 +128,7 @@ def test_public_files_are_still_served_in_development(tmp_path, fake_root):
         assert response.headers["Cache-Control"] == "no-cache"
 
 
+@pytest.mark.slow  # 11,000 URLs
 def test_no_spelling_of_dot_dot_leaves_a_static_folder(tmp_path, fake_root):
     """Found by an outside review: /frontend/..%2fbackend/instance/jwt_secret_key.txt returned the
     JWT key (the route joined the path onto the repository root)."""
@@ -177,6 +178,7 @@ def test_production_registers_no_static_route(tmp_path, fake_root):
         assert response.get_json()["code"] == 404, url
 
 
+@pytest.mark.slow  # starts Gunicorn
 def test_production_gunicorn_port_serves_no_repository_file(tmp_path):
     """The same attack on production Gunicorn's own port (the real repository: its README,
     config and scripts stand in for the secrets a server holds next to them)."""

@@ -2,6 +2,9 @@
 TEST_DATABASE_URL is set), a test client, a user factory and signed-in headers. Loaded as a
 plugin by tests/conftest.py."""
 
+import shutil
+from pathlib import Path
+
 import pytest
 
 from sequoalpha import create_app
@@ -35,16 +38,36 @@ def app_config(database_url, tmp_path) -> dict:
     return make_config(database_url, tmp_path)
 
 
-@pytest.fixture
-def app(app_config):
-    app = create_app(app_config)
+@pytest.fixture(scope="session")
+def sqlite_schema(tmp_path_factory) -> Path:
+    """A SQLite file holding the whole schema, made once: a test's SQLite database is a copy of
+    it (creating the schema anew for every test was most of the quick tier's time)."""
+    folder = tmp_path_factory.mktemp("schema")
+    path = folder / "schema.db"
+    app = create_app(make_config(f"sqlite:///{path}", folder))
     with app.app_context():
-        _db.drop_all()
         _db.create_all()
+        _db.engine.dispose()
+    return path
+
+
+@pytest.fixture
+def app(app_config, request):
+    uri = app_config["SQLALCHEMY_DATABASE_URI"]
+    sqlite_file = Path(uri.removeprefix("sqlite:///")) if uri.startswith("sqlite:///") else None
+    copied = sqlite_file is not None and not sqlite_file.exists()  # a test's own fresh file
+    if copied:
+        shutil.copyfile(request.getfixturevalue("sqlite_schema"), sqlite_file)
+    app = create_app(app_config)
+    if not copied:
+        with app.app_context():
+            _db.drop_all()
+            _db.create_all()
     yield app
     with app.app_context():
         _db.session.remove()
-        _db.drop_all()
+        if not copied:
+            _db.drop_all()
         _db.engine.dispose()
 
 
