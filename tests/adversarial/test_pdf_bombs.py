@@ -87,8 +87,9 @@ def test_the_child_is_reaped(tmp_path):
     for pid in set(os.listdir("/proc")) - before:
         try:
             with open(f"/proc/{pid}/stat") as fh:
-                if fh.read().split(")")[-1].split()[0] == "Z":
-                    zombies.append(pid)
-        except OSError:
-            pass
+                state, parent = fh.read().split(")")[-1].split()[:2]
+        except (OSError, ValueError):
+            continue
+        if state == "Z" and int(parent) == os.getpid():  # ours: another process's zombie is not
+            zombies.append(pid)
     assert not zombies
