@@ -161,7 +161,7 @@ def reset_factors(user: User, admin: User) -> None:
     enqueue(
         "mfa_reset",
         user.email,
-        messages.mfa_reset(user.full_name or None),
+        messages.mfa_reset(user),
         event=f"mfa_reset:{event.id}",
         user_id=user.id,
     )

@@ -120,7 +120,7 @@ def queue_reminder(user: User, document: Document) -> bool:
     enqueue(
         "reminder",
         user.email,
-        messages.reminder(user.full_name or None, document.title),
+        messages.reminder(user, document.title),
         event=f"reminder:{document.id}:{user.id}:{at.isoformat()}",
         user_id=user.id,
     )

@@ -163,7 +163,7 @@ def new_documents(user, titles: list[str]) -> Message:
     )
 
 
-def reminder(user_name: str | None, title: str) -> Message:
+def reminder(user, title: str) -> Message:
     """An admin's nudge to open a document: its title and the portal, never the file."""
     return compose(
         f"Reminder: “{title}” is waiting for you",
@@ -172,11 +172,11 @@ def reminder(user_name: str | None, title: str) -> Message:
             "Sign in to read it.",
             Link("Open the portal", "/frontend/documents.html"),
         ],
-        greeting=user_name,
+        greeting=_name(user),
     )
 
 
-def mfa_reset(user_name: str | None) -> Message:
+def mfa_reset(user) -> Message:
     """An admin removed the user's second factors: they sign in with the password and enrol again."""
     return compose(
         "Your two-step verification was reset",
@@ -187,5 +187,5 @@ def mfa_reset(user_name: str | None) -> Message:
             Link("Open the Security page", "/frontend/security.html"),
             "If you did not ask for this, contact the firm at once.",
         ],
-        greeting=user_name,
+        greeting=_name(user),
     )
