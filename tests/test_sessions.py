@@ -335,3 +335,26 @@ def test_disable_and_demote_take_effect_on_next_request(client, make_user, admin
     client.patch(f"/api/admin/users/{bob_id}", headers=admin_headers, json={"is_active": True})
     assert client.get("/api/me", headers=bob).status_code == 401  # old tokens stay dead
     login(client, "bob")
+
+
+def test_a_token_verified_before_still_expires(app, make_user, app_config):
+    """The worker remembers tokens it verified (extensions.VerifyingOnceJWTManager), but not past
+    their expiry."""
+    make_user("ann")
+    client = create_app({**app_config, "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=1)}).test_client()
+    headers = login(client, "ann")
+    client.delete_cookie("access_token_cookie", path="/api/")
+    assert client.get("/api/me", headers=headers).status_code == 200  # verified, and remembered
+    assert client.get("/api/me", headers=headers).status_code == 200
+    time.sleep(1.2)
+    r = client.get("/api/me", headers=headers)
+    assert r.status_code == 401 and "expired" in r.get_json()["message"]
+
+
+def test_a_token_verified_by_one_app_is_not_taken_by_another_key(client, make_user, app_config):
+    make_user("ann")
+    headers = login(client, "ann")
+    client.delete_cookie("access_token_cookie", path="/api/")
+    assert client.get("/api/me", headers=headers).status_code == 200
+    other = create_app({**app_config, "JWT_SECRET_KEY": "another key of enough length " * 2}).test_client()
+    assert other.get("/api/me", headers=headers).status_code == 401
