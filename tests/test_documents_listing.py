@@ -246,3 +246,34 @@ def test_listing_query_count_does_not_grow_with_documents(client, admin_headers,
     # Sign-in checks (user, revoked token) + count + page; the admin view adds two grant loads
     # and one grouped count of each document's readers.
     assert small["client list"] <= 4 and small["admin list"] <= 7, small
+
+
+def test_the_list_says_what_the_document_itself_says(client, admin_headers, make_user, app):
+    """The client list is encoded from rows (documents/listing.py), the single document by
+    DocumentSchema: every item of the list, with or without a search, is the document's own JSON
+    (the search adds its snippet)."""
+    make_user("ann", groups=["Fund A"])
+    headers = login(client, "ann")
+    category = client.post("/api/admin/categories", headers=admin_headers, json={"name": "Reports"}).get_json()
+    visible = {"everyone": False, "group_ids": [1], "user_ids": []}
+    for title, extra in [
+        ("Käpital call — Q3", {"category_id": category["id"], "download_name": "Call Q3"}),
+        ("Letter", {"document_date": "2025-12-31", "description": "A letter about the call."}),
+    ]:
+        assert upload(client, admin_headers, title=title, visibility=visible, **extra).status_code == 201
+    link = {"title": "Call portal", "external_url": "https://example.com/call", "visibility": visible}
+    assert client.post("/api/admin/documents/link", headers=admin_headers, json=link).status_code == 201
+    first = client.get("/api/documents", headers=headers).get_json()["items"][0]["id"]
+    assert client.get(f"/api/documents/{first}/download", headers=headers).status_code in (200, 302)  # is_new false
+
+    for query in ("", "?q=call", "?category_id=1", "?unread=true", "?sort=title"):
+        page = client.get(f"/api/documents{query}", headers=headers)
+        assert page.status_code == 200 and page.mimetype == "application/json"
+        items = page.get_json()["items"]
+        assert items, query
+        for item in items:
+            own = client.get(f"/api/documents/{item['id']}", headers=headers).get_json()
+            assert {**item, "snippet": None} == own, query
+            assert (item["snippet"] is not None) == ("q=" in query), query
+    listed = {item["id"]: item["is_new"] for item in client.get("/api/documents", headers=headers).get_json()["items"]}
+    assert listed[first] is False and list(listed.values()).count(True) == 2

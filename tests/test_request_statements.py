@@ -61,3 +61,29 @@ def test_a_disabled_account_is_refused_after_one_statement(app, client, make_use
         r = client.get("/api/me", headers=headers)
     assert r.status_code == 401 and r.get_json()["message"] == "Your session has ended; sign in again."
     assert len(seen) == 1, seen
+
+
+def test_a_page_of_the_list_is_one_statement_after_the_check(app, client, make_user, admin_headers):
+    make_user("ann")
+    headers = login(client, "ann")
+    for n in range(3):
+        link = {"title": f"Link {n}", "external_url": "https://example.com/", "visibility": {"everyone": True}}
+        assert client.post("/api/admin/documents/link", headers=admin_headers, json=link).status_code == 201
+    for query in ("", "&unread=true&sort=title", "&q=link"):
+        with statements(app) as seen:
+            r = client.get(f"/api/documents?per_page=2{query}", headers=headers)
+        assert r.status_code == 200 and r.get_json()["total"] == 3 and len(r.get_json()["items"]) == 2, query
+        assert len(seen) == 2, (query, seen)  # the check, then the page carrying its total
+
+
+def test_a_download_is_the_check_the_document_the_event_and_the_read_mark(app, client, make_user, admin_headers):
+    make_user("ann")
+    headers = login(client, "ann")
+    link = {"title": "Portal", "external_url": "https://example.com/", "visibility": {"everyone": True}}
+    document_id = client.post("/api/admin/documents/link", headers=admin_headers, json=link).get_json()["id"]
+    with statements(app) as seen:
+        r = client.get(f"/api/documents/{document_id}/download", headers=headers)
+    assert r.status_code == 302
+    writes = [s for s in seen if s.startswith("INSERT")]
+    assert len(seen) == 4 and len(writes) == 2, seen
+    assert "audit_events" in writes[0] and "document_reads" in writes[1] and "ON CONFLICT" in writes[1], writes

@@ -58,7 +58,8 @@ jwt = VerifyingOnceJWTManager()
 api = Api()
 
 
-def upsert(model):
-    """An INSERT that can take ON CONFLICT (SQLAlchemy spells it alike for PostgreSQL and SQLite)."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    return dialect.insert(model)
+def upsert(model, dialect: str | None = None):
+    """An INSERT that can take ON CONFLICT (SQLAlchemy spells it alike for PostgreSQL and SQLite),
+    for `dialect` (by name; by default the session's)."""
+    dialect = dialect or db.session.get_bind().dialect.name
+    return (postgresql if dialect == "postgresql" else sqlite).insert(model)

@@ -5,10 +5,8 @@ from sqlalchemy import Select, func, select
 from .extensions import db
 
 
-def paginate(stmt: Select, page: int, per_page: int, scalars: bool = True, total: int | None = None) -> dict:
-    """`total` may be given when the caller can count more cheaply than a count of `stmt`."""
-    if total is None:
-        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+def paginate(stmt: Select, page: int, per_page: int, scalars: bool = True) -> dict:
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     paged = stmt.limit(per_page).offset((page - 1) * per_page)
     items = db.session.scalars(paged).all() if scalars else db.session.execute(paged).all()
     return {"items": items, "total": total, "page": page, "per_page": per_page}

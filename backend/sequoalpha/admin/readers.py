@@ -7,6 +7,7 @@ from sqlalchemy.orm import with_expression
 from .. import audit
 from ..accounts.guard import admin_required
 from ..documents import readers
+from ..documents.listing import DEFAULT_SORT, SORTS
 from ..documents.visibility import document_or_404, documents_for
 from ..extensions import db
 from ..models import Document, User
@@ -57,7 +58,11 @@ def user_documents(args, user_id):
     (`opened_at`); `status` keeps the opened or unopened only."""
     user = db.get_or_404(User, user_id)
     first = readers.first_download(user.id)
-    stmt = documents_for(user, admin_view=True).options(with_expression(Document.opened_at, first))
+    stmt = (
+        documents_for(user, admin_view=True)
+        .options(with_expression(Document.opened_at, first))
+        .order_by(*SORTS[DEFAULT_SORT])
+    )
     if args.get("status") == "opened":
         stmt = stmt.where(first.is_not(None))
     elif args.get("status") == "unopened":

@@ -21,10 +21,11 @@ from ..schemas.documents import (
     UploadSchema,
 )
 from . import files, readers
+from .listing import admin_page
 from .names import safe_name
 from .notices import audience_ids, notify_audience
 from .uploads import check_pdf_name, clean_filename
-from .visibility import document_or_404, list_documents
+from .visibility import document_or_404
 
 
 class MultipartParser(FlaskParser):
@@ -122,7 +123,7 @@ def _changes(before: dict, after: dict) -> dict:
 def list_all(args):
     """Every document, newest first, with visibility, storage state and how many of its
     audience have opened it."""
-    page = list_documents(args, admin_view=True)
+    page = admin_page(args, current_user)
     readers.with_counts(page["items"])
     return page
 

@@ -1,9 +1,11 @@
 """What a signed-in user sees and downloads: the document list, one document, the download.
 Which documents those are is visibility.py's rule; how the file is served, files.py's."""
 
+from functools import cache
+
 from flask_jwt_extended import current_user, jwt_required
 from flask_smorest import Blueprint, abort
-from sqlalchemy import literal, select
+from sqlalchemy import Insert, bindparam, literal, select
 
 from .. import audit
 from ..config import PRESIGN_MAX_SECONDS
@@ -11,7 +13,8 @@ from ..extensions import db, upsert
 from ..models import Document, DocumentRead, UTCDateTime, utcnow
 from ..schemas.documents import DocumentPageSchema, DocumentQuerySchema, DocumentSchema, DownloadArgsSchema
 from . import files
-from .visibility import document_or_404, list_documents, unread_by, visible_to
+from .listing import client_page
+from .visibility import document_or_404, document_row_or_404, unread_by, visible_to
 
 blp = Blueprint("documents", __name__, url_prefix="/api", description="Documents")
 
@@ -23,7 +26,7 @@ blp = Blueprint("documents", __name__, url_prefix="/api", description="Documents
 def list_visible(args):
     """The documents meant for me, by document date, newest first (admins: every document);
     with `q`, a full-text search by relevance."""
-    return list_documents(args)
+    return client_page(args, current_user)
 
 
 @blp.get("/documents/<int:document_id>")
@@ -51,15 +54,17 @@ def download(args, document_id):
     """Download a document: S3 by presigned URL, else the local copy; a link redirects. A
     watermarked document is marked with the downloader's name and streamed by the app; admins
     may ask for the `original`."""
-    document = document_or_404(document_id)
+    document = document_row_or_404(document_id)
     if args["original"] and not current_user.is_admin:
         abort(403, message="Only admins can download the original of a watermarked document.")
     marked = document.watermark and not args["original"]
     via, response = files.serve(document, args["disposition"], current_user if marked else None)
     if via is not None:  # a download, not a HEAD: recorded, and the document is no longer new
         detail = {"via": via, "watermarked": True} if marked and document.kind == "file" else {"via": via}
-        audit.record("document_downloaded", current_user, document_id=document.id, detail=detail)
-        mark_read(current_user.id, document.id)
+        audit.record_now("document_downloaded", current_user, document_id=document.id, detail=detail)
+        db.session.execute(
+            _mark_read(db.session.get_bind().dialect.name), {"user": current_user.id, "doc": document.id}
+        )
         db.session.commit()
     return response
 
@@ -71,7 +76,7 @@ def read_all():
     """Mark every document I can see as no longer new (one statement)."""
     now = utcnow()
     visible_new = select(literal(current_user.id), Document.id, literal(now, UTCDateTime())).where(
-        visible_to(current_user), unread_by(current_user)
+        visible_to(current_user), unread_by(current_user.id)
     )
     stmt = upsert(DocumentRead).from_select(["user_id", "document_id", "read_at"], visible_new)
     db.session.execute(
@@ -80,9 +85,13 @@ def read_all():
     db.session.commit()
 
 
-def mark_read(user_id: int, document_id: int) -> None:
-    """Insert or refresh this user's read of the document (an upsert: no race on the key)."""
-    stmt = upsert(DocumentRead).values(user_id=user_id, document_id=document_id, read_at=utcnow())
-    db.session.execute(
-        stmt.on_conflict_do_update(index_elements=["user_id", "document_id"], set_={"read_at": stmt.excluded.read_at})
+@cache
+def _mark_read(dialect: str) -> Insert:
+    """Insert or refresh a user's read of a document (an upsert: no race on the key); built once."""
+    stmt = upsert(DocumentRead, dialect)
+    stmt = stmt.values(
+        user_id=bindparam("user"), document_id=bindparam("doc"), read_at=bindparam("at", callable_=utcnow)
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["user_id", "document_id"], set_={"read_at": stmt.excluded.read_at}
     )

@@ -7,87 +7,71 @@ on one document (a page, one document), `visible_ids` as the set a user sees, to
 tests/test_documents_visibility.py proves on a random grant matrix that they agree."""
 
 from collections.abc import Iterable
+from functools import cache
 
 from flask_jwt_extended import current_user
 from flask_smorest import abort
-from sqlalchemy import ColumnElement, Select, exists, false, func, or_, select, true, union
-from sqlalchemy.orm import joinedload, selectinload, undefer, with_expression
+from sqlalchemy import BindParameter, ColumnElement, Select, bindparam, exists, or_, select, true, union
+from sqlalchemy.orm import joinedload, selectinload, with_expression
 
 from ..extensions import db
 from ..models import Document, DocumentGroupGrant, DocumentRead, DocumentUserGrant, User, user_groups
-from ..pagination import paginate
-from . import search
 
 NOT_FOUND = "No such document."
 
 
 def visible_to(user: User) -> ColumnElement[bool]:
-    """The rule as one SQL condition on a document. Correlated EXISTS probes (grant indexes): a
-    page of the newest documents, or one document, costs a few index lookups, not the user's
-    whole visible set."""
-    if user.is_admin:
-        return true()
+    """The rule as one SQL condition on a document."""
+    return true() if user.is_admin else visible_to_id(user.id)
+
+
+def visible_to_id(user_id: int | BindParameter) -> ColumnElement[bool]:
+    """The rule for a user who is no admin (`user_id` may be a bound parameter, in statements
+    built once). Correlated EXISTS probes (grant indexes): a page of the newest documents, or one
+    document, costs a few index lookups, not the user's whole visible set."""
     to_group = exists().where(
         DocumentGroupGrant.document_id == Document.id,
         DocumentGroupGrant.group_id == user_groups.c.group_id,
-        user_groups.c.user_id == user.id,
+        user_groups.c.user_id == user_id,
     )
-    to_user = exists().where(DocumentUserGrant.document_id == Document.id, DocumentUserGrant.user_id == user.id)
+    to_user = exists().where(DocumentUserGrant.document_id == Document.id, DocumentUserGrant.user_id == user_id)
     return or_(Document.everyone, to_user, to_group)
 
 
-def visible_ids(user: User) -> Select:
+def visible_ids(user_id: int | BindParameter, is_admin: bool) -> Select:
     """The rule as the ids a user sees, read from the grant indexes and the partial index of
     `everyone` documents, without scanning every document."""
-    if user.is_admin:
+    if is_admin:
         return select(Document.id)
     return union(
         select(Document.id).where(Document.everyone),
         select(DocumentGroupGrant.document_id)
         .join(user_groups, user_groups.c.group_id == DocumentGroupGrant.group_id)
-        .where(user_groups.c.user_id == user.id),
-        select(DocumentUserGrant.document_id).where(DocumentUserGrant.user_id == user.id),
+        .where(user_groups.c.user_id == user_id),
+        select(DocumentUserGrant.document_id).where(DocumentUserGrant.user_id == user_id),
     )
 
 
-def visible_count(user: User) -> int:
-    """How many documents `user` sees."""
-    return db.session.scalar(select(func.count()).select_from(visible_ids(user).subquery()))
-
-
-def unread_by(user: User) -> ColumnElement[bool]:
+def unread_by(user_id: int | BindParameter) -> ColumnElement[bool]:
     """The document is new for `user`: not downloaded since its current version was uploaded.
     (A new version leaves the read marks in place, for the readers' history, and is new again
     because it is younger than them.)"""
     return ~exists().where(
         DocumentRead.document_id == Document.id,
-        DocumentRead.user_id == user.id,
+        DocumentRead.user_id == user_id,
         or_(Document.version_at.is_(None), DocumentRead.read_at >= Document.version_at),
     )
 
 
-SORTS = {
-    "-date": (Document.document_date.desc(), Document.created_at.desc(), Document.id.desc()),
-    "date": (Document.document_date.asc(), Document.created_at.asc(), Document.id.asc()),
-    "title": (func.lower(Document.title).asc(), Document.id.asc()),
-    "-title": (func.lower(Document.title).desc(), Document.id.desc()),
-    "-created": (Document.created_at.desc(), Document.id.desc()),
-    "created": (Document.created_at.asc(), Document.id.asc()),
-}
-DEFAULT_SORT = "-date"
-
-
 def documents_for(user: User, admin_view: bool = False) -> Select:
-    """Documents `user` may see, by document date (newest first), with their `is_new` and what
-    the dump needs.
+    """Documents `user` may see (unordered), with their `is_new` and what the dump needs.
 
     `is_new` is a correlated NOT EXISTS rather than a join, so that it stays self-contained when
     a document expired by a commit is refreshed with the same options."""
     stmt = (
         select(Document)
         .where(visible_to(user))
-        .options(with_expression(Document.is_new, unread_by(user)), joinedload(Document.category))
-        .order_by(*SORTS[DEFAULT_SORT])
+        .options(with_expression(Document.is_new, unread_by(user.id)), joinedload(Document.category))
     )
     if admin_view:
         stmt = stmt.options(
@@ -98,38 +82,26 @@ def documents_for(user: User, admin_view: bool = False) -> Select:
     return stmt
 
 
-def list_documents(args: dict, admin_view: bool = False) -> dict:
-    """One page of the visible documents matching `q` (full text), `category_id` and `unread`,
-    in `sort` order (with `q` and no `sort`: by relevance), and the total. Found documents carry
-    a snippet."""
-    stmt = documents_for(current_user, admin_view)
-    q_words = search.query_words(args.get("q"))
-    order = SORTS[args.get("sort") or DEFAULT_SORT]
-    if args.get("q") and not q_words:  # only punctuation: no word to find
-        stmt = stmt.where(false())
-    if q_words:
-        dialect = db.session.get_bind().dialect.name
-        stmt, relevance = search.matching(stmt, q_words, dialect)
-        stmt = stmt.options(undefer(Document.text_content))
-        if not args.get("sort"):
-            order = (relevance.desc(), *order)
-    if "category_id" in args:
-        stmt = stmt.where(Document.category_id == args["category_id"])
-    if args.get("unread"):
-        stmt = stmt.where(unread_by(current_user))
-    filtered = bool(args.get("q")) or "category_id" in args or bool(args.get("unread"))
-    total = None if filtered else visible_count(current_user)
-    page = paginate(stmt.order_by(None).order_by(*order), args["page"], args["per_page"], total=total)
-    if q_words:
-        for document in page["items"]:
-            document.snippet = search.snippet(document, q_words)
-    return page
-
-
 def document_or_404(document_id: int, admin_view: bool = False) -> Document:
     """The document, if the signed-in user may see it; else 404 (admins: the admin view)."""
     stmt = documents_for(current_user, admin_view).where(Document.id == document_id)
     document = db.session.scalar(stmt.execution_options(populate_existing=True))
+    if document is None:
+        abort(404, message=NOT_FOUND)
+    return document
+
+
+@cache
+def _row_statement(is_admin: bool) -> Select:
+    stmt = select(Document).where(Document.id == bindparam("document_id"))
+    return stmt if is_admin else stmt.where(visible_to_id(bindparam("user_id")))
+
+
+def document_row_or_404(document_id: int) -> Document:
+    """The document alone (no category, no `is_new`), if the signed-in user may see it, by a
+    statement built once: what a download needs, on its hot path."""
+    params = {"document_id": document_id, "user_id": current_user.id}
+    document = db.session.scalar(_row_statement(current_user.is_admin), params)
     if document is None:
         abort(404, message=NOT_FOUND)
     return document

@@ -1,0 +1,180 @@
+"""The document list (`GET /api/documents`, and the admins' `GET /api/admin/documents`), built
+for the speed a client waits at: one statement per page, built once per shape, plain rows, and
+for clients the JSON encoded once.
+
+- The statement of a shape (admin or not, sort, category filter, unread filter) is built once
+  per process, with the user, the category and the page as bound parameters; only a search
+  (`q`), whose words shape the statement, builds its own.
+- The total rides on each row of the page, a subquery the database runs once: unfiltered, the
+  count of the user's visible ids; filtered or searched, the count of the matches. A page past
+  the end has no row to carry it and asks again for the first row.
+- A client's page is encoded from the rows with orjson, as DocumentPageSchema would dump it
+  (tests/test_documents_listing.py holds them to the same JSON); the admins' list loads its page
+  as documents for the fuller AdminDocumentSchema.
+"""
+
+from functools import cache
+
+import orjson
+from flask import Response, current_app
+from sqlalchemy import Integer, Row, Select, bindparam, false, func, select
+
+from ..extensions import db
+from ..models import Category, Document, User
+from . import search
+from .names import download_name_for
+from .visibility import documents_for, unread_by, visible_ids, visible_to_id
+
+SORTS = {
+    "-date": (Document.document_date.desc(), Document.created_at.desc(), Document.id.desc()),
+    "date": (Document.document_date.asc(), Document.created_at.asc(), Document.id.asc()),
+    "title": (func.lower(Document.title).asc(), Document.id.asc()),
+    "-title": (func.lower(Document.title).desc(), Document.id.desc()),
+    "-created": (Document.created_at.desc(), Document.id.desc()),
+    "created": (Document.created_at.asc(), Document.id.asc()),
+}
+DEFAULT_SORT = "-date"
+USER = bindparam("user_id", type_=Integer)
+CATEGORY = bindparam("category_id", type_=Integer)
+LIMIT = bindparam("limit", type_=Integer)
+OFFSET = bindparam("offset", type_=Integer)
+
+COLUMNS = (
+    Document.id,
+    Document.title,
+    Document.description,
+    Document.category_id,
+    Category.name.label("category_name"),
+    Document.kind,
+    Document.filename,
+    Document.size_bytes,
+    Document.sha256,
+    Document.content_type,
+    Document.external_url,
+    Document.created_at,
+    Document.updated_at,
+    Document.document_date,
+    Document.version,
+    Document.custom_download_name,
+)
+
+
+def _matching(is_admin: bool, category: bool, unread: bool) -> Select:
+    """The visible documents (with `is_new`) passing the filters, unordered."""
+    stmt = (
+        select(*COLUMNS, unread_by(USER).label("is_new"))
+        .select_from(Document)
+        .outerjoin(Category, Category.id == Document.category_id)
+    )
+    if not is_admin:
+        stmt = stmt.where(visible_to_id(USER))
+    if category:
+        stmt = stmt.where(Document.category_id == CATEGORY)
+    if unread:
+        stmt = stmt.where(unread_by(USER))
+    return stmt
+
+
+def _paged(matching: Select, order, total=None) -> Select:
+    """A page of `matching` in `order`, each row with the total (by default, a count of
+    `matching`)."""
+    if total is None:
+        total = select(func.count()).select_from(matching.subquery()).scalar_subquery()
+    return matching.add_columns(total.label("total")).order_by(*order).limit(LIMIT).offset(OFFSET)
+
+
+@cache
+def _statement(is_admin: bool, sort: str, category: bool, unread: bool) -> Select:
+    """A page of one shape, built once per process. Unfiltered, the total is the count of the
+    user's visible ids (the grant indexes), cheaper than a count of the page's statement."""
+    total = None
+    if not (category or unread):
+        total = select(func.count()).select_from(visible_ids(USER, is_admin).subquery()).scalar_subquery()
+    return _paged(_matching(is_admin, category, unread), SORTS[sort], total)
+
+
+def _search_statement(args: dict, is_admin: bool, q_words: list[str]) -> Select:
+    """A page of a search, by relevance unless `sort` is given; with the text for the snippets."""
+    stmt = _matching(is_admin, "category_id" in args, bool(args.get("unread")))
+    order = SORTS[args.get("sort") or DEFAULT_SORT]
+    if not q_words:  # only punctuation: no word to find
+        return _paged(stmt.where(false()), order)
+    stmt, relevance = search.matching(stmt, q_words, db.session.get_bind().dialect.name)
+    if not args.get("sort"):
+        order = (relevance.desc(), *order)
+    return _paged(stmt, order).add_columns(Document.text_content)
+
+
+def page_rows(args: dict, user: User) -> tuple[list[Row], int]:
+    """The rows of one page of the documents `user` sees matching `q`, `category_id` and
+    `unread`, in `sort` order (with `q` and no `sort`: by relevance), and the total."""
+    if args.get("q"):
+        stmt = _search_statement(args, user.is_admin, search.query_words(args["q"]))
+    else:
+        stmt = _statement(
+            user.is_admin, args.get("sort") or DEFAULT_SORT, "category_id" in args, bool(args.get("unread"))
+        )
+    params = {"user_id": user.id, "limit": args["per_page"]}
+    if "category_id" in args:
+        params["category_id"] = args["category_id"]
+    rows = db.session.execute(stmt, {**params, "offset": (args["page"] - 1) * args["per_page"]}).all()
+    if rows:
+        return rows, rows[0].total
+    if args["page"] == 1:
+        return rows, 0
+    first = db.session.execute(stmt, {**params, "limit": 1, "offset": 0}).first()  # past the end
+    return rows, first.total if first else 0
+
+
+def snippets(rows: list[Row], q: str | None) -> dict[int, str]:
+    """With `q`: plain text around the match, by document id."""
+    q_words = search.query_words(q)
+    return {row.id: search.snippet(row, q_words) for row in rows} if q_words else {}
+
+
+def client_page(args: dict, user: User) -> Response:
+    """The page as JSON, encoded once from the rows."""
+    rows, total = page_rows(args, user)
+    found = snippets(rows, args.get("q"))
+    body = {
+        "items": [_item(row, found.get(row.id)) for row in rows],
+        "total": total,
+        "page": args["page"],
+        "per_page": args["per_page"],
+    }
+    return current_app.response_class(orjson.dumps(body), mimetype="application/json")
+
+
+def admin_page(args: dict, user: User) -> dict:
+    """The page as documents, for AdminDocumentSchema (grants, uploader, readers' counts)."""
+    rows, total = page_rows(args, user)
+    found = snippets(rows, args.get("q"))
+    stmt = documents_for(user, admin_view=True).where(Document.id.in_([row.id for row in rows]))
+    by_id = {document.id: document for document in db.session.scalars(stmt.execution_options(populate_existing=True))}
+    items = [by_id[row.id] for row in rows if row.id in by_id]  # not one deleted meanwhile
+    for document in items:
+        document.snippet = found.get(document.id)
+    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+def _item(row: Row, snippet: str | None) -> dict:
+    """One document as DocumentSchema dumps it."""
+    return {
+        "id": row.id,
+        "title": row.title,
+        "description": row.description,
+        "category": None if row.category_id is None else {"id": row.category_id, "name": row.category_name},
+        "kind": row.kind,
+        "filename": row.filename,
+        "size_bytes": row.size_bytes,
+        "sha256": row.sha256,
+        "content_type": row.content_type,
+        "external_url": row.external_url,
+        "created_at": row.created_at.isoformat(),
+        "updated_at": row.updated_at.isoformat(),
+        "is_new": bool(row.is_new),
+        "document_date": row.document_date.isoformat(),
+        "version": row.version,
+        "download_name": row.custom_download_name or download_name_for(row.title),
+        "snippet": snippet,
+    }
