@@ -5,7 +5,9 @@ three groups and has direct grants: about 1,000 documents visible. bench_all see
 (direct grants), bench_ten sees ten. Every user shares the bcrypt hash the app itself made for
 the admin (created with `flask create-admin`, cost 12), so 500 users cost one hash, not 500.
 Files: one small PDF hard-linked under every file's storage key in the local store; the last ten
-documents are 10 MB PDFs held only locally (served through X-Accel-Redirect).
+documents are 10 MB PDFs held only locally (served through X-Accel-Redirect), and so are the
+first 100 small documents granted to the client directly (a small file through X-Accel-Redirect;
+they stay what the client sees, so the visible counts do not change).
 """
 
 import hashlib
@@ -31,10 +33,11 @@ class Scale:
     grants_per_user: int = 20  # direct grants of every other user
     reads_per_user: int = 40
     audit_events: int = 20_000
+    small_local: int = 100  # small documents granted to the client directly, held only locally
 
 
 FULL = Scale(documents=10_000, users=500, groups=50)
-SMOKE = Scale(documents=300, users=20, groups=10, audit_events=500, client_direct_every=10)
+SMOKE = Scale(documents=300, users=20, groups=10, audit_events=500, client_direct_every=10, small_local=20)
 
 
 def pdf_bytes(pad: int = 0, title: str = "SequoAlpha benchmark") -> bytes:
@@ -126,6 +129,9 @@ UPDATE documents SET kind = 'file', external_url = NULL, in_s3 = false, in_local
        created_at = timestamp '2020-06-01' + id * interval '1 minute'
 WHERE id > %(documents)s - %(big)s;
 
+-- Small documents held only in the local store (X-Accel-Redirect downloads of a small file).
+UPDATE documents SET in_s3 = false WHERE id = ANY(%(small_local_ids)s);
+
 INSERT INTO document_group_grants (document_id, group_id)
 SELECT i, (i - 1) %% %(groups)s + 1 FROM generate_series(1, %(documents)s) i;
 INSERT INTO document_group_grants (document_id, group_id)
@@ -172,6 +178,17 @@ class DataSet:
     big_pdf: Path  # the first 10 MB document's file (the static baseline serves it)
     big_ids: list[int]
     big_keys: list[str]
+    small_local_ids: list[int]  # small PDFs (small_pdf's bytes) held only locally, visible to the client
+
+
+def small_local_ids(scale: Scale) -> list[int]:
+    """The first `small_local` documents granted to the client directly (the SQL's rule), none a
+    link (i % 20 = 0) or a 10 MB document."""
+    every, last_small = scale.client_direct_every, scale.documents - BIG_DOCUMENTS
+    ids = [i for i in range(1, last_small + 1) if i % every == 13 % every and i % 20][: scale.small_local]
+    if len(ids) < scale.small_local:
+        raise RuntimeError(f"only {len(ids)} small documents are granted to the client directly")
+    return ids
 
 
 def build(database_url: str, upload_dir: Path, scale: Scale) -> DataSet:
@@ -186,6 +203,7 @@ def build(database_url: str, upload_dir: Path, scale: Scale) -> DataSet:
         os.link(big_path, upload_dir / key)
     small_path = upload_dir / ".bench-small.pdf"
     small_path.write_bytes(small)
+    local_ids = small_local_ids(scale)
 
     conn = psycopg2.connect(database_url)
     try:
@@ -202,6 +220,7 @@ def build(database_url: str, upload_dir: Path, scale: Scale) -> DataSet:
                 "small_sha": hashlib.sha256(small).hexdigest(),
                 "big_size": big_size,
                 "big_sha": hashlib.sha256(big_path.read_bytes()).hexdigest(),
+                "small_local_ids": local_ids,
             }
             cur.execute(SQL, params)
             for table in SEQUENCES:
@@ -209,7 +228,7 @@ def build(database_url: str, upload_dir: Path, scale: Scale) -> DataSet:
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
                     f"(SELECT coalesce(max(id), 1) FROM {table}))"
                 )
-            cur.execute("SELECT storage_key FROM documents WHERE kind = 'file' AND in_s3")
+            cur.execute("SELECT storage_key FROM documents WHERE kind = 'file' AND id < %s", (big_ids[0],))
             small_keys = [row[0] for row in cur.fetchall()]
         conn.autocommit = True
         with conn.cursor() as cur:
@@ -218,4 +237,11 @@ def build(database_url: str, upload_dir: Path, scale: Scale) -> DataSet:
         conn.close()
     for key in small_keys:
         os.link(small_path, upload_dir / key)
-    return DataSet(scale=scale, small_pdf=small_path, big_pdf=big_path, big_ids=big_ids, big_keys=big_keys)
+    return DataSet(
+        scale=scale,
+        small_pdf=small_path,
+        big_pdf=big_path,
+        big_ids=big_ids,
+        big_keys=big_keys,
+        small_local_ids=local_ids,
+    )

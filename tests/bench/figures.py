@@ -6,7 +6,6 @@ rounds of the figure, an honest measure of the noise.
 """
 
 import contextlib
-import hashlib
 import json
 import os
 import statistics
@@ -57,6 +56,10 @@ def spread(values: list[float]) -> str:
 def check(condition: bool, message: str) -> None:
     if not condition:
         raise BenchError(message)
+
+
+def download_paths(ids: list[int]) -> list[str]:
+    return [f"/api/documents/{i}/download" for i in ids]
 
 
 def errors_note(name: str, results: list[Result]) -> list[str]:
@@ -134,6 +137,26 @@ class Figures:
             connections,
         )
 
+    def downloads(self, ids: list[int], who: str = "bench_client"):
+        """A wrk measurement of the downloads of `ids` by `who`, each request the next in turn."""
+        paths = download_paths(ids)
+        return self.plain(self.b.app_url + paths[0], lambda: lua_script(paths=paths, headers=self.auth(who)))
+
+    def check_local_download(self, doc_id: int, expected: bytes, what: str) -> None:
+        """A download served by X-Accel-Redirect: straight at Gunicorn the app answers an empty
+        200 naming the file; through Nginx it is a 200 with the file's bytes (and no such header)."""
+        path = download_paths([doc_id])[0]
+        r = requests.get(self.b.gunicorn_url + path, headers=self.auth("bench_client"), timeout=60)
+        check(
+            r.status_code == 200 and "X-Accel-Redirect" in r.headers and not r.content,
+            f"{what} straight at Gunicorn: {r.status_code}, X-Accel-Redirect {r.headers.get('X-Accel-Redirect')}",
+        )
+        r = requests.get(self.b.app_url + path, headers=self.auth("bench_client"), allow_redirects=False, timeout=60)
+        check(
+            r.status_code == 200 and r.content == expected and "X-Accel-Redirect" not in r.headers,
+            f"{what} through Nginx: {r.status_code}, {len(r.content)} bytes",
+        )
+
     def add(self, row: Row, *result_lists: tuple[str, list[Result]]) -> Row:
         for name, results in result_lists:
             row.notes += errors_note(name, results)
@@ -142,15 +165,17 @@ class Figures:
         self.rows.append(row)
         return row
 
-    # ---- 1, 2: the API against the hello app --------------------------------------------
+    # ---- 1, 2, and a small X-Accel download: the API against the hello app -----------------
 
     def api_against_hello(self) -> None:
+        """The listing, the presigned download and the small X-Accel download, each against the
+        hello app through the same Nginx + Gunicorn (the goal) and straight on Gunicorn (info)."""
         b = self.b
         r = requests.get(b.app_url + "/api/documents?page=1&per_page=25", headers=self.auth("bench_client"), timeout=30)
         check(r.status_code == 200 and len(r.json()["items"]) == 25, f"listing: {r.status_code} {r.text[:200]}")
-        ids = b.client_s3_ids
+        small = b.dataset.small_pdf.read_bytes()
         r = requests.get(
-            f"{b.app_url}/api/documents/{ids[0]}/download",
+            f"{b.app_url}/api/documents/{b.client_s3_ids[0]}/download",
             headers=self.auth("bench_client"),
             allow_redirects=False,
             timeout=30,
@@ -160,10 +185,8 @@ class Figures:
             f"download of an S3 document: {r.status_code} {r.headers.get('Location')}",
         )
         fetched = requests.get(r.headers["Location"], timeout=30)
-        check(
-            fetched.status_code == 200 and fetched.content == b.dataset.small_pdf.read_bytes(),
-            f"the presigned URL gave {fetched.status_code}",
-        )
+        check(fetched.status_code == 200 and fetched.content == small, f"the presigned URL gave {fetched.status_code}")
+        self.check_local_download(b.dataset.small_local_ids[0], small, "X-Accel download of a small document")
         check(requests.get(b.hello_url + "/api/hello", timeout=10).json() == {"hello": "world"}, "hello app")
 
         check(
@@ -171,15 +194,13 @@ class Figures:
             "hello app on Gunicorn",
         )
 
-        paths = [f"/api/documents/{i}/download" for i in ids]
         results = self.alternate(
             {
                 "hello": self.plain(b.hello_url + "/api/hello", lua_script()),
                 "hello-direct": self.plain(f"http://{b.hello.bind}/api/hello", lua_script()),
                 "listing": self.listing(),
-                "presign": self.plain(
-                    b.app_url + paths[0], lambda: lua_script(paths=paths, headers=self.auth("bench_client"))
-                ),
+                "presign": self.downloads(b.client_s3_ids),
+                "xaccel-small": self.downloads(b.dataset.small_local_ids),
             }
         )
         baselines = {
@@ -189,6 +210,12 @@ class Figures:
         for key, figure, goal in (
             ("listing", f"GET /api/documents (page of 25 of {b.visible['bench_client']:,} visible), req/s", 0.30),
             ("presign", "GET /api/documents/<id>/download -> 302 presigned S3 URL, req/s", 0.40),
+            (
+                "xaccel-small",
+                f"GET /api/documents/<id>/download -> X-Accel-Redirect, Nginx sends a {len(small):,}-byte "
+                "local-only PDF, req/s",
+                0.40,
+            ),
         ):
             value = median([x.rps for x in results[key]])
             for suffix, (baseline, name, groups) in baselines.items():
@@ -224,7 +251,7 @@ class Figures:
         """Each worker's unique memory (USS: the pages no other process shares, i.e. what one
         more worker costs) after every worker has served the listing and both downloads."""
         b = self.b
-        paths = [f"/api/documents/{i}/download" for i in b.client_s3_ids]
+        paths = download_paths(b.client_s3_ids)
         warm = [
             ("listing", b.app_url + "/api/documents?page=1&per_page=25", None),
             ("presign", b.app_url + paths[0], paths),
@@ -264,17 +291,11 @@ class Figures:
     def xaccel_download(self) -> None:
         b = self.b
         doc_id, key = b.dataset.big_ids[0], b.dataset.big_keys[0]
-        expected = hashlib.sha256(b.dataset.big_pdf.read_bytes()).hexdigest()
-        url = f"{b.app_url}/api/documents/{doc_id}/download"
-        r = requests.get(url, headers=self.auth("bench_client"), allow_redirects=False, timeout=60)
-        check(
-            r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == expected,
-            f"X-Accel download: {r.status_code}, {len(r.content)} bytes",
-        )
+        expected = b.dataset.big_pdf.read_bytes()
+        url = b.app_url + download_paths([doc_id])[0]
+        self.check_local_download(doc_id, expected, "X-Accel download")
         r = requests.get(f"{b.static_url}/{key}", timeout=60)
-        check(
-            r.status_code == 200 and hashlib.sha256(r.content).hexdigest() == expected, f"static file: {r.status_code}"
-        )
+        check(r.status_code == 200 and r.content == expected, f"static file: {r.status_code}")
         connections = 4
         results = self.alternate(
             {

@@ -57,6 +57,8 @@ ROW_KEYS = (
     "listing-direct",
     "presign",
     "presign-direct",
+    "xaccel-small",
+    "xaccel-small-direct",
     "worker-uss",
     "xaccel",
     "downloads",
@@ -255,6 +257,8 @@ class Bench:
         )
 
     def s3_documents_of(self, who: str, count: int) -> list[int]:
+        """`count` small documents `who` sees that are in S3 (not the local-only ones)."""
+        local_only = set(self.dataset.small_local_ids)
         ids, page = [], 1
         while len(ids) < count:
             r = requests.get(
@@ -263,7 +267,11 @@ class Bench:
             items = r.json()["items"]
             if not items:
                 break
-            ids += [d["id"] for d in items if d["kind"] == "file" and d["size_bytes"] < dataset.MB]
+            ids += [
+                d["id"]
+                for d in items
+                if d["kind"] == "file" and d["size_bytes"] < dataset.MB and d["id"] not in local_only
+            ]
             page += 1
         return ids[:count]
 

@@ -17,6 +17,8 @@ ROW_KEYS = [
     "listing-direct",
     "presign",
     "presign-direct",
+    "xaccel-small",
+    "xaccel-small-direct",
     "worker-uss",
     "xaccel",
     "downloads",
@@ -75,7 +77,7 @@ def test_smoke_run_prints_every_figure(tmp_path):
         assert math.isfinite(row["value"]) and math.isfinite(row["baseline_value"]), (key, row)
         assert row["baseline_value"] > 0, (key, row)
     cpu = report["cpu_ms"]
-    assert {"listing", "presign", "hello", "hello-direct"} <= set(cpu), cpu
+    assert {"listing", "presign", "xaccel-small", "hello", "hello-direct"} <= set(cpu), cpu
     assert "| request " in done.stdout, done.stdout  # the CPU table is printed
     assert report["visible"]["bench_ten"] == 10
     assert 0 < report["visible"]["bench_client"] < report["visible"]["bench_all"]
