@@ -39,7 +39,7 @@ CATEGORY = bindparam("category_id", type_=Integer)
 LIMIT = bindparam("limit", type_=Integer)
 OFFSET = bindparam("offset", type_=Integer)
 
-COLUMNS = (
+COLUMNS = (  # in the order _item unpacks them
     Document.id,
     Document.title,
     Document.description,
@@ -158,23 +158,26 @@ def admin_page(args: dict, user: User) -> dict:
 
 
 def _item(row: Row, snippet: str | None) -> dict:
-    """One document as DocumentSchema dumps it."""
+    """One document as DocumentSchema dumps it (orjson writes dates and aware datetimes as
+    isoformat() does)."""
+    (id_, title, description, category_id, category_name, kind, filename, size_bytes, sha256, content_type,
+     external_url, created_at, updated_at, document_date, version, custom_name, is_new, *_) = row  # fmt: skip
     return {
-        "id": row.id,
-        "title": row.title,
-        "description": row.description,
-        "category": None if row.category_id is None else {"id": row.category_id, "name": row.category_name},
-        "kind": row.kind,
-        "filename": row.filename,
-        "size_bytes": row.size_bytes,
-        "sha256": row.sha256,
-        "content_type": row.content_type,
-        "external_url": row.external_url,
-        "created_at": row.created_at.isoformat(),
-        "updated_at": row.updated_at.isoformat(),
-        "is_new": bool(row.is_new),
-        "document_date": row.document_date.isoformat(),
-        "version": row.version,
-        "download_name": row.custom_download_name or download_name_for(row.title),
+        "id": id_,
+        "title": title,
+        "description": description,
+        "category": None if category_id is None else {"id": category_id, "name": category_name},
+        "kind": kind,
+        "filename": filename,
+        "size_bytes": size_bytes,
+        "sha256": sha256,
+        "content_type": content_type,
+        "external_url": external_url,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "is_new": bool(is_new),
+        "document_date": document_date,
+        "version": version,
+        "download_name": custom_name or download_name_for(title),
         "snippet": snippet,
     }

@@ -2,6 +2,7 @@
 
 import re
 import unicodedata
+from functools import lru_cache
 
 MAX_NAME = 200
 # Path separators and the characters Windows refuses in a file name; control characters too.
@@ -19,5 +20,6 @@ def safe_name(raw: str) -> str:
     return f"{name}.pdf" if name else "document.pdf"
 
 
+@lru_cache(maxsize=4096)  # every listed document asks, and titles rarely change
 def download_name_for(title: str) -> str:
     return safe_name(title)

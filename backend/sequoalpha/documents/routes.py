@@ -88,7 +88,7 @@ def read_all():
 @cache
 def _mark_read(dialect: str) -> Insert:
     """Insert or refresh a user's read of a document (an upsert: no race on the key); built once."""
-    stmt = upsert(DocumentRead, dialect)
+    stmt = upsert(DocumentRead.__table__, dialect)  # the table: no ORM bulk insert around it
     stmt = stmt.values(
         user_id=bindparam("user"), document_id=bindparam("doc"), read_at=bindparam("at", callable_=utcnow)
     )
