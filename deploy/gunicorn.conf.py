@@ -63,7 +63,7 @@ SHARED_LIBRARIES = (
     "flask_jwt_extended",
     "jwt",
     "bcrypt",
-    "psycopg2",
+    "psycopg",
     "pypdf",
     "fpdf",
     "dotenv",

@@ -1,7 +1,7 @@
 """A pooled connection that died while it sat idle (the database restarted at night) is replaced
 before a request uses it; busy connections are not pinged (connections.py)."""
 
-import psycopg2
+import psycopg
 
 from sequoalpha import connections
 from sequoalpha.extensions import db
@@ -10,12 +10,9 @@ from support.api import login
 
 def _kill(raw) -> None:
     """Cut a DBAPI connection the way a database restart does."""
-    if isinstance(raw, psycopg2.extensions.connection):
-        killer = psycopg2.connect(raw.dsn)
-        killer.autocommit = True
-        with killer.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
-        killer.close()
+    if isinstance(raw, psycopg.Connection):
+        with psycopg.connect(raw.info.dsn, autocommit=True) as killer:
+            killer.execute("SELECT pg_terminate_backend(%s)", (raw.info.backend_pid,))
     else:
         raw.close()
 

@@ -160,7 +160,7 @@ def test_health_is_503_when_the_database_is_unreachable(app, client):
 
     with app.app_context():
         # A closed port, as a stopped PostgreSQL looks to the app.
-        working, db.engines[None] = db.engines[None], create_engine("postgresql+psycopg2://x@127.0.0.1:1/x")
+        working, db.engines[None] = db.engines[None], create_engine("postgresql+psycopg://x@127.0.0.1:1/x")
     try:
         r = client.get("/api/health")
         assert r.status_code == 503
@@ -187,7 +187,7 @@ def test_a_connection_lost_after_the_last_query_still_answers(app, client, make_
     @app.after_request
     def terminate_this_requests_backend(response):
         if cut["armed"]:
-            pid = db.session.connection().connection.dbapi_connection.get_backend_pid()
+            pid = db.session.connection().connection.dbapi_connection.info.backend_pid
             with killer.connect() as conn:
                 conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         return response

@@ -35,10 +35,12 @@ def _dev_secret(name: str) -> str:
 
 
 def database_url(url: str) -> str:
-    """SQLAlchemy 2.1 maps plain postgresql:// to psycopg 3; we ship psycopg2."""
+    """postgresql:// (and postgres://) with the driver we ship, psycopg 3: it prepares a statement
+    on the server once a connection has run it a few times, which spares PostgreSQL planning the
+    list's statement (half its cost) on every request."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg2://" + url[len(prefix) :]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

@@ -49,8 +49,8 @@ def test_openapi_documents_the_id_bounds(client):
 
 def test_nul_and_control_characters_in_sign_in_names_and_audit_filters_are_422(client, make_user):
     """Found by schemathesis on PostgreSQL: a NUL in the login username (or in the audit log's
-    action filter) reached psycopg2, which refuses NUL in a string literal: ValueError, a 500.
-    Both fields now refuse control characters like every other text field (422)."""
+    action filter) reached the driver (psycopg2 then), which refuses NUL in a string literal:
+    ValueError, a 500. Both fields now refuse control characters like every other text field (422)."""
     make_user("admin", is_admin=True)
     headers = login(client, "admin")
     for name in ("ad\x00min", "admin\x00", "\x00", "admin\r\n", "\x1b[2Kadmin"):

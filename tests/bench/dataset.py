@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import psycopg2
+import psycopg
 
 ADMIN_ID, CLIENT_ID, ALL_ID, TEN_ID = 1, 2, 3, 4
 BIG_DOCUMENTS = 10
@@ -205,9 +205,9 @@ def build(database_url: str, upload_dir: Path, scale: Scale) -> DataSet:
     small_path.write_bytes(small)
     local_ids = small_local_ids(scale)
 
-    conn = psycopg2.connect(database_url)
+    conn = psycopg.connect(database_url, cursor_factory=psycopg.ClientCursor)  # the SQL is several statements
     try:
-        with conn, conn.cursor() as cur:
+        with conn.transaction(), conn.cursor() as cur:
             cur.execute("SELECT id, password_hash FROM users ORDER BY id")
             rows = cur.fetchall()
             if [r[0] for r in rows] != [ADMIN_ID]:

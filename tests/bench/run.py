@@ -17,7 +17,7 @@ import traceback
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg2
+import psycopg
 import requests
 
 from . import dataset
@@ -212,7 +212,7 @@ class Bench:
         )
         self.dataset = dataset.build(database_url, self.upload_dir, self.scale)
         self.log(f"data set built ({time.monotonic() - started:.1f} s)")
-        with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        with psycopg.connect(database_url) as conn, conn.cursor() as cur:
             cur.execute("SELECT password_hash FROM users WHERE id = 1")
             self.password_hash = cur.fetchone()[0]
             cur.execute("SELECT version()")
@@ -244,7 +244,7 @@ class Bench:
         self.client_s3_ids = self.s3_documents_of("bench_client", 20 if self.smoke else 100)
         s3 = self.s3.client()
         pdf = self.dataset.small_pdf.read_bytes()
-        with psycopg2.connect(database_url) as conn, conn.cursor() as cur:
+        with psycopg.connect(database_url) as conn, conn.cursor() as cur:
             cur.execute("SELECT storage_key FROM documents WHERE id = ANY(%s)", (self.client_s3_ids,))
             for (key,) in cur.fetchall():
                 s3.put_object(Bucket=self.s3.bucket, Key=key, Body=pdf, ContentType="application/pdf")
@@ -300,7 +300,7 @@ class Bench:
 
     def logins_done(self) -> int:
         """Successful logins so far (the app audits each one)."""
-        with psycopg2.connect(self.database_url) as conn, conn.cursor() as cur:
+        with psycopg.connect(self.database_url) as conn, conn.cursor() as cur:
             cur.execute("SELECT count(*) FROM audit_events WHERE action = 'login'")
             count = cur.fetchone()[0]
         conn.close()

@@ -55,7 +55,7 @@ def test_backup_wipe_restore_round_trip(stack, documents, tmp_path):
     stored = {p.name for p in stack.upload_dir.iterdir() if p.is_file()}
 
     # Wipe: every table and every stored file.
-    engine = create_engine(stack.database_url.replace("postgresql://", "postgresql+psycopg2://", 1))
+    engine = create_engine(stack.database_url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.begin() as conn:
         conn.execute(text("DROP SCHEMA public CASCADE"))
         conn.execute(text("CREATE SCHEMA public"))

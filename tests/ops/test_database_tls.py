@@ -91,7 +91,7 @@ def test_the_app_works_over_tls_and_a_client_without_tls_is_refused(tls_cluster,
             server.url + "/api/login", timeout=30, json={"username": "tlsadmin", "password": "tls-admin-password-123"}
         )
         assert signed_in.status_code == 200, signed_in.text
-        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
         with engine.connect() as conn:
             rows = conn.execute(
                 text(
@@ -106,7 +106,7 @@ def test_the_app_works_over_tls_and_a_client_without_tls_is_refused(tls_cluster,
     plain = url.replace("sslmode=require", "sslmode=disable")
     refused = flask_cli(app_env(plain, tmp_path), "db", "upgrade")
     assert refused.returncode != 0 and "no encryption" in refused.stderr, refused.stderr[-500:]
-    engine = create_engine(plain.replace("postgresql://", "postgresql+psycopg2://"))
+    engine = create_engine(plain.replace("postgresql://", "postgresql+psycopg://"))
     with pytest.raises(OperationalError, match="no encryption"):
         engine.connect()
     engine.dispose()
@@ -115,7 +115,7 @@ def test_the_app_works_over_tls_and_a_client_without_tls_is_refused(tls_cluster,
 def test_manage_status_shows_connections_against_max_connections(tls_cluster, tmp_path):
     require("psql", "postgresql-client")
     url = tls_cluster.create_database("sequoalpha_budget") + "?sslmode=require"
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     with engine.connect(), engine.connect():  # two held open, as a pool would
         status = subprocess.run(
             [str(REPO / "manage.sh"), "status"],

@@ -71,7 +71,7 @@ def postgres(tmp_path):
     if url.password:
         env["PGPASSWORD"] = url.password
     name = f"sequoalpha_deploy_{secrets.token_hex(5)}"
-    admin = create_engine(url.set(drivername="postgresql+psycopg2"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
     yield env, name, admin
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

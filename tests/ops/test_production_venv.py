@@ -17,7 +17,7 @@ from .test_update import FAKE_SYSTEMCTL, git, update
 pytestmark = [pytest.mark.ops, pytest.mark.slow]
 
 TEST_TOOLS = ["pytest", "moto", "hypothesis", "schemathesis", "playwright", "ruff"]
-RUNTIME = ["flask", "gunicorn", "flask_smorest", "sqlalchemy", "psycopg2", "boto3", "pypdf", "bcrypt"]
+RUNTIME = ["flask", "gunicorn", "flask_smorest", "sqlalchemy", "psycopg", "boto3", "pypdf", "bcrypt"]
 PROBE = """
 import importlib.metadata, importlib.util, json, sys
 tools, runtime = json.loads(sys.argv[1]), json.loads(sys.argv[2])

@@ -108,7 +108,7 @@ class PostgresCluster:
 
         name = name or f"sequoalpha_{secrets.token_hex(5)}"
         engine = create_engine(
-            self.url().replace("postgresql://", "postgresql+psycopg2://"), isolation_level="AUTOCOMMIT"
+            self.url().replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT"
         )
         try:
             with engine.connect() as conn:
@@ -148,7 +148,7 @@ def scratch_database(prefix: str = "sequoalpha_test") -> tuple[str, callable]:
         )
     url = make_url(base)
     name = f"{prefix}_{secrets.token_hex(5)}"
-    admin = create_engine(url.set(drivername="postgresql+psycopg2"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(url.set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
 

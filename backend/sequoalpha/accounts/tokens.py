@@ -188,6 +188,7 @@ def spend_mfa_token(claims: dict) -> bool:
             upsert(RevokedToken)
             .values(jti=claims["jti"], expires_at=until)
             .on_conflict_do_nothing(index_elements=["jti"])
+            .execution_options(preserve_rowcount=True)  # an INSERT's count is kept only when asked
         ).rowcount
         == 1
     )
