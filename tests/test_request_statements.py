@@ -63,7 +63,7 @@ def test_a_disabled_account_is_refused_after_one_statement(app, client, make_use
     assert len(seen) == 1, seen
 
 
-def test_a_page_of_the_list_is_one_statement_after_the_check(app, client, make_user, admin_headers):
+def test_a_page_of_the_list_or_one_document_is_one_statement_after_the_check(app, client, make_user, admin_headers):
     make_user("ann")
     headers = login(client, "ann")
     for n in range(3):
@@ -74,6 +74,11 @@ def test_a_page_of_the_list_is_one_statement_after_the_check(app, client, make_u
             r = client.get(f"/api/documents?per_page=2{query}", headers=headers)
         assert r.status_code == 200 and r.get_json()["total"] == 3 and len(r.get_json()["items"]) == 2, query
         assert len(seen) == 2, (query, seen)  # the check, then the page carrying its total
+    document_id = r.get_json()["items"][0]["id"]
+    with statements(app) as seen:
+        r = client.get(f"/api/documents/{document_id}", headers=headers)
+    assert r.status_code == 200 and r.get_json()["id"] == document_id
+    assert len(seen) == 2, seen  # the check, then the document
 
 
 def test_a_download_is_the_check_the_document_the_event_and_the_read_mark(app, client, make_user, admin_headers):

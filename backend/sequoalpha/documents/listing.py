@@ -1,15 +1,14 @@
-"""The document list (`GET /api/documents`, and the admins' `GET /api/admin/documents`), built
-for the speed a client waits at: one statement per page, built once per shape, plain rows, and
-for clients the JSON encoded once.
+"""The documents a client waits for, built for speed: the list (`GET /api/documents`, and the
+admins' `GET /api/admin/documents`) and one document (`GET /api/documents/<id>`).
 
-- The statement of a shape (admin or not, sort, category filter, unread filter) is built once
-  per process, with the user, the category and the page as bound parameters; only a search
-  (`q`), whose words shape the statement, builds its own.
-- The total rides on each row of the page, a subquery the database runs once: unfiltered, the
-  count of the user's visible ids; filtered or searched, the count of the matches. A page past
-  the end has no row to carry it and asks again for the first row.
-- A client's page is encoded from the rows with orjson, as DocumentPageSchema would dump it
-  (tests/test_documents_listing.py holds them to the same JSON); the admins' list loads its page
+- A statement of each shape (admin or not, sort, category filter, unread filter; one document)
+  is built once per process, with the user, the category and the page as bound parameters; only
+  a search (`q`), whose words shape the statement, builds its own.
+- The list's total rides on each row of the page, a subquery the database runs once:
+  unfiltered, the count of the user's visible ids; filtered or searched, the count of the
+  matches. A page past the end has no row to carry it and asks again for the first row.
+- Rows are plain tuples, encoded to JSON once with orjson, as DocumentSchema would dump them
+  (tests/test_documents_listing.py holds them to that schema); the admins' list loads its page
   as documents for the fuller AdminDocumentSchema.
 """
 
@@ -17,13 +16,14 @@ from functools import cache
 
 import orjson
 from flask import Response, current_app
+from flask_smorest import abort
 from sqlalchemy import Integer, Row, Select, bindparam, false, func, select
 
 from ..extensions import db
 from ..models import Category, Document, User
 from . import search
 from .names import download_name_for
-from .visibility import documents_for, unread_by, visible_ids, visible_to_id
+from .visibility import NOT_FOUND, documents_for, unread_by, visible_ids, visible_to_id
 
 SORTS = {
     "-date": (Document.document_date.desc(), Document.created_at.desc(), Document.id.desc()),
@@ -126,6 +126,20 @@ def page_rows(args: dict, user: User) -> tuple[list[Row], int]:
     return rows, first.total if first else 0
 
 
+@cache
+def _one_statement(is_admin: bool) -> Select:
+    return _matching(is_admin, category=False, unread=False).where(Document.id == bindparam("document_id"))
+
+
+def client_document(document_id: int, user: User) -> Response:
+    """One document the user may see, as JSON; 404 when it is missing or not visible."""
+    params = {"user_id": user.id, "document_id": document_id}
+    row = db.session.execute(_one_statement(user.is_admin), params).first()
+    if row is None:
+        abort(404, message=NOT_FOUND)
+    return _json(_item(row, None))
+
+
 def snippets(rows: list[Row], q: str | None) -> dict[int, str]:
     """With `q`: plain text around the match, by document id."""
     q_words = search.query_words(q)
@@ -142,6 +156,10 @@ def client_page(args: dict, user: User) -> Response:
         "page": args["page"],
         "per_page": args["per_page"],
     }
+    return _json(body)
+
+
+def _json(body: dict) -> Response:
     return current_app.response_class(orjson.dumps(body), mimetype="application/json")
 
 

@@ -13,8 +13,8 @@ from ..extensions import db, upsert
 from ..models import Document, DocumentRead, UTCDateTime, utcnow
 from ..schemas.documents import DocumentPageSchema, DocumentQuerySchema, DocumentSchema, DownloadArgsSchema
 from . import files
-from .listing import client_page
-from .visibility import document_or_404, document_row_or_404, unread_by, visible_to
+from .listing import client_document, client_page
+from .visibility import document_row_or_404, unread_by, visible_to
 
 blp = Blueprint("documents", __name__, url_prefix="/api", description="Documents")
 
@@ -35,7 +35,7 @@ def list_visible(args):
 @blp.alt_response(404, description="No such document, or not visible to you")
 def get_document(document_id):
     """One document I may see."""
-    return document_or_404(document_id)
+    return client_document(document_id, current_user)
 
 
 @blp.get("/documents/<int:document_id>/download")
