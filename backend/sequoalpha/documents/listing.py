@@ -36,8 +36,11 @@ SORTS = {
 DEFAULT_SORT = "-date"
 USER = bindparam("user_id", type_=Integer)
 CATEGORY = bindparam("category_id", type_=Integer)
-LIMIT = bindparam("limit", type_=Integer)
-OFFSET = bindparam("offset", type_=Integer)
+# The page's bounds are written into the SQL when it is sent: a prepared statement with them as
+# parameters keeps being planned anew (PostgreSQL cannot cost a generic plan with an unknown
+# LIMIT), which doubled the database's work per listing.
+LIMIT = bindparam("limit", type_=Integer, literal_execute=True)
+OFFSET = bindparam("offset", type_=Integer, literal_execute=True)
 
 COLUMNS = (  # in the order _item unpacks them
     Document.id,
