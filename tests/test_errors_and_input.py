@@ -196,12 +196,12 @@ def test_a_connection_lost_after_the_last_query_still_answers(app, client, make_
     headers = login(client, "client1")
     cut["armed"] = True
     try:
-        r = client.get("/api/documents", headers=headers)
+        r = client.get("/api/me", headers=headers)  # a read that leaves its transaction open
     finally:
         cut["armed"] = False
         killer.dispose()
-    assert r.status_code == 200 and r.get_json()["total"] == 0
-    assert client.get("/api/documents", headers=headers).status_code == 200  # the pool recovered
+    assert r.status_code == 200 and r.get_json()["username"] == "client1"
+    assert client.get("/api/me", headers=headers).status_code == 200  # the pool recovered
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,8 @@ the token's revocation and the account state) are one statement, whatever else a
 
 from contextlib import contextmanager
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, text
 
 from sequoalpha.extensions import db
 from sequoalpha.models import User
@@ -92,3 +93,17 @@ def test_a_download_is_the_check_the_document_the_event_and_the_read_mark(app, c
     writes = [s for s in seen if s.startswith("INSERT")]
     assert len(seen) == 4 and len(writes) == 2, seen
     assert "audit_events" in writes[0] and "document_reads" in writes[1] and "ON CONFLICT" in writes[1], writes
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_list_stays_prepared_on_its_connection(app, client, make_user):
+    """psycopg prepares a statement a connection has run five times, and forgets them all at a
+    ROLLBACK: the list ends its read with a COMMIT (connections.read_only) so that the database
+    stops planning it anew."""
+    make_user("ann")
+    headers = login(client, "ann")
+    for _ in range(8):
+        assert client.get("/api/documents", headers=headers).status_code == 200
+    with app.app_context():
+        prepared = db.session.scalars(text("SELECT statement FROM pg_prepared_statements")).all()
+    assert any("FROM documents" in statement for statement in prepared), prepared

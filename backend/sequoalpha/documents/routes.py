@@ -9,6 +9,7 @@ from sqlalchemy import Insert, bindparam, literal, select
 
 from .. import audit
 from ..config import PRESIGN_MAX_SECONDS
+from ..connections import read_only
 from ..extensions import db, upsert
 from ..models import Document, DocumentRead, UTCDateTime, utcnow
 from ..schemas.documents import DocumentPageSchema, DocumentQuerySchema, DocumentSchema, DownloadArgsSchema
@@ -23,6 +24,7 @@ blp = Blueprint("documents", __name__, url_prefix="/api", description="Documents
 @jwt_required()
 @blp.arguments(DocumentQuerySchema, location="query")
 @blp.response(200, DocumentPageSchema)
+@read_only
 def list_visible(args):
     """The documents meant for me, by document date, newest first (admins: every document);
     with `q`, a full-text search by relevance."""
@@ -33,6 +35,7 @@ def list_visible(args):
 @jwt_required()
 @blp.response(200, DocumentSchema)
 @blp.alt_response(404, description="No such document, or not visible to you")
+@read_only
 def get_document(document_id):
     """One document I may see."""
     return client_document(document_id, current_user)
