@@ -22,7 +22,7 @@ blp = Blueprint("documents", __name__, url_prefix="/api", description="Documents
 
 @blp.get("/documents")
 @jwt_required()
-@blp.arguments(DocumentQuerySchema, location="query")
+@blp.arguments(DocumentQuerySchema(), location="query")  # an instance: not built per request
 @blp.response(200, DocumentPageSchema)
 @read_only
 def list_visible(args):
@@ -43,7 +43,7 @@ def get_document(document_id):
 
 @blp.get("/documents/<int:document_id>/download")
 @jwt_required()
-@blp.arguments(DownloadArgsSchema, location="query")
+@blp.arguments(DownloadArgsSchema(), location="query")
 @blp.response(302, description=f"To a presigned S3 URL (≤ {PRESIGN_MAX_SECONDS} s), or to the link's address")
 @blp.alt_response(
     200,
