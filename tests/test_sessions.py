@@ -6,7 +6,6 @@ from datetime import timedelta
 import jwt as pyjwt
 import pytest
 
-from sequoalpha import create_app
 from sequoalpha.accounts.passwords import hash_password
 from sequoalpha.extensions import db
 from sequoalpha.models import AuditEvent, RevokedToken, UnknownLogin, User, utcnow
@@ -171,7 +170,7 @@ def test_access_token_cannot_refresh_and_refresh_token_cannot_access(client, mak
     assert r.status_code == 401
 
 
-def test_logout_revokes_access_and_refresh_tokens_across_restart(app_config, client, make_user):
+def test_logout_revokes_access_and_refresh_tokens_across_restart(another_app, client, make_user):
     make_user("ann")
     body = client.post("/api/login", json={"username": "ann", "password": PASSWORD}).get_json()
     access = {"Authorization": f"Bearer {body['access_token']}"}
@@ -179,7 +178,7 @@ def test_logout_revokes_access_and_refresh_tokens_across_restart(app_config, cli
     r = client.post("/api/logout", headers=access)
     assert r.status_code == 204
     assert any("access_token_cookie=;" in c for c in r.headers.getlist("Set-Cookie"))
-    restarted = create_app(app_config).test_client()  # a new process reads the same database
+    restarted = another_app().test_client()  # a new process reads the same database
     assert restarted.get("/api/me", headers=access).status_code == 401
     assert restarted.post("/api/token/refresh", headers=refresh).status_code == 401
 
@@ -337,24 +336,25 @@ def test_disable_and_demote_take_effect_on_next_request(client, make_user, admin
     login(client, "bob")
 
 
-def test_a_token_verified_before_still_expires(app, make_user, app_config):
+def test_a_token_verified_before_still_expires(app, make_user, another_app):
     """The worker remembers tokens it verified (extensions.VerifyingOnceJWTManager), but not past
     their expiry."""
     make_user("ann")
-    client = create_app({**app_config, "JWT_ACCESS_TOKEN_EXPIRES": timedelta(seconds=1)}).test_client()
+    client = another_app(JWT_ACCESS_TOKEN_EXPIRES=timedelta(seconds=4)).test_client()
     headers = login(client, "ann")
     client.delete_cookie("access_token_cookie", path="/api/")
     assert client.get("/api/me", headers=headers).status_code == 200  # verified, and remembered
     assert client.get("/api/me", headers=headers).status_code == 200
-    time.sleep(1.2)
+    expires = pyjwt.decode(headers["Authorization"].split()[1], options={"verify_signature": False})["exp"]
+    time.sleep(max(expires - time.time(), 0) + 0.2)
     r = client.get("/api/me", headers=headers)
     assert r.status_code == 401 and "expired" in r.get_json()["message"]
 
 
-def test_a_token_verified_by_one_app_is_not_taken_by_another_key(client, make_user, app_config):
+def test_a_token_verified_by_one_app_is_not_taken_by_another_key(client, make_user, another_app):
     make_user("ann")
     headers = login(client, "ann")
     client.delete_cookie("access_token_cookie", path="/api/")
     assert client.get("/api/me", headers=headers).status_code == 200
-    other = create_app({**app_config, "JWT_SECRET_KEY": "another key of enough length " * 2}).test_client()
+    other = another_app(JWT_SECRET_KEY="another key of enough length " * 2).test_client()
     assert other.get("/api/me", headers=headers).status_code == 401

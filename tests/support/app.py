@@ -77,6 +77,23 @@ def client(app):
 
 
 @pytest.fixture
+def another_app(app_config):
+    """Another app on the test's database (a second process, or another config): another_app(KEY=value)
+    overrides app_config. Its connections are closed at the end (psycopg warns of any left open)."""
+    made = []
+
+    def factory(**overrides):
+        made.append(create_app({**app_config, **overrides}))
+        return made[-1]
+
+    yield factory
+    for other in made:
+        with other.app_context():
+            _db.session.remove()
+            _db.engine.dispose()
+
+
+@pytest.fixture
 def make_user(app):
     """Create a user and return their id: make_user("ann", is_admin=True, groups=["Fund A"])."""
 
