@@ -64,6 +64,13 @@ SHARED_LIBRARIES = (
     "jwt",
     "bcrypt",
     "psycopg",
+    "sqlalchemy.dialects.postgresql.psycopg",  # the dialect SQLAlchemy loads with the engine
+    "orjson",
+    "webauthn",  # passkeys (and cryptography with it)
+    "cryptography.fernet",
+    "pyotp",
+    "segno",
+    "email_validator",
     "pypdf",
     "fpdf",
     "dotenv",
