@@ -37,7 +37,9 @@ def _alive(dbapi_connection) -> bool:
         cursor = dbapi_connection.cursor()
         cursor.execute("SELECT 1")
         cursor.close()
-        dbapi_connection.rollback()  # leave it as the pool keeps it: outside any transaction
+        # Outside any transaction again, as the pool keeps it; a COMMIT, since a ROLLBACK would
+        # make psycopg drop the statements it has prepared on this connection.
+        dbapi_connection.commit()
     except Exception:  # any failure means: do not use this connection
         return False
     return True
@@ -63,7 +65,9 @@ def read_only(view):
     @wraps(view)
     def committed(*args, **kwargs):
         response = view(*args, **kwargs)
-        db.session.commit()
+        session = db.session
+        if not (session.new or session.dirty or session.deleted):  # a change left by mistake is not kept
+            session.commit()
         return response
 
     return committed

@@ -1,8 +1,8 @@
 """Extensions, created unbound and bound to the app in create_app()."""
 
 import time
+from datetime import timedelta
 
-from flask import current_app
 from flask_jwt_extended import JWTManager
 from flask_jwt_extended.config import config as jwt_config
 from flask_migrate import Migrate
@@ -29,10 +29,10 @@ class Base(DeclarativeBase):
 
 class VerifyingOnceJWTManager(JWTManager):
     """flask-jwt-extended decodes a token three times a request (claims, header, then verified):
-    a tenth of a listing's CPU. A token string verified once (signature, audience, CSRF value)
-    stays verified with the same key, so each worker keeps the claims of the last tokens it
-    verified and, for the same string, checks only the expiry again. Revocation and the account
-    state are still read on every request (accounts/tokens.py)."""
+    a tenth of a listing's CPU. A token string verified once (signature, algorithm, audience,
+    issuer, CSRF value) stays verified under the same key and settings, so each worker keeps the
+    claims of the last tokens it verified and, for the same string, checks only the expiry again.
+    Revocation and the account state are still read on every request (accounts/tokens.py)."""
 
     CACHED_TOKENS = 4096
 
@@ -41,9 +41,14 @@ class VerifyingOnceJWTManager(JWTManager):
         self._verified: dict[tuple, dict] = {}
 
     def _decode_jwt_from_config(self, encoded_token: str, csrf_value=None, allow_expired: bool = False) -> dict:
-        key = (current_app.config["JWT_SECRET_KEY"], encoded_token, csrf_value, allow_expired)
+        leeway = jwt_config.leeway
+        leeway = leeway.total_seconds() if isinstance(leeway, timedelta) else leeway
+        audience = jwt_config.decode_audience
+        audience = tuple(audience) if isinstance(audience, list | set | tuple) else audience
+        verified_by = (jwt_config.decode_key, tuple(jwt_config.decode_algorithms), audience, jwt_config.decode_issuer)
+        key = (*verified_by, encoded_token, csrf_value, allow_expired)
         claims = self._verified.get(key)
-        if claims is not None and (allow_expired or time.time() < claims.get("exp", float("inf")) + jwt_config.leeway):
+        if claims is not None and (allow_expired or time.time() < claims.get("exp", float("inf")) + leeway):
             return dict(claims)  # a copy: the caller's claims are its own
         claims = super()._decode_jwt_from_config(encoded_token, csrf_value, allow_expired)  # raises when invalid
         if len(self._verified) >= self.CACHED_TOKENS:

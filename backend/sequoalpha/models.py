@@ -219,7 +219,7 @@ class Document(db.Model):
     __table_args__ = (
         CheckConstraint("kind IN ('file', 'link')", name="kind"),
         Index("ix_documents_created_at_id", "created_at", "id"),
-        # The few documents for everyone, found without a scan (visibility.visible_count).
+        # The few documents for everyone, found without a scan (visibility.visible_ids).
         Index("ix_documents_everyone", "id", postgresql_where=text("everyone"), sqlite_where=text("everyone")),
         Index("ix_documents_date_order", "document_date", "created_at", "id"),  # the default sort
         NO_ID_REUSE,

@@ -11,8 +11,8 @@ document are kept in `documents.search_text`; the engines only match whole words
   `bm25`.
 Neither structure is a model: both are created by the migration and, for `create_all`, by the
 DDL listeners below. The snippet is cut in Python from the stored text, so both engines give
-the same one. The visibility rule is applied by the caller (visibility.documents_for) to the
-same statement: a search never sees a document the user cannot.
+the same one. The visibility rule is applied by the caller (listing.py) to the same
+statement: a search never sees a document the user cannot.
 """
 
 import re

@@ -1,10 +1,12 @@
 """Who sees which document: admins everything; others the documents for everyone, granted to one
-of their groups, or granted to them. Every read of a document goes through `documents_for()`,
-and a document that is not visible is a 404, exactly like a missing one.
+of their groups, or granted to them. Every read of a document applies this rule (the ORM reads
+through `documents_for()`, the hot paths through listing.py and `document_row_or_404`), and a
+document that is not visible is a 404, exactly like a missing one.
 
-The rule is written twice, side by side, for two kinds of question: `visible_to` as a condition
-on one document (a page, one document), `visible_ids` as the set a user sees, to count it.
-tests/test_documents_visibility.py proves on a random grant matrix that they agree."""
+The rule is written twice, side by side, for two kinds of question: `visible_to` (and
+`visible_to_id`) as a condition on one document (a page, one document), `visible_ids` as the set
+a user sees, to count it. tests/test_visibility_forms.py proves on a random grant matrix that
+they agree."""
 
 from collections.abc import Iterable
 from functools import cache

@@ -6,6 +6,7 @@ from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 from werkzeug.datastructures import FileStorage
 
+from ..documents import listing
 from .fields import ID, NO_CONTROL, PageArgsSchema, RefSchema, UserRefSchema, id_list, page_of, text
 
 URL = [
@@ -144,7 +145,7 @@ ReaderPageSchema = page_of(ReaderSchema, "ReaderPageSchema")
 
 # --- what is received --------------------------------------------------------------------
 
-SORTS = ["-date", "date", "title", "-title", "-created", "created"]
+SORTS = list(listing.SORTS)  # the orders the list knows
 
 
 class DocumentQuerySchema(PageArgsSchema):
