@@ -13,6 +13,7 @@ admins' `GET /api/admin/documents`) and one document (`GET /api/documents/<id>`)
 """
 
 from functools import cache
+from typing import NamedTuple
 
 import orjson
 from flask import Response, current_app
@@ -108,11 +109,19 @@ def _search_statement(args: dict, is_admin: bool, q_words: list[str]) -> Select:
     return _paged(stmt, order).add_columns(Document.text_content)
 
 
-def page_rows(args: dict, user: User) -> tuple[list[Row], int]:
+class Page(NamedTuple):
+    rows: list[Row]
+    total: int
+    snippets: dict[int, str]  # with `q`: plain text around the match, by document id
+
+
+def find(args: dict, user: User) -> Page:
     """The rows of one page of the documents `user` sees matching `q`, `category_id` and
-    `unread`, in `sort` order (with `q` and no `sort`: by relevance), and the total."""
+    `unread`, in `sort` order (with `q` and no `sort`: by relevance), the total, and the
+    snippets of a search."""
+    q_words = search.query_words(args.get("q"))
     if args.get("q"):
-        stmt = _search_statement(args, user.is_admin, search.query_words(args["q"]))
+        stmt = _search_statement(args, user.is_admin, q_words)
     else:
         stmt = _statement(
             user.is_admin, args.get("sort") or DEFAULT_SORT, "category_id" in args, bool(args.get("unread"))
@@ -122,11 +131,14 @@ def page_rows(args: dict, user: User) -> tuple[list[Row], int]:
         params["category_id"] = args["category_id"]
     rows = db.session.execute(stmt, {**params, "offset": (args["page"] - 1) * args["per_page"]}).all()
     if rows:
-        return rows, rows[0].total
-    if args["page"] == 1:
-        return rows, 0
-    first = db.session.execute(stmt, {**params, "limit": 1, "offset": 0}).first()  # past the end
-    return rows, first.total if first else 0
+        total = rows[0].total
+    elif args["page"] == 1:
+        total = 0
+    else:  # past the end: no row carries the total
+        first = db.session.execute(stmt, {**params, "limit": 1, "offset": 0}).first()
+        total = first.total if first else 0
+    snippets = {row.id: search.snippet(row, q_words) for row in rows} if q_words else {}
+    return Page(rows, total, snippets)
 
 
 @cache
@@ -143,39 +155,29 @@ def client_document(document_id: int, user: User) -> Response:
     return _json(_item(row, None))
 
 
-def snippets(rows: list[Row], q: str | None) -> dict[int, str]:
-    """With `q`: plain text around the match, by document id."""
-    q_words = search.query_words(q)
-    return {row.id: search.snippet(row, q_words) for row in rows} if q_words else {}
-
-
 def client_page(args: dict, user: User) -> Response:
     """The page as JSON, encoded once from the rows."""
-    rows, total = page_rows(args, user)
-    found = snippets(rows, args.get("q"))
-    body = {
-        "items": [_item(row, found.get(row.id)) for row in rows],
-        "total": total,
-        "page": args["page"],
-        "per_page": args["per_page"],
-    }
-    return _json(body)
-
-
-def _json(body: dict) -> Response:
-    return current_app.response_class(orjson.dumps(body), mimetype="application/json")
+    page = find(args, user)
+    return _json(_envelope([_item(row, page.snippets.get(row.id)) for row in page.rows], page.total, args))
 
 
 def admin_page(args: dict, user: User) -> dict:
     """The page as documents, for AdminDocumentSchema (grants, uploader, readers' counts)."""
-    rows, total = page_rows(args, user)
-    found = snippets(rows, args.get("q"))
-    stmt = documents_for(user, admin_view=True).where(Document.id.in_([row.id for row in rows]))
+    page = find(args, user)
+    stmt = documents_for(user, admin_view=True).where(Document.id.in_([row.id for row in page.rows]))
     by_id = {document.id: document for document in db.session.scalars(stmt.execution_options(populate_existing=True))}
-    items = [by_id[row.id] for row in rows if row.id in by_id]  # not one deleted meanwhile
+    items = [by_id[row.id] for row in page.rows if row.id in by_id]  # not one deleted meanwhile
     for document in items:
-        document.snippet = found.get(document.id)
+        document.snippet = page.snippets.get(document.id)
+    return _envelope(items, page.total, args)
+
+
+def _envelope(items: list, total: int, args: dict) -> dict:
     return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
+
+
+def _json(body: dict) -> Response:
+    return current_app.response_class(orjson.dumps(body), mimetype="application/json")
 
 
 def _item(row: Row, snippet: str | None) -> dict:
