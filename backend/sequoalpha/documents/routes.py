@@ -81,20 +81,23 @@ def read_all():
     visible_new = select(literal(current_user.id), Document.id, literal(now, UTCDateTime())).where(
         visible_to(current_user), unread_by(current_user.id)
     )
-    stmt = upsert(DocumentRead).from_select(["user_id", "document_id", "read_at"], visible_new)
     db.session.execute(
-        stmt.on_conflict_do_update(index_elements=["user_id", "document_id"], set_={"read_at": stmt.excluded.read_at})
+        _refreshing(upsert(DocumentRead).from_select(["user_id", "document_id", "read_at"], visible_new))
     )
     db.session.commit()
 
 
 @cache
 def _mark_read(dialect: str) -> Insert:
-    """Insert or refresh a user's read of a document (an upsert: no race on the key); built once."""
+    """Insert or refresh a user's read of a document; built once."""
     stmt = upsert(DocumentRead.__table__, dialect)  # the table: no ORM bulk insert around it
-    stmt = stmt.values(
-        user_id=bindparam("user"), document_id=bindparam("doc"), read_at=bindparam("at", callable_=utcnow)
+    return _refreshing(
+        stmt.values(user_id=bindparam("user"), document_id=bindparam("doc"), read_at=bindparam("at", callable_=utcnow))
     )
+
+
+def _refreshing(stmt: Insert) -> Insert:
+    """A read mark that exists already takes the new time (an upsert: no race on the key)."""
     return stmt.on_conflict_do_update(
         index_elements=["user_id", "document_id"], set_={"read_at": stmt.excluded.read_at}
     )
