@@ -208,10 +208,7 @@ def serve_stored(stored: Document | DocumentVersion, header: str, what: str) -> 
     local = local_store()
     if not s3_only() and stored.in_local and local.exists(stored.storage_key):
         return (None if head else "local"), _local_response(local, stored.storage_key, header)
-    current_app.logger.error("%s: no store can serve %s", what, stored.storage_key)
-    abort(
-        503, message="This document cannot be downloaded right now; try again shortly.", headers={"Retry-After": "30"}
-    )
+    _no_store(what, stored.storage_key)
 
 
 def _serve_marked(document: Document, header: str, downloader: User) -> tuple[str, Response]:
@@ -251,7 +248,12 @@ def _fetch_original(document: Document, out) -> str:
             shutil.copyfileobj(fh, out, 1 << 20)
         out.seek(0)
         return "local"
-    current_app.logger.error("download %s: no store can serve %s", document.id, document.storage_key)
+    _no_store(f"download {document.id}", document.storage_key)
+
+
+def _no_store(what: str, key: str):
+    """Neither S3 nor the local copy can serve `key`: logged for the admin, a 503 for the user."""
+    current_app.logger.error("%s: no store can serve %s", what, key)
     abort(
         503, message="This document cannot be downloaded right now; try again shortly.", headers={"Retry-After": "30"}
     )
