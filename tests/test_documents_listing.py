@@ -1,10 +1,9 @@
 """Listing: search, filters, pagination, order, is_new, and a constant number of SQL queries."""
 
 import json
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import insert, select
 
 from sequoalpha.documents.visibility import documents_for
 from sequoalpha.extensions import db
@@ -19,6 +18,7 @@ from sequoalpha.models import (
 )
 from sequoalpha.schemas.documents import DocumentSchema
 from support.api import login
+from support.app import statements
 from support.documents import upload
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -142,22 +142,6 @@ def test_is_new_until_this_user_downloads(client, admin_headers, make_user, app)
         assert len(db.session.scalars(select(DocumentRead)).all()) == 1
 
 
-@contextmanager
-def counted_queries(app):
-    statements = []
-
-    def count(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-
-
 def _populate(app, first: int, count: int) -> set[int]:
     """`count` documents reaching client1 every way (everyone, one of their groups, directly) or
     not at all, each with grants to others too, a category, an uploader, some reads: all that a
@@ -227,10 +211,10 @@ def test_listing_query_count_does_not_grow_with_documents(client, admin_headers,
     def measure() -> dict:
         counts = {}
         for label, (url, headers) in urls.items():
-            with counted_queries(app) as statements:
+            with statements(app) as seen:
                 response = client.get(url, headers=headers)
             assert response.status_code in (200, 302), (label, response.get_json())
-            counts[label] = len(statements)
+            counts[label] = len(seen)
         return counts
 
     visible = _populate(app, 0, 10)

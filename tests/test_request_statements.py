@@ -1,31 +1,13 @@
 """SQL statements per request on the hot paths, counted at the cursor: the token checks (the user,
 the token's revocation and the account state) are one statement, whatever else a route does."""
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from sequoalpha.extensions import db
 from sequoalpha.models import User
 from support.api import login
-
-
-@contextmanager
-def statements(app):
-    """The SQL text of every statement the app sends to the database meanwhile."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        seen.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+from support.app import statements
 
 
 def test_me_costs_the_token_check_its_groups_and_factors(app, client, make_user):

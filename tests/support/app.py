@@ -3,9 +3,11 @@ TEST_DATABASE_URL is set), a test client, a user factory and signed-in headers. 
 plugin by tests/conftest.py."""
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from sequoalpha import create_app
 from sequoalpha.accounts.passwords import hash_password
@@ -128,3 +130,20 @@ def admin_headers(client, make_user):
 def user_headers(client, make_user):
     make_user("client1")
     return login(client, "client1")
+
+
+@contextmanager
+def statements(app):
+    """The SQL text of every statement the app sends to the database meanwhile."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        seen.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = _db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
